@@ -1,0 +1,629 @@
+"""The price catalog: every rate with the instant it takes effect and its source (rule G4).
+
+Rates never live in the rules' code. A :class:`Catalog` holds price entries, each
+with ``effective_from`` and a :class:`Source`; a later entry for the same key
+takes over at its instant, mid-period too. The default catalog ships as a data
+file built from Together AI's public material, each entry with its URL and
+date; entries not from Together's own material are marked (``source.official``
+is false) and every invoice line priced from one says so.
+
+>>> catalog = default_catalog()
+>>> price = catalog.serverless("MiniMaxAI/MiniMax-M2.5", instant("2026-01-01T00:00:00Z"))
+>>> price.input, price.cached_input, price.output
+(Decimal('0.30'), Decimal('0.06'), Decimal('1.20'))
+>>> catalog.hardware("4x_nvidia_h100_80gb_sxm", instant("2025-12-01T00:00:00Z")).per_hour
+Decimal('15.96')
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from enum import Enum
+from importlib import resources as _resources
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias
+
+import attrs
+import pendulum
+import pydantic
+import yaml
+
+from together_billing.errors import InvalidArgument, InvalidScenario, UnknownPrice
+from together_billing.money import to_decimal
+from together_billing.time import from_micros, instant, to_micros
+
+__all__ = [
+    "Catalog",
+    "FineTuningMethod",
+    "FineTuningPrice",
+    "HardwarePrice",
+    "PriceEntry",
+    "PriceKey",
+    "ServerlessPrice",
+    "SizeTierPrice",
+    "Source",
+    "SourceKind",
+    "default_catalog",
+    "load_data",
+]
+
+PriceKey: TypeAlias = tuple[str, ...]
+
+
+class SourceKind(str, Enum):
+    """Where a price comes from."""
+
+    TOGETHER = "together"
+    """Together AI's own docs, SDKs, API or support articles."""
+    THIRD_PARTY = "third-party"
+    """Someone else's copy or summary of Together's prices."""
+    ESTIMATE = "estimate"
+    """A figure chosen for illustration where no published price was found."""
+    USER = "user"
+    """A price supplied by the user (a contract, an invoice)."""
+
+
+@attrs.frozen
+class Source:
+    """Where a rate was read: a URL, the date of that material, and what kind of source it is.
+
+    ``date`` is ``None`` for undated material; ``note`` says what is uncertain.
+    """
+
+    url: str
+    date: str | None = None
+    kind: SourceKind = attrs.field(default=SourceKind.TOGETHER, converter=SourceKind)
+    note: str = ""
+
+    @property
+    def official(self) -> bool:
+        """True for Together's own material and for user-supplied (contract) prices."""
+        return self.kind in (SourceKind.TOGETHER, SourceKind.USER)
+
+    def describe(self) -> str:
+        when = self.date or "undated"
+        flag = "" if self.official else f" [{self.kind.value}]"
+        return f"{self.url} ({when}){flag}"
+
+
+USER_SOURCE: Final = Source("user-supplied", None, SourceKind.USER)
+
+
+def _rate(field: str) -> Any:
+    def convert(value: object) -> Decimal:
+        result = to_decimal(value, field=field)
+        if result < 0:
+            raise InvalidArgument(field, value, "a rate of zero or more")
+        return result
+
+    return attrs.field(converter=convert)
+
+
+def _effective(value: object) -> pendulum.DateTime:
+    return instant(value, field="effective_from")
+
+
+def _optional_rate(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    result = to_decimal(value, field="cached_input")
+    if result < 0:
+        raise InvalidArgument("cached_input", value, "a rate of zero or more, or None")
+    return result
+
+
+def _fraction(value: object) -> Decimal:
+    result = to_decimal(value, field="batch_discount")
+    if not 0 <= result <= 1:
+        raise InvalidArgument("batch_discount", value, "a fraction from 0 to 1 (0.5 is 50% off)")
+    return result
+
+
+def _nonempty(field: str) -> Any:
+    def check(instance: object, attribute: object, value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidArgument(field, value, "a non-empty string")
+
+    return attrs.field(validator=check)
+
+
+def _params(value: object) -> Decimal:
+    result = to_decimal(value, field="max_params_b")
+    if result <= 0:
+        raise InvalidArgument("max_params_b", value, "a positive number of billions of parameters")
+    return result
+
+
+@attrs.frozen
+class ServerlessPrice:
+    """Serverless rates for one model, in USD per 1M tokens (rules SL1-SL3).
+
+    ``cached_input`` is ``None`` where the model has no cached rate (cached tokens
+    then bill as input); ``batch_discount`` is the fraction taken off batch
+    requests (0.5 = 50%).
+    """
+
+    model: str = _nonempty("model")
+    input: Decimal = _rate("input")
+    output: Decimal = _rate("output")
+    effective_from: pendulum.DateTime = attrs.field(converter=_effective)
+    source: Source = USER_SOURCE
+    cached_input: Decimal | None = attrs.field(default=None, converter=_optional_rate)
+    batch_discount: Decimal = attrs.field(default=Decimal(0), converter=_fraction)
+    tier: str | None = None
+    """Set when the price was derived from a size tier (P-TIER), naming the tier."""
+
+    @property
+    def key(self) -> PriceKey:
+        return ("serverless", self.model)
+
+
+@attrs.frozen
+class SizeTierPrice:
+    """Fallback serverless rates by model size (policy P-TIER), USD per 1M tokens.
+
+    Applies to models of up to ``max_params_b`` billions of parameters that are
+    above the next smaller tier.
+    """
+
+    tier: str = _nonempty("tier")
+    max_params_b: Decimal = attrs.field(converter=_params)
+    input: Decimal = _rate("input")
+    output: Decimal = _rate("output")
+    effective_from: pendulum.DateTime = attrs.field(converter=_effective)
+    source: Source = USER_SOURCE
+    batch_discount: Decimal = attrs.field(default=Decimal(0), converter=_fraction)
+
+    @property
+    def key(self) -> PriceKey:
+        return ("size-tier", self.tier)
+
+
+_HARDWARE_COUNT: Final = re.compile(r"^(\d+)x[_-]?(.+)$")
+
+
+@attrs.frozen
+class HardwarePrice:
+    """The rate of one dedicated hardware configuration per running replica, USD per hour.
+
+    Rule DE1: the rate scales with GPU count. A configuration ``Nx_<gpu>`` with no
+    entry of its own is priced at N times the ``1x_<gpu>`` entry.
+    Use :meth:`from_cents_per_minute` for figures from ``GET /v1/hardware``.
+    """
+
+    hardware: str = _nonempty("hardware")
+    per_hour: Decimal = _rate("per_hour")
+    effective_from: pendulum.DateTime = attrs.field(converter=_effective)
+    source: Source = USER_SOURCE
+    gpu_count: int = 1
+
+    @classmethod
+    def from_cents_per_minute(
+        cls,
+        hardware: str,
+        cents_per_minute: Decimal | int | str,
+        effective_from: object,
+        source: Source = USER_SOURCE,
+        gpu_count: int = 1,
+    ) -> HardwarePrice:
+        """Build from the API's ``pricing.cents_per_minute`` (10.82 is $6.492/hour).
+
+        >>> HardwarePrice.from_cents_per_minute("1x_h100", "10.82", "2026-06-08T00:00:00Z").per_hour
+        Decimal('6.492')
+        """
+        cents = to_decimal(cents_per_minute, field="cents_per_minute")
+        return cls(hardware, cents * 60 / 100, effective_from, source, gpu_count)
+
+    @property
+    def key(self) -> PriceKey:
+        return ("hardware", self.hardware)
+
+
+class FineTuningMethod(str, Enum):
+    """Training method of a fine-tuning job."""
+
+    SFT = "sft"
+    DPO = "dpo"
+
+
+@attrs.frozen
+class FineTuningPrice:
+    """Fine-tuning rate per 1M tokens processed for a size bracket, method and LoRA/full (FT1)."""
+
+    max_params_b: Decimal = attrs.field(converter=_params)
+    method: FineTuningMethod = attrs.field(converter=FineTuningMethod)
+    lora: bool
+    per_1m_tokens: Decimal = _rate("per_1m_tokens")
+    effective_from: pendulum.DateTime = attrs.field(converter=_effective)
+    source: Source = USER_SOURCE
+
+    @property
+    def key(self) -> PriceKey:
+        return ("fine-tuning", str(self.max_params_b), self.method.value, str(self.lora))
+
+
+PriceEntry: TypeAlias = ServerlessPrice | SizeTierPrice | HardwarePrice | FineTuningPrice
+
+
+def _entry_order(entry: PriceEntry) -> tuple[PriceKey, int]:
+    return (entry.key, to_micros(entry.effective_from))
+
+
+class Catalog:
+    """An immutable collection of price entries, looked up by key and instant.
+
+    Two entries with the same key and ``effective_from`` are ambiguous and rejected.
+    """
+
+    __slots__ = ("_entries", "_history", "_tiers")
+
+    def __init__(self, entries: Iterable[PriceEntry] = ()) -> None:
+        ordered = sorted(entries, key=_entry_order)
+        history: dict[PriceKey, tuple[list[int], list[PriceEntry]]] = {}
+        for entry in ordered:
+            instants, items = history.setdefault(entry.key, ([], []))
+            at = to_micros(entry.effective_from)
+            if instants and instants[-1] == at:
+                raise InvalidArgument(
+                    "effective_from",
+                    entry.effective_from.isoformat(),
+                    f"one entry per key and instant; {entry.key!r} has two",
+                )
+            instants.append(at)
+            items.append(entry)
+        self._entries: tuple[PriceEntry, ...] = tuple(ordered)
+        self._history = history
+        tiers = [e for e in ordered if isinstance(e, SizeTierPrice)]
+        self._tiers = sorted({(t.max_params_b, t.tier) for t in tiers})
+
+    @property
+    def entries(self) -> tuple[PriceEntry, ...]:
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Catalog(<{len(self._entries)} entries>)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Catalog) and self._entries == other._entries
+
+    def __hash__(self) -> int:
+        return hash(self._entries)
+
+    def with_entries(self, *entries: PriceEntry) -> Catalog:
+        """A new catalog with ``entries`` added (a price change or an override).
+
+        An entry with the same key and instant as an existing one replaces it.
+        """
+        replaced = {(e.key, to_micros(e.effective_from)) for e in entries}
+        kept = [e for e in self._entries if _entry_order(e) not in replaced]
+        return Catalog([*kept, *entries])
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def history(self, key: PriceKey) -> tuple[Sequence[int], Sequence[PriceEntry]]:
+        """Effective instants (microseconds) and entries of one key, oldest first."""
+        found = self._history.get(key)
+        if found is not None:
+            return found
+        if key[0] == "hardware":
+            derived = self._derived_hardware(key[1])
+            if derived is not None:
+                return derived
+        return ((), ())
+
+    def _derived_hardware(self, hardware: str) -> tuple[list[int], list[PriceEntry]] | None:
+        match = _HARDWARE_COUNT.match(hardware)
+        if match is None or match.group(1) == "1":
+            return None
+        count = int(match.group(1))
+        sep = hardware[len(match.group(1)) + 1 : len(hardware) - len(match.group(2))]
+        base = self._history.get(("hardware", f"1x{sep}{match.group(2)}"))
+        if base is None:
+            return None
+        instants, items = base
+        derived: list[PriceEntry] = []
+        for item in items:
+            assert isinstance(item, HardwarePrice)
+            derived.append(
+                attrs.evolve(
+                    item,
+                    hardware=hardware,
+                    per_hour=item.per_hour * count,
+                    gpu_count=item.gpu_count * count,
+                )
+            )
+        result = (list(instants), derived)
+        self._history[("hardware", hardware)] = result
+        return result
+
+    def at(self, key: PriceKey, at: int) -> PriceEntry | None:
+        """The entry of ``key`` in force at ``at`` (microseconds), or ``None``."""
+        instants, items = self.history(key)
+        index = bisect.bisect_right(instants, at) - 1
+        return items[index] if index >= 0 else None
+
+    def _require(self, key: PriceKey, at: pendulum.DateTime, what: str) -> PriceEntry:
+        found = self.at(key, to_micros(at))
+        if found is not None:
+            return found
+        instants, _ = self.history(key)
+        if instants:
+            expected = f"an instant at or after {from_micros(instants[0]).isoformat()}"
+            raise UnknownPrice(f"{what} at", at.isoformat(), expected)
+        known = sorted({k[1] for k in self._history if k[0] == key[0]})
+        shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+        raise UnknownPrice(what, key[1], f"one in the catalog ({shown}) or a price entry for it")
+
+    def serverless(
+        self, model: str, at: pendulum.DateTime, *, params_b: Decimal | None = None
+    ) -> ServerlessPrice:
+        """The serverless price of ``model`` at ``at``; by size tier if the model has none (P-TIER)."""
+        found = self.at(("serverless", model), to_micros(at))
+        if isinstance(found, ServerlessPrice):
+            return found
+        if params_b is not None:
+            tier = self.size_tier(params_b, at)
+            return ServerlessPrice(
+                model,
+                tier.input,
+                tier.output,
+                tier.effective_from,
+                tier.source,
+                None,
+                tier.batch_discount,
+                tier.tier,
+            )
+        entry = self._require(("serverless", model), at, "model")
+        assert isinstance(entry, ServerlessPrice)
+        return entry
+
+    def size_tier(self, params_b: Decimal, at: pendulum.DateTime) -> SizeTierPrice:
+        """The size tier for a model of ``params_b`` billions of parameters (P-TIER)."""
+        for max_params, name in self._tiers:
+            if params_b <= max_params:
+                entry = self._require(("size-tier", name), at, "size tier")
+                assert isinstance(entry, SizeTierPrice)
+                return entry
+        largest = self._tiers[-1][0] if self._tiers else None
+        raise UnknownPrice(
+            "params_b", params_b, f"a size up to {largest}B covered by the size tiers"
+        )
+
+    def hardware(self, hardware: str, at: pendulum.DateTime) -> HardwarePrice:
+        """The hourly rate of a hardware configuration at ``at`` (DE1)."""
+        entry = self._require(("hardware", hardware), at, "hardware")
+        assert isinstance(entry, HardwarePrice)
+        return entry
+
+    def fine_tuning(
+        self,
+        params_b: Decimal,
+        method: FineTuningMethod,
+        lora: bool,
+        at: pendulum.DateTime,
+    ) -> FineTuningPrice:
+        """The fine-tuning rate for a model size, method and LoRA/full at ``at`` (FT1)."""
+        brackets = sorted(
+            {
+                Decimal(k[1])
+                for k in self._history
+                if k[0] == "fine-tuning" and k[2] == method.value and k[3] == str(lora)
+            }
+        )
+        for bracket in brackets:
+            if params_b <= bracket:
+                key = ("fine-tuning", str(bracket), method.value, str(lora))
+                entry = self._require(key, at, "fine-tuning bracket")
+                assert isinstance(entry, FineTuningPrice)
+                return entry
+        kind = f"{method.value}/{'lora' if lora else 'full'}"
+        raise UnknownPrice(
+            "params_b",
+            params_b,
+            f"a model size covered by a {kind} fine-tuning bracket "
+            f"(brackets up to: {[str(b) for b in brackets]})",
+        )
+
+    # -- files -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Catalog:
+        """Load a catalog from a YAML or JSON file (see ``docs/scenarios.md``)."""
+        target = Path(path)
+        return cls(load_data(read_document(target), source_name=str(target)))
+
+
+# -- the file format ---------------------------------------------------------------------------
+
+
+class _Model(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceDoc(_Model):
+    url: str
+    date: str | None = None
+    kind: Literal["together", "third-party", "estimate", "user"] = "together"
+    note: str = ""
+
+
+class _EntryDoc(_Model):
+    effective_from: pydantic.AwareDatetime
+    source: str | SourceDoc | None = None
+
+
+class ServerlessDoc(_EntryDoc):
+    model: str
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None
+    batch_discount: Decimal = Decimal(0)
+
+
+class SizeTierDoc(_EntryDoc):
+    tier: str
+    max_params_b: Decimal
+    input: Decimal
+    output: Decimal
+    batch_discount: Decimal = Decimal(0)
+
+
+class HardwareDoc(_EntryDoc):
+    hardware: str
+    per_hour: Decimal | None = None
+    cents_per_minute: Decimal | None = None
+    gpu_count: int = 1
+
+
+class FineTuningDoc(_EntryDoc):
+    max_params_b: Decimal
+    method: Literal["sft", "dpo"]
+    lora: bool
+    per_1m_tokens: Decimal
+
+
+class CatalogDoc(_Model):
+    """A price catalog document (YAML or JSON)."""
+
+    sources: dict[str, SourceDoc] = {}
+    serverless: list[ServerlessDoc] = []
+    size_tiers: list[SizeTierDoc] = []
+    hardware: list[HardwareDoc] = []
+    fine_tuning: list[FineTuningDoc] = []
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """A YAML loader that reads numbers with a fraction as Decimal, never float."""
+
+
+def _yaml_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    assert isinstance(node, yaml.ScalarNode)
+    return Decimal(str(loader.construct_scalar(node)).replace("_", ""))
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
+
+
+def read_document(path: Path) -> Any:
+    """Read YAML or JSON with fractional numbers as Decimal."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidArgument("path", str(path), f"a readable file ({error.strerror})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text, parse_float=Decimal)
+        return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        raise InvalidScenario(str(path), [("(document)", str(error))]) from None
+
+
+def _source(ref: str | SourceDoc | None, sources: Mapping[str, SourceDoc], where: str) -> Source:
+    if ref is None:
+        return USER_SOURCE
+    if isinstance(ref, str):
+        if ref not in sources:
+            raise InvalidScenario(where, [("source", f"unknown source {ref!r}; define it under sources")])
+        ref = sources[ref]
+    return Source(ref.url, ref.date, SourceKind(ref.kind), ref.note)
+
+
+def pydantic_errors(error: pydantic.ValidationError) -> list[tuple[str, str]]:
+    """``(location, message)`` pairs of a pydantic error, for :class:`InvalidScenario`."""
+    return [
+        (".".join(str(part) for part in item["loc"]) or "(document)", item["msg"])
+        for item in error.errors()
+    ]
+
+
+def load_data(data: Any, *, source_name: str = "catalog") -> list[PriceEntry]:
+    """Price entries from a parsed catalog document."""
+    try:
+        doc = CatalogDoc.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise InvalidScenario(source_name, pydantic_errors(error)) from None
+    return entries_from_doc(doc, source_name=source_name)
+
+
+def entries_from_doc(doc: CatalogDoc, *, source_name: str = "catalog") -> list[PriceEntry]:
+    """Turn a validated :class:`CatalogDoc` into price entries."""
+    entries: list[PriceEntry] = []
+    src = doc.sources
+    for s in doc.serverless:
+        entries.append(
+            ServerlessPrice(
+                s.model,
+                s.input,
+                s.output,
+                s.effective_from,
+                _source(s.source, src, source_name),
+                s.cached_input,
+                s.batch_discount,
+            )
+        )
+    for t in doc.size_tiers:
+        entries.append(
+            SizeTierPrice(
+                t.tier,
+                t.max_params_b,
+                t.input,
+                t.output,
+                t.effective_from,
+                _source(t.source, src, source_name),
+                t.batch_discount,
+            )
+        )
+    for h in doc.hardware:
+        source = _source(h.source, src, source_name)
+        if (h.per_hour is None) == (h.cents_per_minute is None):
+            raise InvalidScenario(
+                source_name,
+                [(f"hardware {h.hardware}", "give exactly one of per_hour or cents_per_minute")],
+            )
+        if h.per_hour is not None:
+            entries.append(
+                HardwarePrice(h.hardware, h.per_hour, h.effective_from, source, h.gpu_count)
+            )
+        else:
+            assert h.cents_per_minute is not None
+            entries.append(
+                HardwarePrice.from_cents_per_minute(
+                    h.hardware, h.cents_per_minute, h.effective_from, source, h.gpu_count
+                )
+            )
+    for f in doc.fine_tuning:
+        entries.append(
+            FineTuningPrice(
+                f.max_params_b,
+                FineTuningMethod(f.method),
+                f.lora,
+                f.per_1m_tokens,
+                f.effective_from,
+                _source(f.source, src, source_name),
+            )
+        )
+    return entries
+
+
+_DEFAULT: Catalog | None = None
+
+
+def default_catalog() -> Catalog:
+    """The catalog shipped with the library (``together_billing/data/catalog.yaml``).
+
+    Built from the figures in Together AI's public material, each entry with its
+    source and date; see the docs' rules reference for which are estimates.
+    """
+    global _DEFAULT  # noqa: PLW0603 - a load-once cache of immutable data
+    if _DEFAULT is None:
+        text = _resources.files("together_billing").joinpath("data/catalog.yaml").read_text("utf-8")
+        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+        _DEFAULT = Catalog(load_data(data, source_name="default catalog"))
+    return _DEFAULT

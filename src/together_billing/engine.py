@@ -1,0 +1,873 @@
+"""The deterministic replay engine: a fold of a timeline into invoices.
+
+:class:`Simulator` replays events in their total order (see
+:mod:`together_billing.timeline`) from a state, and returns a
+:class:`SimulationResult` with one invoice per billing period (the open one as a
+draft), a log of what it did, and the state reached, from which a later replay
+can continue.
+
+Time-based charges are integrated analytically: a running deployment is settled
+only when something happens to it (or its price) and at the end of the replay;
+each settlement counts the started grain units on each constant-rate stretch in
+each period with integer arithmetic. So the cost of a replay grows with the
+number of events (and of periods), never with the simulated duration.
+
+>>> from together_billing import *
+>>> endpoint = DedicatedEndpoint(
+...     "ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+... )
+>>> result = Simulator().run(
+...     [endpoint],
+...     [Deploy("2025-11-03T09:00:00Z", "ep-1"), Stop("2025-11-03T10:30:00Z", "ep-1")],
+...     until="2025-12-01T00:00:00Z",
+... )
+>>> line = result.invoices[0].lines[0]
+>>> line.quantity, line.unit, line.rate, line.amount
+(Decimal('90'), 'replica-minute', Decimal('3.99'), Decimal('5.99'))
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import heapq
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import pendulum
+
+from together_billing.catalog import (
+    Catalog,
+    FineTuningPrice,
+    HardwarePrice,
+    PriceEntry,
+    ServerlessPrice,
+    default_catalog,
+)
+from together_billing.errors import InvalidArgument, InvalidTimeline, UnknownPrice
+from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, make_line
+from together_billing.money import Money
+from together_billing.policies import Policies
+from together_billing.resources import (
+    Category,
+    DedicatedEndpoint,
+    FineTunedHosting,
+    FineTuningJob,
+    Resource,
+    ServerlessUsage,
+)
+from together_billing.time import (
+    MICROS_PER_MINUTE,
+    BillingPeriod,
+    Interval,
+    from_micros,
+    instant,
+    to_micros,
+)
+from together_billing.timeline import (
+    PRIORITY_ACTIVITY,
+    PRIORITY_END,
+    Delete,
+    Deploy,
+    DeployFailed,
+    Event,
+    JobCancelled,
+    JobCompleted,
+    PriceChange,
+    Ready,
+    Requests,
+    ScaleReplicas,
+    Start,
+    Stop,
+    TokenUsage,
+    TokenUsageBatch,
+)
+
+__all__ = ["SimulationResult", "SimulationState", "Simulator", "simulate"]
+
+_CATEGORY_ORDER: Final = {c: i for i, c in enumerate(Category)}
+_MILLION: Final = Decimal(1_000_000)
+
+# Deployment states.
+_NEW: Final = "not deployed"
+_PROVISIONING: Final = "provisioning"
+_RUNNING: Final = "running"
+_STOPPED: Final = "stopped"
+_FAILED: Final = "failed"
+_DELETED: Final = "deleted"
+
+
+@attrs.define
+class _Group:
+    """Replicas that became ready together and share one metering grid."""
+
+    grid: int
+    count: int
+    accounted: int
+
+
+@attrs.define
+class _DeploymentState:
+    status: str = _NEW
+    stopped_by_idle: bool = False
+    groups: list[_Group] = attrs.Factory(list)
+    last_activity: int = 0
+    idle_generation: int = 0
+
+    @property
+    def ready(self) -> int:
+        return sum(group.count for group in self.groups)
+
+
+@attrs.frozen
+class _LineMeta:
+    category: Category
+    rule: str
+    description: str
+    unit: str
+    rate: Decimal
+    rate_unit: str
+    rate_per: Decimal
+    scale: Decimal
+    price: PriceEntry
+
+
+# An accrual key: (period, category order, resource, rule, description, price key, effective).
+_Key = tuple[BillingPeriod, int, str, str, str, tuple[str, ...], int]
+
+
+@attrs.define
+class _Accrual:
+    quantity: int
+    start: int
+    end: int
+
+
+@attrs.define
+class _Core:
+    """The mutable state of a replay; copied on every run so results never share it."""
+
+    start: int
+    now: int
+    catalog: Catalog
+    resources: dict[str, Resource] = attrs.Factory(dict)
+    deployments: dict[str, _DeploymentState] = attrs.Factory(dict)
+    jobs: dict[str, str] = attrs.Factory(dict)
+    accruals: dict[_Key, _Accrual] = attrs.Factory(dict)
+    meta: dict[_Key, _LineMeta] = attrs.Factory(dict)
+    log: list[LogEntry] = attrs.Factory(list)
+    pending: list[tuple[tuple[Any, ...], int, str, Any]] = attrs.Factory(list)
+    sequence: int = 0
+
+
+@attrs.frozen(eq=False)
+class SimulationState:
+    """Where a replay stopped: pass it to :meth:`Simulator.run` to continue from there.
+
+    A snapshot: continuing from it never changes it.
+    """
+
+    _core: _Core = attrs.field(alias="core", repr=False)
+
+    @property
+    def at(self) -> pendulum.DateTime:
+        """The instant the replay reached."""
+        return from_micros(self._core.now)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog with every price change applied so far."""
+        return self._core.catalog
+
+    @property
+    def resources(self) -> dict[str, Resource]:
+        return dict(self._core.resources)
+
+    def status(self, resource: str) -> str:
+        """The lifecycle status of a deployment or job (``running``, ``stopped``...)."""
+        if resource in self._core.deployments:
+            return self._core.deployments[resource].status
+        if resource in self._core.jobs:
+            return self._core.jobs[resource]
+        if resource in self._core.resources:
+            return "active"
+        raise InvalidArgument("resource", resource, f"one of {sorted(self._core.resources)}")
+
+    def _copy(self) -> _Core:
+        return copy.deepcopy(self._core)
+
+
+@attrs.frozen(eq=False)
+class SimulationResult:
+    """What a replay produced.
+
+    ``invoices`` holds one invoice per billing period from the replay's start to
+    ``until``, oldest first; the last is a ``draft`` when ``until`` falls inside a
+    period (IN4). ``log`` lists the lifecycle actions taken, with their rules.
+    """
+
+    invoices: tuple[Invoice, ...]
+    log: tuple[LogEntry, ...]
+    state: SimulationState
+
+    @property
+    def final_invoices(self) -> tuple[Invoice, ...]:
+        return tuple(i for i in self.invoices if i.status is InvoiceStatus.FINAL)
+
+    @property
+    def draft(self) -> Invoice | None:
+        """The open period's draft invoice, or ``None`` if ``until`` ends a period."""
+        last = self.invoices[-1] if self.invoices else None
+        return last if last is not None and last.status is InvoiceStatus.DRAFT else None
+
+    @property
+    def total(self) -> Money:
+        """The sum of every invoice's total."""
+        return sum((invoice.total for invoice in self.invoices), Money.zero())
+
+    @property
+    def lines(self) -> tuple[InvoiceLine, ...]:
+        return tuple(line for invoice in self.invoices for line in invoice.lines)
+
+    def invoice(self, period: BillingPeriod | str) -> Invoice:
+        """The invoice of a period, given as a :class:`BillingPeriod` or ``"YYYY-MM"``."""
+        label = period.label if isinstance(period, BillingPeriod) else period
+        for invoice in self.invoices:
+            if invoice.period.label == label:
+                return invoice
+        known = [i.period.label for i in self.invoices]
+        raise InvalidArgument("period", period, f"one of {known}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data; see the docs for the schema (``schema_version`` 1)."""
+        return {
+            "schema_version": 1,
+            "until": self.state.at.isoformat(),
+            "invoices": [invoice.to_dict() for invoice in self.invoices],
+            "total": str(self.total.amount),
+            "log": [entry.to_dict() for entry in self.log],
+        }
+
+
+class Simulator:
+    """Replays timelines against a price catalog under a set of policies.
+
+    >>> Simulator().policies.idle_timeout_minutes
+    60
+    """
+
+    def __init__(self, catalog: Catalog | None = None, policies: Policies | None = None) -> None:
+        self.catalog = catalog if catalog is not None else default_catalog()
+        self.policies = policies if policies is not None else Policies()
+
+    def run(
+        self,
+        resources: Iterable[Resource],
+        events: Iterable[Event],
+        *,
+        until: object,
+        start: object = None,
+        state: SimulationState | None = None,
+    ) -> SimulationResult:
+        """Replay ``events`` on ``resources`` up to ``until`` and return the result.
+
+        ``start`` (default: the first event's instant, or ``until``) is where the
+        first billing period is taken from. With ``state``, continue a previous
+        replay: its resources are kept, ``resources`` adds new ones, and every
+        event must come after ``state.at``. Events must not be after ``until``.
+        Any invalid event raises before a result exists: nothing is half-applied.
+        """
+        end = to_micros(instant(until, field="until"))
+        ordered = sorted(events, key=_sort_key)
+        if state is None:
+            if start is not None:
+                first = to_micros(instant(start, field="start"))
+            else:
+                first = _first_instant(ordered[0]) if ordered else end
+            if first > end:
+                raise InvalidArgument(
+                    "start", from_micros(first).isoformat(), f"an instant at or before until {from_micros(end).isoformat()}"
+                )
+            core = _Core(start=first, now=first, catalog=self.catalog)
+        else:
+            core = state._copy()
+            if end < core.now:
+                raise InvalidArgument(
+                    "until",
+                    from_micros(end).isoformat(),
+                    f"an instant at or after the state's {from_micros(core.now).isoformat()}",
+                )
+        replay = _Replay(core, self.policies).add_resources(resources)
+        replay.run(ordered, end, resumed=state is not None)
+        return SimulationResult(
+            invoices=_invoices(core, self.policies, end),
+            log=tuple(core.log),
+            state=SimulationState(core=copy.deepcopy(core)),
+        )
+
+
+def simulate(
+    resources: Iterable[Resource],
+    events: Iterable[Event],
+    *,
+    until: object,
+    start: object = None,
+    catalog: Catalog | None = None,
+    policies: Policies | None = None,
+) -> SimulationResult:
+    """Shorthand for ``Simulator(catalog, policies).run(resources, events, until=...)``."""
+    return Simulator(catalog, policies).run(resources, events, until=until, start=start)
+
+
+def _sort_key(event: Event) -> tuple[Any, ...]:
+    return event.sort_key()
+
+
+def _first_instant(event: Event) -> int:
+    if isinstance(event, TokenUsageBatch):
+        return event.at_micros[0]
+    return to_micros(event.at)
+
+
+class _Replay:
+    """One pass of the fold over a core state."""
+
+    def __init__(self, core: _Core, policies: Policies) -> None:
+        self.core = core
+        self.policies = policies
+        self.grain = policies.grain
+        self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def add_resources(self, resources: Iterable[Resource]) -> _Replay:
+        for resource in resources:
+            if not isinstance(
+                resource, (DedicatedEndpoint, FineTunedHosting, ServerlessUsage, FineTuningJob)
+            ):
+                raise InvalidArgument(
+                    "resources",
+                    resource,
+                    "DedicatedEndpoint, FineTunedHosting, ServerlessUsage or FineTuningJob values",
+                )
+            known = self.core.resources.get(resource.id)
+            if known is not None and known != resource:
+                raise InvalidArgument(
+                    "id", resource.id, "a unique id per resource (two different resources share it)"
+                )
+            self.core.resources[resource.id] = resource
+            if isinstance(resource, (DedicatedEndpoint, FineTunedHosting)):
+                self.core.deployments.setdefault(resource.id, _DeploymentState())
+            elif isinstance(resource, FineTuningJob):
+                self.core.jobs.setdefault(resource.id, "submitted")
+        return self
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, events: Sequence[Event], end: int, *, resumed: bool) -> None:
+        core = self.core
+        for event in events:
+            self._check_window(event, end, resumed)
+        index = 0
+        count = len(events)
+        pending = core.pending
+        while True:
+            next_external = events[index].sort_key() if index < count else None
+            next_internal = pending[0][0] if pending else None
+            if next_internal is not None and (
+                next_external is None or next_internal < next_external
+            ):
+                if next_internal[0] > end:
+                    break
+                key, _, kind, payload = heapq.heappop(pending)
+                self._internal(key, kind, payload, self._peek(events, index))
+                continue
+            if next_external is None:
+                break
+            event = events[index]
+            index += 1
+            self._apply(event, self._peek(events, index))
+        for resource_id, deployment in core.deployments.items():
+            self._settle(resource_id, deployment, end)
+        core.now = end
+
+    def _peek(self, events: Sequence[Event], index: int) -> tuple[Any, ...] | None:
+        candidates = []
+        if index < len(events):
+            candidates.append(events[index].sort_key())
+        if self.core.pending:
+            candidates.append(self.core.pending[0][0])
+        return min(candidates) if candidates else None
+
+    def _check_window(self, event: Event, end: int, resumed: bool) -> None:
+        if isinstance(event, TokenUsageBatch):
+            first, last = event.at_micros[0], event.at_micros[-1]
+        else:
+            first = last = to_micros(event.at)
+        if last > end:
+            raise InvalidTimeline(
+                event,
+                "at",
+                from_micros(last).isoformat(),
+                f"an instant at or before until ({from_micros(end).isoformat()})",
+            )
+        floor = self.core.now
+        if first < floor or (resumed and first == floor):
+            where = "after" if resumed else "at or after"
+            reason = "where the replay continues from" if resumed else "the replay's start"
+            raise InvalidTimeline(
+                event,
+                "at",
+                from_micros(first).isoformat(),
+                f"an instant {where} {from_micros(floor).isoformat()}, {reason}",
+            )
+
+    def _schedule(self, key: tuple[Any, ...], kind: str, payload: Any) -> None:
+        self.core.sequence += 1
+        heapq.heappush(self.core.pending, (key, self.core.sequence, kind, payload))
+
+    def _internal(
+        self, key: tuple[Any, ...], kind: str, payload: Any, horizon: tuple[Any, ...] | None
+    ) -> None:
+        if kind == "idle-check":
+            resource_id, generation = payload
+            self._idle_check(key[0], resource_id, generation)
+        elif kind == "batch":
+            batch, position = payload
+            self._usage_batch(batch, position, horizon)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _apply(self, event: Event, horizon: tuple[Any, ...] | None) -> None:
+        if isinstance(event, PriceChange):
+            self._price_change(event)
+            return
+        resource = self.core.resources.get(event.resource)
+        if resource is None:
+            raise InvalidTimeline(
+                event, "resource", event.resource, f"one of the scenario's resources {sorted(self.core.resources)}"
+            )
+        if isinstance(event, TokenUsageBatch):
+            self._require_kind(event, resource, ServerlessUsage)
+            self._usage_batch(event, 0, horizon)
+        elif isinstance(event, TokenUsage):
+            self._require_kind(event, resource, ServerlessUsage)
+            assert isinstance(resource, ServerlessUsage)
+            self._usage(resource, to_micros(event.at), event.input_tokens, event.output_tokens,
+                        event.cached_input_tokens, event.batch)
+        elif isinstance(event, (JobCompleted, JobCancelled)):
+            self._require_kind(event, resource, FineTuningJob)
+            assert isinstance(resource, FineTuningJob)
+            self._job(event, resource)
+        else:
+            self._require_kind(event, resource, (DedicatedEndpoint, FineTunedHosting))
+            assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
+            self._deployment_event(event, resource)
+
+    @staticmethod
+    def _require_kind(event: Event, resource: Resource, kinds: type | tuple[type, ...]) -> bool:
+        if not isinstance(resource, kinds):
+            names = kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+            raise InvalidTimeline(
+                event,
+                "resource",
+                resource.id,
+                f"a {names}; {resource.id!r} is a {type(resource).__name__}",
+            )
+        return True
+
+    def _log(self, at: int, resource: str, action: str, rule: str, detail: str = "") -> None:
+        self.core.log.append(
+            LogEntry(at=from_micros(at), resource=resource, action=action, rule=rule, detail=detail)
+        )
+
+    # -- prices ------------------------------------------------------------------------------
+
+    def _price_change(self, event: PriceChange) -> None:
+        at = to_micros(event.at)
+        self.core.catalog = self.core.catalog.with_entries(event.price)
+        key = " ".join(event.price.key)
+        self._log(at, "", "price change", "G4", f"{key} from {event.price.source.describe()}")
+
+    # -- deployments (DE1-DE4, FT2) ------------------------------------------------------------
+
+    def _deployment_event(self, event: Event, resource: DedicatedEndpoint | FineTunedHosting) -> None:
+        state = self.core.deployments[resource.id]
+        at = to_micros(event.at)
+        rule = "DE2" if isinstance(resource, DedicatedEndpoint) else "FT2"
+        if isinstance(event, Deploy):
+            self._expect(event, state, (_NEW,), "a resource not yet deployed")
+            self._begin(resource, state, at, event.ready, "deployed", rule)
+        elif isinstance(event, Start):
+            self._expect(event, state, (_STOPPED,), "a stopped deployment")
+            self._begin(resource, state, at, event.ready, "started", rule)
+        elif isinstance(event, Ready):
+            self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
+            self._ready(resource, state, at, rule)
+        elif isinstance(event, DeployFailed):
+            self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
+            state.status = _FAILED
+            self._log(at, resource.id, "deployment failed", rule, "provisioning is not billed")
+        elif isinstance(event, Stop):
+            if state.status == _STOPPED and state.stopped_by_idle:
+                self._log(at, resource.id, "stop ignored", "DE4", "already stopped by the idle timeout")
+                return
+            self._expect(event, state, (_RUNNING, _PROVISIONING), "a running or provisioning deployment")
+            self._end(resource, state, at, _STOPPED, "stopped", rule)
+        elif isinstance(event, Delete):
+            self._expect(
+                event, state, (_RUNNING, _PROVISIONING, _STOPPED, _FAILED), "a deployed resource not yet deleted"
+            )
+            self._end(resource, state, at, _DELETED, "deleted", rule)
+        elif isinstance(event, ScaleReplicas):
+            self._expect(event, state, (_RUNNING,), "a running deployment")
+            if event.replicas > resource.max_replicas:
+                raise InvalidTimeline(
+                    event, "replicas", event.replicas, f"at most max_replicas ({resource.max_replicas})"
+                )
+            self._scale(resource, state, at, event.replicas)
+        elif isinstance(event, Requests):
+            if state.status != _RUNNING:
+                self._log(at, resource.id, "requests refused", "DE2", f"{event.count} request(s) while {state.status}")
+                return
+            state.last_activity = at
+
+    @staticmethod
+    def _expect(event: Event, state: _DeploymentState, allowed: tuple[str, ...], expected: str) -> None:
+        if state.status not in allowed:
+            raise InvalidTimeline(event, "status", state.status, expected)
+
+    def _begin(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, ready: bool, action: str, rule: str) -> None:
+        state.stopped_by_idle = False
+        if ready:
+            self._log(at, resource.id, action, rule)
+            self._ready(resource, state, at, rule, log=False)
+        else:
+            state.status = _PROVISIONING
+            self._log(at, resource.id, action, rule, "provisioning (not billed)")
+
+    def _ready(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, rule: str, *, log: bool = True) -> None:
+        state.status = _RUNNING
+        state.groups = [_Group(at, resource.min_replicas, at)]
+        state.last_activity = at
+        if log:
+            self._log(at, resource.id, "ready", rule, f"{resource.min_replicas} replica(s) billing")
+        self._arm_idle(resource, state, at)
+
+    def _end(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, status: str, action: str, rule: str) -> None:
+        self._settle(resource.id, state, at)
+        state.groups = []
+        state.status = status
+        state.idle_generation += 1
+        self._log(at, resource.id, action, rule)
+
+    def _scale(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, replicas: int) -> None:
+        self._settle(resource.id, state, at)
+        current = state.ready
+        if replicas > current:
+            state.groups.append(_Group(at, replicas - current, at))
+        else:
+            remove = current - replicas
+            while remove:
+                newest = state.groups[-1]
+                taken = min(newest.count, remove)
+                newest.count -= taken
+                remove -= taken
+                if newest.count == 0:
+                    state.groups.pop()
+        self._log(at, resource.id, "replicas changed", "DE3", f"{current} -> {replicas} ready")
+
+    # -- idle auto-stop (DE4) ----------------------------------------------------------------
+
+    def _idle_timeout(self, resource: DedicatedEndpoint | FineTunedHosting) -> int | None:
+        minutes = resource.inactive_timeout_minutes
+        if minutes is None:
+            if isinstance(resource, DedicatedEndpoint):
+                minutes = self.policies.idle_timeout_minutes
+            else:
+                minutes = self.policies.hosting_idle_timeout_minutes
+        return minutes if minutes else None
+
+    def _arm_idle(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int) -> None:
+        timeout = self._idle_timeout(resource)
+        if timeout is None:
+            return
+        state.idle_generation += 1
+        deadline = at + timeout * MICROS_PER_MINUTE
+        self._schedule(
+            (deadline, PRIORITY_END, "IdleStop", resource.id, (state.idle_generation,)),
+            "idle-check",
+            (resource.id, state.idle_generation),
+        )
+
+    def _idle_check(self, at: int, resource_id: str, generation: int) -> None:
+        state = self.core.deployments[resource_id]
+        if state.status != _RUNNING or generation != state.idle_generation:
+            return
+        resource = self.core.resources[resource_id]
+        assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
+        timeout = self._idle_timeout(resource)
+        assert timeout is not None
+        deadline = state.last_activity + timeout * MICROS_PER_MINUTE
+        if deadline > at:
+            self._schedule(
+                (deadline, PRIORITY_END, "IdleStop", resource_id, (generation,)),
+                "idle-check",
+                (resource_id, generation),
+            )
+            return
+        self._end(resource, state, at, _STOPPED, "auto-stopped", "DE4")
+        state.stopped_by_idle = True
+        self.core.log[-1] = attrs.evolve(
+            self.core.log[-1], detail=f"no requests for {timeout} minutes (P-IDLE)"
+        )
+
+    # -- metering ----------------------------------------------------------------------------
+
+    def _settle(self, resource_id: str, state: _DeploymentState, until: int) -> None:
+        """Accrue the started grain units of every ready replica up to ``until``."""
+        if not state.groups:
+            return
+        resource = self.core.resources[resource_id]
+        assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
+        key = ("hardware", resource.hardware)
+        instants, entries = self.core.catalog.history(key)
+        if isinstance(resource, DedicatedEndpoint):
+            rule, description = "DE1", f"{resource.hardware} ready replicas"
+        else:
+            rule, description = "FT2", f"hosting {resource.model} on {resource.hardware}"
+        grain = self.grain
+        step = (grain.step_seconds or 0) * 1_000_000
+        for group in state.groups:
+            start = group.accounted
+            if until <= start:
+                continue
+            for lo, hi in self._segments(start, until, instants):
+                index = bisect.bisect_right(instants, lo) - 1
+                if index < 0:
+                    raise UnknownPrice(
+                        "hardware", resource.hardware,
+                        f"a catalog price effective at or before {from_micros(lo).isoformat()}",
+                    )
+                count = grain.count(group.grid, lo, hi)
+                if not count:
+                    continue
+                price = entries[index]
+                assert isinstance(price, HardwarePrice)
+                if step:
+                    first = grain.unit_end(group.grid, lo)
+                    span = (first, first + count * step)
+                else:
+                    span = (lo, hi)
+                meta = _LineMeta(
+                    resource.category, rule, description, f"replica-{grain.unit}",
+                    price.per_hour, "USD per replica-hour", Decimal(grain.units_per_hour),
+                    Decimal(1) if step else _MILLION, price,
+                )
+                self._accrue(lo, resource_id, meta, count * group.count, span)
+            group.accounted = until
+
+    def _segments(self, start: int, end: int, instants: Sequence[int]) -> list[tuple[int, int]]:
+        """Split ``[start, end)`` at price changes and period boundaries."""
+        cuts = {start, end}
+        first = bisect.bisect_right(instants, start)
+        last = bisect.bisect_left(instants, end)
+        cuts.update(instants[first:last])
+        period = BillingPeriod.of_micros(start)
+        while (boundary := period.end_micros) < end:
+            cuts.add(boundary)
+            period = period.next()
+        ordered = sorted(cuts)
+        return list(zip(ordered, ordered[1:], strict=False))
+
+    def _period(self, at: int) -> BillingPeriod:
+        lo, hi, period = self._period_cache
+        if lo <= at < hi:
+            return period
+        period = BillingPeriod.of_micros(at)
+        self._period_cache = (period.start_micros, period.end_micros, period)
+        return period
+
+    def _accrue(self, at: int, resource_id: str, meta: _LineMeta, quantity: int, span: tuple[int, int]) -> None:
+        price = meta.price
+        key: _Key = (
+            self._period(at), _CATEGORY_ORDER[meta.category], resource_id, meta.rule,
+            meta.description, price.key, to_micros(price.effective_from),
+        )
+        found = self.core.accruals.get(key)
+        if found is None:
+            self.core.accruals[key] = _Accrual(quantity, span[0], span[1])
+            self.core.meta[key] = meta
+        else:
+            found.quantity += quantity
+            found.start = min(found.start, span[0])
+            found.end = max(found.end, span[1])
+
+    # -- serverless (SL1-SL3) ----------------------------------------------------------------
+
+    def _serverless_price(self, resource: ServerlessUsage, at: int) -> ServerlessPrice:
+        params = resource.params_b if self.policies.size_tier_fallback else None
+        return self.core.catalog.serverless(resource.model, from_micros(at), params_b=params)
+
+    def _usage_metas(self, resource: ServerlessUsage, price: ServerlessPrice, batch: bool) -> tuple[_LineMeta, _LineMeta, _LineMeta | None]:
+        discount = self.policies.batch_discount if self.policies.batch_discount is not None else price.batch_discount
+        factor = (1 - discount) if batch else Decimal(1)
+        prefix = "batch " if batch else ""
+        suffix = f" ({discount * 100:g}% batch discount)" if batch and discount else ""
+        base_rule = "SL2" if price.tier else "SL1"
+        tier = f" [size tier {price.tier}]" if price.tier else ""
+
+        def meta(kind: str, rate: Decimal, rule: str) -> _LineMeta:
+            return _LineMeta(
+                Category.SERVERLESS, rule, f"{resource.model} {prefix}{kind}{suffix}{tier}",
+                "token", rate * factor, "USD per 1M tokens", _MILLION, Decimal(1), price,
+            )
+
+        batch_rule = "SL3" if batch else base_rule
+        cached = None
+        if price.cached_input is not None:
+            cached = meta("cached input tokens", price.cached_input, "SL3")
+        return (
+            meta("input tokens", price.input, batch_rule),
+            meta("output tokens", price.output, batch_rule),
+            cached,
+        )
+
+    def _usage(self, resource: ServerlessUsage, at: int, input_tokens: int, output_tokens: int, cached: int, batch: bool) -> None:
+        price = self._serverless_price(resource, at)
+        input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch)
+        span = (at, at)
+        if cached_meta is None:
+            cached = 0
+        if input_tokens - cached:
+            self._accrue(at, resource.id, input_meta, input_tokens - cached, span)
+        if cached and cached_meta is not None:
+            self._accrue(at, resource.id, cached_meta, cached, span)
+        if output_tokens:
+            self._accrue(at, resource.id, output_meta, output_tokens, span)
+
+    def _usage_batch(self, batch: TokenUsageBatch, position: int, horizon: tuple[Any, ...] | None) -> None:
+        """Bill the batch's records from ``position`` that come before ``horizon``.
+
+        Records after the next other event are put back in the queue, so a price
+        change (or any event) between records applies exactly as for single records.
+        """
+        resource = self.core.resources[batch.resource]
+        assert isinstance(resource, ServerlessUsage)
+        times = batch.at_micros
+        size = len(times)
+        stop = size
+        if horizon is not None:
+            limit = horizon[0]
+            # Records at the horizon's instant come first only if the horizon event
+            # sorts after activity at that instant.
+            inclusive = (PRIORITY_ACTIVITY, "TokenUsageBatch", batch.resource) <= tuple(horizon[1:4])
+            stop = (bisect.bisect_right if inclusive else bisect.bisect_left)(times, limit, position)
+        instants, _ = self.core.catalog.history(("serverless", resource.model))
+        cached_column = batch.cached_input_tokens
+        index = position
+        while index < stop:
+            at = times[index]
+            self._period(at)
+            _, period_end, _ = self._period_cache
+            # The next record where the price or the period may change.
+            next_price = bisect.bisect_right(instants, at)
+            boundary = min(period_end, instants[next_price] if next_price < len(instants) else period_end)
+            run_end = min(stop, bisect.bisect_left(times, boundary, index, stop))
+            first_at, last_at = times[index], times[run_end - 1]
+            inputs = sum(batch.input_tokens[index:run_end])
+            outputs = sum(batch.output_tokens[index:run_end])
+            cached = sum(cached_column[index:run_end]) if cached_column is not None else 0
+            price = self._serverless_price(resource, at)
+            input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch.batch)
+            if cached_meta is None:
+                cached = 0
+            span = (first_at, last_at)
+            if inputs - cached:
+                self._accrue(at, resource.id, input_meta, inputs - cached, span)
+            if cached and cached_meta is not None:
+                self._accrue(at, resource.id, cached_meta, cached, span)
+            if outputs:
+                self._accrue(at, resource.id, output_meta, outputs, span)
+            index = run_end
+        if stop < size:
+            key = (times[stop], *batch.sort_key()[1:])
+            self._schedule(key, "batch", (batch, stop))
+
+    # -- fine-tuning jobs (FT1) ----------------------------------------------------------------
+
+    def _job(self, event: JobCompleted | JobCancelled, job: FineTuningJob) -> None:
+        status = self.core.jobs[job.id]
+        if status != "submitted":
+            raise InvalidTimeline(event, "status", status, "a job that has not completed or been cancelled")
+        at = to_micros(event.at)
+        if isinstance(event, JobCancelled):
+            if event.tokens_processed > job.total_tokens:
+                raise InvalidTimeline(
+                    event, "tokens_processed", event.tokens_processed,
+                    f"at most the job's total tokens ({job.total_tokens})",
+                )
+            tokens, status, kind = event.tokens_processed, "cancelled", "tokens processed before cancellation"
+        else:
+            tokens, status, kind = job.total_tokens, "completed", "tokens processed"
+        self.core.jobs[job.id] = status
+        price = self.core.catalog.fine_tuning(job.params_b, job.method, job.lora, from_micros(at))
+        assert isinstance(price, FineTuningPrice)
+        training = "LoRA" if job.lora else "full"
+        meta = _LineMeta(
+            Category.FINE_TUNING, "FT1",
+            f"fine-tuning {job.model} ({job.method.value.upper()}, {training}) {kind}",
+            "token", price.per_1m_tokens, "USD per 1M tokens", _MILLION, Decimal(1), price,
+        )
+        if tokens:
+            self._accrue(at, job.id, meta, tokens, (at, at))
+        self._log(at, job.id, f"job {status}", "FT1", f"{tokens} tokens")
+
+
+def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
+    """Build the invoices of every period from the core's start to ``end``."""
+    by_period: dict[BillingPeriod, list[InvoiceLine]] = {}
+    for key in sorted(core.accruals, key=_accrual_order):
+        accrual = core.accruals[key]
+        meta = core.meta[key]
+        price = meta.price
+        line = make_line(
+            rounding=policies.rounding,
+            quantity=Decimal(accrual.quantity) / meta.scale,
+            rate=meta.rate,
+            rate_per=meta.rate_per,
+            resource=key[2],
+            category=meta.category,
+            rule=meta.rule,
+            description=meta.description,
+            unit=meta.unit,
+            rate_unit=meta.rate_unit,
+            source=price.source,
+            price_effective_from=price.effective_from,
+            interval=Interval.from_micros(accrual.start, accrual.end),
+        )
+        by_period.setdefault(key[0], []).append(line)
+    invoices = []
+    period = BillingPeriod.of_micros(core.start)
+    as_of = from_micros(end)
+    while period.start_micros < end or (period.start_micros == end == core.start):
+        status = InvoiceStatus.FINAL if period.end_micros <= end else InvoiceStatus.DRAFT
+        invoices.append(
+            Invoice(
+                period=period,
+                status=status,
+                as_of=min(as_of, period.end),
+                lines=tuple(by_period.get(period, ())),
+            )
+        )
+        if period.end_micros >= end:
+            break
+        period = period.next()
+    return tuple(invoices)
+
+
+def _accrual_order(key: _Key) -> tuple[Any, ...]:
+    period, category, resource, rule, description, price_key, effective = key
+    return (period, category, resource, rule, description, price_key, effective)

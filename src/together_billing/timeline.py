@@ -1,0 +1,384 @@
+"""Events: what happens to resources over time, and the total order a replay applies them in.
+
+Every event is a frozen value with an instant ``at`` (timezone-aware, stored in
+UTC). A replay applies events in one **total order**, so the order they are given
+in never changes a result:
+
+1. the instant, to the microsecond;
+2. the event's priority (the constants below): price changes first, then
+   everything that *ends* (stop, delete, failed deployments, idle auto-stops),
+   then everything that *begins* (deploy, start, ready), then replica changes,
+   then activity (requests, token usage, job completion). Intervals are half-open,
+   so what ends at ``t`` ends before what begins at ``t``, and usage at the
+   instant a resource stops is after the stop;
+3. a canonical key built from the event itself: its type name, resource id and
+   fields.
+
+>>> a = Stop("2025-11-01T12:00:00Z", "ep-1")
+>>> b = Deploy("2025-11-01T12:00:00Z", "ep-2")
+>>> sorted([b, a]) == [a, b]
+True
+>>> TokenUsage("2025-11-01T12:00:00Z", "chat", input_tokens=-5)
+Traceback (most recent call last):
+...
+together_billing.errors.InvalidArgument: TokenUsage: input_tokens=-5 is not valid; \
+expected an integer >= 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Final, TypeAlias
+
+import attrs
+import pendulum
+
+from together_billing.catalog import PriceEntry
+from together_billing.errors import InvalidArgument
+from together_billing.time import from_micros, instant, to_micros
+
+__all__ = [
+    "PRIORITY_ACTIVITY",
+    "PRIORITY_BEGIN",
+    "PRIORITY_END",
+    "PRIORITY_PRICE",
+    "PRIORITY_SCALE",
+    "Delete",
+    "Deploy",
+    "DeployFailed",
+    "Event",
+    "JobCancelled",
+    "JobCompleted",
+    "PriceChange",
+    "Ready",
+    "Requests",
+    "ScaleReplicas",
+    "Start",
+    "Stop",
+    "TokenUsage",
+    "TokenUsageBatch",
+]
+
+PRIORITY_PRICE: Final = 0
+PRIORITY_END: Final = 10
+PRIORITY_BEGIN: Final = 20
+PRIORITY_SCALE: Final = 30
+PRIORITY_ACTIVITY: Final = 40
+
+
+def _at(value: object) -> pendulum.DateTime:
+    return instant(value, field="at")
+
+
+def _resource_id(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(
+            "resource", value, "the id of a resource", context=type(instance).__name__
+        )
+
+
+def _count(minimum: int) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise InvalidArgument(
+                attribute.name, value, f"an integer >= {minimum}", context=type(instance).__name__
+            )
+
+    return check
+
+
+class _Ordered:
+    """Total ordering of events by :meth:`sort_key` (see the module docs)."""
+
+    __slots__ = ()
+    priority: ClassVar[int]
+
+    def sort_key(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, _Ordered):
+            return NotImplemented
+        return self.sort_key() < other.sort_key()
+
+
+@attrs.frozen(order=False)
+class _ResourceEvent(_Ordered):
+    at: pendulum.DateTime = attrs.field(converter=_at)
+    resource: str = attrs.field(validator=_resource_id)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return ()
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (to_micros(self.at), self.priority, type(self).__name__, self.resource, self._fields())
+
+
+@attrs.frozen(order=False)
+class Deploy(_ResourceEvent):
+    """A dedicated endpoint or fine-tuned model is deployed.
+
+    With ``ready=True`` (the default) it is ready, and billing, at ``at``; with
+    ``ready=False`` it is provisioning, unbilled (DE2), until a :class:`Ready`
+    event, or a :class:`DeployFailed`.
+    """
+
+    ready: bool = True
+    priority: ClassVar[int] = PRIORITY_BEGIN
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.ready,)
+
+
+@attrs.frozen(order=False)
+class Ready(_ResourceEvent):
+    """A provisioning deployment became ready: its ``min_replicas`` start billing (DE2)."""
+
+    priority: ClassVar[int] = PRIORITY_BEGIN
+
+
+@attrs.frozen(order=False)
+class DeployFailed(_ResourceEvent):
+    """A provisioning deployment failed; nothing was billed for it (DE2, W7)."""
+
+    priority: ClassVar[int] = PRIORITY_END
+
+
+@attrs.frozen(order=False)
+class Start(_ResourceEvent):
+    """A stopped deployment is started again (ready at ``at`` unless ``ready=False``)."""
+
+    ready: bool = True
+    priority: ClassVar[int] = PRIORITY_BEGIN
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.ready,)
+
+
+@attrs.frozen(order=False)
+class Stop(_ResourceEvent):
+    """A deployment is stopped: its charges end at ``at`` (DE2, FT2)."""
+
+    priority: ClassVar[int] = PRIORITY_END
+
+
+@attrs.frozen(order=False)
+class Delete(_ResourceEvent):
+    """A deployment is deleted for good (stopping it first if it runs)."""
+
+    priority: ClassVar[int] = PRIORITY_END
+
+
+@attrs.frozen(order=False)
+class ScaleReplicas(_ResourceEvent):
+    """The number of *ready* replicas changes (DE3); each ready replica bills.
+
+    ``replicas`` may be below ``min_replicas`` (replicas not ready, e.g. while
+    degraded, are not billed) but not above ``max_replicas``.
+    """
+
+    replicas: int = attrs.field(validator=_count(0))
+    priority: ClassVar[int] = PRIORITY_SCALE
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.replicas,)
+
+
+@attrs.frozen(order=False)
+class Requests(_ResourceEvent):
+    """``count`` requests reach a deployment at ``at`` (resets the idle timer, DE4)."""
+
+    count: int = attrs.field(default=1, validator=_count(1))
+    priority: ClassVar[int] = PRIORITY_ACTIVITY
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.count,)
+
+
+@attrs.frozen(order=False)
+class TokenUsage(_ResourceEvent):
+    """Tokens used on a serverless model at one instant (SL1-SL3).
+
+    ``input_tokens`` counts all input tokens, of which ``cached_input_tokens``
+    were served from the prompt cache; ``batch`` marks Batch API requests.
+    """
+
+    input_tokens: int = attrs.field(default=0, validator=_count(0))
+    output_tokens: int = attrs.field(default=0, validator=_count(0))
+    cached_input_tokens: int = attrs.field(default=0, validator=_count(0))
+    batch: bool = False
+    priority: ClassVar[int] = PRIORITY_ACTIVITY
+
+    def __attrs_post_init__(self) -> None:
+        if self.cached_input_tokens > self.input_tokens:
+            raise InvalidArgument(
+                "cached_input_tokens",
+                self.cached_input_tokens,
+                f"at most input_tokens ({self.input_tokens}): cached tokens are part of the input",
+                context="TokenUsage",
+            )
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.input_tokens, self.output_tokens, self.cached_input_tokens, self.batch)
+
+
+def _micros_column(value: object) -> tuple[int, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
+    result = []
+    previous = None
+    for index, item in enumerate(value):
+        micros = item if type(item) is int else to_micros(instant(item, field=f"at[{index}]"))
+        if previous is not None and micros < previous:
+            raise InvalidArgument(
+                f"at[{index}]",
+                from_micros(micros).isoformat(),
+                f"instants in non-decreasing order (after {from_micros(previous).isoformat()})",
+                context="TokenUsageBatch",
+            )
+        previous = micros
+        result.append(micros)
+    return tuple(result)
+
+
+def _int_column(value: object) -> tuple[int, ...]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise InvalidArgument("tokens", value, "a sequence of integers", context="TokenUsageBatch")
+    return tuple(value)
+
+
+@attrs.frozen(order=False)
+class TokenUsageBatch(_Ordered):
+    """Many token-usage records of one serverless resource, as columns (fast path).
+
+    ``at`` holds the records' instants in non-decreasing order (datetimes, ISO
+    strings or integer microseconds since the epoch); the token columns have one
+    entry per record. Each record is billed exactly as the equivalent
+    :class:`TokenUsage` would be, at its own instant.
+    """
+
+    resource: str = attrs.field(validator=_resource_id)
+    at_micros: tuple[int, ...] = attrs.field(converter=_micros_column)
+    input_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
+    output_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
+    cached_input_tokens: tuple[int, ...] | None = attrs.field(default=None)
+    batch: bool = False
+    priority: ClassVar[int] = PRIORITY_ACTIVITY
+
+    def __attrs_post_init__(self) -> None:
+        size = len(self.at_micros)
+        if size == 0:
+            raise InvalidArgument("at", (), "at least one record", context="TokenUsageBatch")
+        columns = [("input_tokens", self.input_tokens), ("output_tokens", self.output_tokens)]
+        if self.cached_input_tokens is not None:
+            object.__setattr__(self, "cached_input_tokens", tuple(self.cached_input_tokens))
+            columns.append(("cached_input_tokens", self.cached_input_tokens))
+        for name, column in columns:
+            if len(column) != size:
+                raise InvalidArgument(
+                    name, f"<{len(column)} values>", f"{size} values, one per instant",
+                    context="TokenUsageBatch",
+                )
+            if not all(type(v) is int and v >= 0 for v in column):
+                index = next(i for i, v in enumerate(column) if not (type(v) is int and v >= 0))
+                raise InvalidArgument(
+                    f"{name}[{index}]", column[index], "an integer >= 0", context="TokenUsageBatch"
+                )
+        if self.cached_input_tokens is not None:
+            for index, (cached, total) in enumerate(
+                zip(self.cached_input_tokens, self.input_tokens, strict=True)
+            ):
+                if cached > total:
+                    raise InvalidArgument(
+                        f"cached_input_tokens[{index}]",
+                        cached,
+                        f"at most input_tokens[{index}] ({total})",
+                        context="TokenUsageBatch",
+                    )
+
+    @property
+    def at(self) -> pendulum.DateTime:
+        """The first record's instant."""
+        return from_micros(self.at_micros[0])
+
+    def __len__(self) -> int:
+        return len(self.at_micros)
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenUsageBatch(resource={self.resource!r}, <{len(self)} records from "
+            f"{self.at.isoformat()} to {from_micros(self.at_micros[-1]).isoformat()}>)"
+        )
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (
+            self.at_micros[0],
+            self.priority,
+            "TokenUsageBatch",
+            self.resource,
+            (len(self), self.at_micros[-1], sum(self.input_tokens), sum(self.output_tokens)),
+        )
+
+    def records(self) -> list[TokenUsage]:
+        """The batch as single :class:`TokenUsage` events."""
+        cached = self.cached_input_tokens or (0,) * len(self)
+        return [
+            TokenUsage(from_micros(t), self.resource, i, o, c, self.batch)
+            for t, i, o, c in zip(
+                self.at_micros, self.input_tokens, self.output_tokens, cached, strict=True
+            )
+        ]
+
+
+@attrs.frozen(order=False)
+class JobCompleted(_ResourceEvent):
+    """A fine-tuning job completed: it is charged for all its tokens (FT1)."""
+
+    priority: ClassVar[int] = PRIORITY_ACTIVITY
+
+
+@attrs.frozen(order=False)
+class JobCancelled(_ResourceEvent):
+    """A fine-tuning job was cancelled after processing ``tokens_processed`` tokens (FT1)."""
+
+    tokens_processed: int = attrs.field(validator=_count(0))
+    priority: ClassVar[int] = PRIORITY_ACTIVITY
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.tokens_processed,)
+
+
+@attrs.frozen(order=False)
+class PriceChange(_Ordered):
+    """A new price takes effect at its ``effective_from`` instant, mid-period too (G4)."""
+
+    price: PriceEntry
+    priority: ClassVar[int] = PRIORITY_PRICE
+
+    @property
+    def at(self) -> pendulum.DateTime:
+        return self.price.effective_from
+
+    @property
+    def resource(self) -> None:
+        return None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (to_micros(self.at), self.priority, "PriceChange", "", (repr(self.price),))
+
+
+Event: TypeAlias = (
+    Deploy
+    | Ready
+    | DeployFailed
+    | Start
+    | Stop
+    | Delete
+    | ScaleReplicas
+    | Requests
+    | TokenUsage
+    | TokenUsageBatch
+    | JobCompleted
+    | JobCancelled
+    | PriceChange
+)
