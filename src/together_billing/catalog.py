@@ -93,14 +93,27 @@ class Source:
 USER_SOURCE: Final = Source("user-supplied", None, SourceKind.USER)
 
 
-def _rate(field: str) -> Any:
-    def convert(value: object) -> Decimal:
-        result = to_decimal(value, field=field)
-        if result < 0:
-            raise InvalidArgument(field, value, "a rate of zero or more")
-        return result
+def _to_rate(value: object, field: str) -> Decimal:
+    result = to_decimal(value, field=field)
+    if result < 0:
+        raise InvalidArgument(field, value, "a rate of zero or more")
+    return result
 
-    return attrs.field(converter=convert)
+
+def _input_rate(value: object) -> Decimal:
+    return _to_rate(value, "input")
+
+
+def _output_rate(value: object) -> Decimal:
+    return _to_rate(value, "output")
+
+
+def _per_hour_rate(value: object) -> Decimal:
+    return _to_rate(value, "per_hour")
+
+
+def _per_1m_rate(value: object) -> Decimal:
+    return _to_rate(value, "per_1m_tokens")
 
 
 def _effective(value: object) -> pendulum.DateTime:
@@ -123,12 +136,9 @@ def _fraction(value: object) -> Decimal:
     return result
 
 
-def _nonempty(field: str) -> Any:
-    def check(instance: object, attribute: object, value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidArgument(field, value, "a non-empty string")
-
-    return attrs.field(validator=check)
+def _nonempty(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(attribute.name, value, "a non-empty string")
 
 
 def _params(value: object) -> Decimal:
@@ -147,9 +157,9 @@ class ServerlessPrice:
     requests (0.5 = 50%).
     """
 
-    model: str = _nonempty("model")
-    input: Decimal = _rate("input")
-    output: Decimal = _rate("output")
+    model: str = attrs.field(validator=_nonempty)
+    input: Decimal = attrs.field(converter=_input_rate)
+    output: Decimal = attrs.field(converter=_output_rate)
     effective_from: pendulum.DateTime = attrs.field(converter=_effective)
     source: Source = USER_SOURCE
     cached_input: Decimal | None = attrs.field(default=None, converter=_optional_rate)
@@ -170,10 +180,10 @@ class SizeTierPrice:
     above the next smaller tier.
     """
 
-    tier: str = _nonempty("tier")
+    tier: str = attrs.field(validator=_nonempty)
     max_params_b: Decimal = attrs.field(converter=_params)
-    input: Decimal = _rate("input")
-    output: Decimal = _rate("output")
+    input: Decimal = attrs.field(converter=_input_rate)
+    output: Decimal = attrs.field(converter=_output_rate)
     effective_from: pendulum.DateTime = attrs.field(converter=_effective)
     source: Source = USER_SOURCE
     batch_discount: Decimal = attrs.field(default=Decimal(0), converter=_fraction)
@@ -195,8 +205,8 @@ class HardwarePrice:
     Use :meth:`from_cents_per_minute` for figures from ``GET /v1/hardware``.
     """
 
-    hardware: str = _nonempty("hardware")
-    per_hour: Decimal = _rate("per_hour")
+    hardware: str = attrs.field(validator=_nonempty)
+    per_hour: Decimal = attrs.field(converter=_per_hour_rate)
     effective_from: pendulum.DateTime = attrs.field(converter=_effective)
     source: Source = USER_SOURCE
     gpu_count: int = 1
@@ -237,7 +247,7 @@ class FineTuningPrice:
     max_params_b: Decimal = attrs.field(converter=_params)
     method: FineTuningMethod = attrs.field(converter=FineTuningMethod)
     lora: bool
-    per_1m_tokens: Decimal = _rate("per_1m_tokens")
+    per_1m_tokens: Decimal = attrs.field(converter=_per_1m_rate)
     effective_from: pendulum.DateTime = attrs.field(converter=_effective)
     source: Source = USER_SOURCE
 

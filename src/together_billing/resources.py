@@ -86,14 +86,16 @@ def _optional_minutes(instance: Any, attribute: attrs.Attribute[int | None], val
     _whole(0)(instance, attribute, value)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class _Deployment:
     id: str = attrs.field(validator=_check_id)
-    model: str = attrs.field(validator=_text)
-    hardware: str = attrs.field(validator=_text)
-    min_replicas: int = attrs.field(default=1, validator=_whole(1))
-    max_replicas: int = attrs.field(default=1, validator=_whole(1))
-    inactive_timeout_minutes: int | None = attrs.field(default=None, validator=_optional_minutes)
+    model: str = attrs.field(kw_only=True, validator=_text)
+    hardware: str = attrs.field(kw_only=True, validator=_text)
+    min_replicas: int = attrs.field(kw_only=True, default=1, validator=_whole(1))
+    max_replicas: int = attrs.field(kw_only=True, default=1, validator=_whole(1))
+    inactive_timeout_minutes: int | None = attrs.field(
+        kw_only=True, default=None, validator=_optional_minutes
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.max_replicas < self.min_replicas:
@@ -105,7 +107,7 @@ class _Deployment:
             )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class DedicatedEndpoint(_Deployment):
     """A dedicated endpoint: billed per minute per ready replica while active (DE1-DE4).
 
@@ -115,29 +117,10 @@ class DedicatedEndpoint(_Deployment):
     the idle auto-stop, a positive number stops it after that many idle minutes (DE4).
     """
 
-    def __init__(
-        self,
-        id: str,  # noqa: A002 - the API's own field name
-        *,
-        model: str,
-        hardware: str,
-        min_replicas: int = 1,
-        max_replicas: int = 1,
-        inactive_timeout_minutes: int | None = None,
-    ) -> None:
-        self.__attrs_init__(  # type: ignore[attr-defined]
-            id=id,
-            model=model,
-            hardware=hardware,
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            inactive_timeout_minutes=inactive_timeout_minutes,
-        )
-
     category = Category.DEDICATED_ENDPOINT
 
 
-@attrs.frozen(kw_only=True, init=False)
+@attrs.frozen
 class FineTunedHosting(_Deployment):
     """A deployed fine-tuned model: billed per minute of hosting while deployed (FT2, FT3).
 
@@ -147,28 +130,7 @@ class FineTunedHosting(_Deployment):
     hosting (disabled by default).
     """
 
-    job: str | None = None
-
-    def __init__(
-        self,
-        id: str,  # noqa: A002 - the API's own field name
-        *,
-        model: str,
-        hardware: str,
-        min_replicas: int = 1,
-        max_replicas: int = 1,
-        inactive_timeout_minutes: int | None = None,
-        job: str | None = None,
-    ) -> None:
-        self.__attrs_init__(  # type: ignore[attr-defined]
-            id=id,
-            model=model,
-            hardware=hardware,
-            min_replicas=min_replicas,
-            max_replicas=max_replicas,
-            inactive_timeout_minutes=inactive_timeout_minutes,
-            job=job,
-        )
+    job: str | None = attrs.field(kw_only=True, default=None)
 
     category = Category.FINE_TUNED_HOSTING
 
@@ -182,7 +144,7 @@ def _optional_params(value: object) -> Decimal | None:
     return result
 
 
-@attrs.frozen(init=False)
+@attrs.frozen
 class ServerlessUsage:
     """An account's use of one serverless model, billed per token (SL1-SL3).
 
@@ -191,11 +153,8 @@ class ServerlessUsage:
     """
 
     id: str = attrs.field(validator=_check_id)
-    model: str = attrs.field(validator=_text)
-    params_b: Decimal | None = attrs.field(default=None, converter=_optional_params)
-
-    def __init__(self, id: str, *, model: str, params_b: object = None) -> None:  # noqa: A002
-        self.__attrs_init__(id, model, params_b)  # type: ignore[attr-defined]
+    model: str = attrs.field(kw_only=True, validator=_text)
+    params_b: Decimal | None = attrs.field(kw_only=True, default=None, converter=_optional_params)
 
     category = Category.SERVERLESS
 

@@ -1,0 +1,407 @@
+"""Scenarios: a whole replay described as a YAML or JSON document, validated by pydantic.
+
+A scenario names the resources, the events of the timeline, the period to
+replay, the price catalog (the bundled default and/or the user's own entries)
+and the policies. ``together-billing schema`` prints its JSON Schema; the
+scenario format is documented in ``docs/scenarios.md``.
+
+>>> doc = ScenarioDoc.model_validate({
+...     "until": "2025-11-02T00:00:00Z",
+...     "resources": [{"kind": "serverless", "id": "chat", "model": "openai/gpt-oss-20b"}],
+...     "events": [{"type": "tokens", "at": "2025-11-01T10:00:00Z", "resource": "chat",
+...                 "input_tokens": 2000000, "output_tokens": 1000000}],
+... })
+>>> str(doc.run().total)
+'0.30 USD'
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+
+from together_billing.catalog import (
+    Catalog,
+    CatalogDoc,
+    FineTuningDoc,
+    HardwareDoc,
+    PriceEntry,
+    ServerlessDoc,
+    SizeTierDoc,
+    SourceDoc,
+    default_catalog,
+    entries_from_doc,
+    pydantic_errors,
+    read_document,
+)
+from together_billing.engine import SimulationResult, Simulator
+from together_billing.errors import BillingError, InvalidScenario
+from together_billing.policies import Policies
+from together_billing.resources import (
+    DedicatedEndpoint,
+    FineTunedHosting,
+    FineTuningJob,
+    Resource,
+    ServerlessUsage,
+)
+from together_billing.time import MeteringGrain
+from together_billing.timeline import (
+    Delete,
+    Deploy,
+    DeployFailed,
+    Event,
+    JobCancelled,
+    JobCompleted,
+    PriceChange,
+    Ready,
+    Requests,
+    ScaleReplicas,
+    Start,
+    Stop,
+    TokenUsage,
+)
+
+__all__ = ["ScenarioDoc", "load_scenario", "run_scenario"]
+
+
+class _Doc(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+NonNegative = Annotated[int, pydantic.Field(ge=0)]
+Positive = Annotated[int, pydantic.Field(ge=1)]
+Id = Annotated[str, pydantic.Field(min_length=1)]
+
+
+# -- resources ---------------------------------------------------------------------------------
+
+
+class DedicatedEndpointDoc(_Doc):
+    """A dedicated endpoint (DE1-DE4)."""
+
+    kind: Literal["dedicated_endpoint"]
+    id: Id
+    model: str
+    hardware: str
+    min_replicas: Positive = 1
+    max_replicas: Positive = 1
+    inactive_timeout_minutes: NonNegative | None = None
+
+    def build(self) -> Resource:
+        return DedicatedEndpoint(
+            self.id,
+            model=self.model,
+            hardware=self.hardware,
+            min_replicas=self.min_replicas,
+            max_replicas=self.max_replicas,
+            inactive_timeout_minutes=self.inactive_timeout_minutes,
+        )
+
+
+class FineTunedHostingDoc(_Doc):
+    """A deployed fine-tuned model (FT2, FT3)."""
+
+    kind: Literal["fine_tuned_hosting"]
+    id: Id
+    model: str
+    hardware: str
+    min_replicas: Positive = 1
+    max_replicas: Positive = 1
+    inactive_timeout_minutes: NonNegative | None = None
+    job: str | None = None
+
+    def build(self) -> Resource:
+        return FineTunedHosting(
+            self.id,
+            model=self.model,
+            hardware=self.hardware,
+            min_replicas=self.min_replicas,
+            max_replicas=self.max_replicas,
+            inactive_timeout_minutes=self.inactive_timeout_minutes,
+            job=self.job,
+        )
+
+
+class ServerlessDocResource(_Doc):
+    """Use of one serverless model (SL1-SL3)."""
+
+    kind: Literal["serverless"]
+    id: Id
+    model: str
+    params_b: Decimal | None = None
+
+    def build(self) -> Resource:
+        return ServerlessUsage(self.id, model=self.model, params_b=self.params_b)
+
+
+class FineTuningJobDoc(_Doc):
+    """A fine-tuning job (FT1)."""
+
+    kind: Literal["fine_tuning_job"]
+    id: Id
+    model: str
+    params_b: Decimal
+    training_tokens: NonNegative
+    n_epochs: Positive = 1
+    validation_tokens: NonNegative = 0
+    n_evals: NonNegative = 0
+    method: Literal["sft", "dpo"] = "sft"
+    lora: bool = True
+
+    def build(self) -> Resource:
+        return FineTuningJob(
+            id=self.id,
+            model=self.model,
+            params_b=self.params_b,
+            training_tokens=self.training_tokens,
+            n_epochs=self.n_epochs,
+            validation_tokens=self.validation_tokens,
+            n_evals=self.n_evals,
+            method=self.method,
+            lora=self.lora,
+        )
+
+
+ResourceDoc = Annotated[
+    DedicatedEndpointDoc | FineTunedHostingDoc | ServerlessDocResource | FineTuningJobDoc,
+    pydantic.Field(discriminator="kind"),
+]
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+class _EventDoc(_Doc):
+    at: pydantic.AwareDatetime
+    resource: Id
+
+
+class DeployDoc(_EventDoc):
+    type: Literal["deploy"]
+    ready: bool = True
+
+    def build(self) -> Event:
+        return Deploy(self.at, self.resource, self.ready)
+
+
+class StartDoc(_EventDoc):
+    type: Literal["start"]
+    ready: bool = True
+
+    def build(self) -> Event:
+        return Start(self.at, self.resource, self.ready)
+
+
+class ReadyDoc(_EventDoc):
+    type: Literal["ready"]
+
+    def build(self) -> Event:
+        return Ready(self.at, self.resource)
+
+
+class DeployFailedDoc(_EventDoc):
+    type: Literal["deploy_failed"]
+
+    def build(self) -> Event:
+        return DeployFailed(self.at, self.resource)
+
+
+class StopDoc(_EventDoc):
+    type: Literal["stop"]
+
+    def build(self) -> Event:
+        return Stop(self.at, self.resource)
+
+
+class DeleteDoc(_EventDoc):
+    type: Literal["delete"]
+
+    def build(self) -> Event:
+        return Delete(self.at, self.resource)
+
+
+class ScaleDoc(_EventDoc):
+    type: Literal["scale"]
+    replicas: NonNegative
+
+    def build(self) -> Event:
+        return ScaleReplicas(self.at, self.resource, self.replicas)
+
+
+class RequestsDoc(_EventDoc):
+    type: Literal["requests"]
+    count: Positive = 1
+
+    def build(self) -> Event:
+        return Requests(self.at, self.resource, self.count)
+
+
+class TokensDoc(_EventDoc):
+    type: Literal["tokens"]
+    input_tokens: NonNegative = 0
+    output_tokens: NonNegative = 0
+    cached_input_tokens: NonNegative = 0
+    batch: bool = False
+
+    def build(self) -> Event:
+        return TokenUsage(
+            self.at,
+            self.resource,
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            self.batch,
+        )
+
+
+class JobCompletedDoc(_EventDoc):
+    type: Literal["job_completed"]
+
+    def build(self) -> Event:
+        return JobCompleted(self.at, self.resource)
+
+
+class JobCancelledDoc(_EventDoc):
+    type: Literal["job_cancelled"]
+    tokens_processed: NonNegative
+
+    def build(self) -> Event:
+        return JobCancelled(self.at, self.resource, self.tokens_processed)
+
+
+class _PriceDoc(_Doc):
+    """A price change: exactly one of the price kinds."""
+
+    serverless: ServerlessDoc | None = None
+    size_tier: SizeTierDoc | None = None
+    hardware: HardwareDoc | None = None
+    fine_tuning: FineTuningDoc | None = None
+
+
+class PriceChangeDoc(_Doc):
+    type: Literal["price_change"]
+    price: _PriceDoc
+    sources: dict[str, SourceDoc] = {}
+
+    def build(self) -> Event:
+        doc = CatalogDoc(
+            sources=self.sources,
+            serverless=[self.price.serverless] if self.price.serverless else [],
+            size_tiers=[self.price.size_tier] if self.price.size_tier else [],
+            hardware=[self.price.hardware] if self.price.hardware else [],
+            fine_tuning=[self.price.fine_tuning] if self.price.fine_tuning else [],
+        )
+        entries = entries_from_doc(doc, source_name="price_change")
+        if len(entries) != 1:
+            raise InvalidScenario(
+                "price_change",
+                [("price", "give exactly one of serverless, size_tier, hardware, fine_tuning")],
+            )
+        return PriceChange(entries[0])
+
+
+EventDoc = Annotated[
+    DeployDoc
+    | StartDoc
+    | ReadyDoc
+    | DeployFailedDoc
+    | StopDoc
+    | DeleteDoc
+    | ScaleDoc
+    | RequestsDoc
+    | TokensDoc
+    | JobCompletedDoc
+    | JobCancelledDoc
+    | PriceChangeDoc,
+    pydantic.Field(discriminator="type"),
+]
+
+
+# -- catalog and policies ----------------------------------------------------------------------
+
+
+class ScenarioCatalogDoc(CatalogDoc):
+    """The scenario's prices: the bundled catalog (``default: true``) plus entries and files."""
+
+    default: bool = True
+    files: list[str] = []
+
+
+class PoliciesDoc(_Doc):
+    """Policy settings; see the rules reference for each policy's id and default."""
+
+    rounding: Literal["half-up", "half-even", "up", "down"] = "half-up"
+    grain: Literal["second", "minute", "hour", "prorated"] = "minute"
+    idle_timeout_minutes: NonNegative | None = 60
+    hosting_idle_timeout_minutes: NonNegative | None = None
+    size_tier_fallback: bool = True
+    batch_discount: Annotated[Decimal, pydantic.Field(ge=0, le=1)] | None = None
+
+    def build(self) -> Policies:
+        return Policies(
+            rounding=self.rounding,
+            grain=MeteringGrain.named(self.grain),
+            idle_timeout_minutes=self.idle_timeout_minutes,
+            hosting_idle_timeout_minutes=self.hosting_idle_timeout_minutes,
+            size_tier_fallback=self.size_tier_fallback,
+            batch_discount=self.batch_discount,
+        )
+
+
+class ScenarioDoc(_Doc):
+    """A scenario: what to replay, over which span, with which prices and policies."""
+
+    name: str = ""
+    description: str = ""
+    start: pydantic.AwareDatetime | None = None
+    until: pydantic.AwareDatetime
+    catalog: ScenarioCatalogDoc = ScenarioCatalogDoc()
+    policies: PoliciesDoc = PoliciesDoc()
+    resources: list[ResourceDoc] = []
+    events: list[EventDoc] = []
+
+    def build_catalog(self, base: Path | None = None) -> Catalog:
+        entries: list[PriceEntry] = list(default_catalog().entries) if self.catalog.default else []
+        catalog = Catalog(entries)
+        for name in self.catalog.files:
+            path = Path(name) if base is None else base / name
+            catalog = catalog.with_entries(*Catalog.from_file(path).entries)
+        own = entries_from_doc(self.catalog, source_name="scenario catalog")
+        return catalog.with_entries(*own)
+
+    def run(self, *, until: object = None, base: Path | None = None) -> SimulationResult:
+        """Replay the scenario (to ``until`` if given, else the scenario's own)."""
+        resources = [_built(f"resources.{i}", r.build) for i, r in enumerate(self.resources)]
+        events = [_built(f"events.{i}", e.build) for i, e in enumerate(self.events)]
+        simulator = Simulator(self.build_catalog(base), self.policies.build())
+        return simulator.run(
+            resources, events, until=until if until is not None else self.until, start=self.start
+        )
+
+
+def _built(location: str, build: Any) -> Any:
+    try:
+        return build()
+    except InvalidScenario:
+        raise
+    except BillingError as error:
+        raise InvalidScenario("scenario", [(location, str(error))]) from None
+
+
+def load_scenario(path: str | Path) -> ScenarioDoc:
+    """Read and validate a scenario file (YAML, or JSON by its ``.json`` suffix)."""
+    target = Path(path)
+    data = read_document(target)
+    try:
+        return ScenarioDoc.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise InvalidScenario(str(target), pydantic_errors(error)) from None
+
+
+def run_scenario(path: str | Path, *, until: object = None) -> SimulationResult:
+    """Load a scenario file and replay it; relative catalog files resolve beside it."""
+    target = Path(path)
+    return load_scenario(target).run(until=until, base=target.parent)
