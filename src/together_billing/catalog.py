@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from importlib import resources as _resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
@@ -54,7 +54,7 @@ __all__ = [
 PriceKey: TypeAlias = tuple[str, ...]
 
 
-class SourceKind(str, Enum):
+class SourceKind(StrEnum):
     """Where a price comes from."""
 
     TOGETHER = "together"
@@ -233,7 +233,7 @@ class HardwarePrice:
         return ("hardware", self.hardware)
 
 
-class FineTuningMethod(str, Enum):
+class FineTuningMethod(StrEnum):
     """Training method of a fine-tuning job."""
 
     SFT = "sft"
@@ -374,7 +374,10 @@ class Catalog:
     def serverless(
         self, model: str, at: pendulum.DateTime, *, params_b: Decimal | None = None
     ) -> ServerlessPrice:
-        """The serverless price of ``model`` at ``at``; by size tier if the model has none (P-TIER)."""
+        """The serverless price of ``model`` at ``at``.
+
+        A model with no entry is priced by its size tier when ``params_b`` is given (P-TIER).
+        """
         found = self.at(("serverless", model), to_micros(at))
         if isinstance(found, ServerlessPrice):
             return found
@@ -540,7 +543,9 @@ def _source(ref: str | SourceDoc | None, sources: Mapping[str, SourceDoc], where
         return USER_SOURCE
     if isinstance(ref, str):
         if ref not in sources:
-            raise InvalidScenario(where, [("source", f"unknown source {ref!r}; define it under sources")])
+            raise InvalidScenario(
+                where, [("source", f"unknown source {ref!r}; define it under sources")]
+            )
         ref = sources[ref]
     return Source(ref.url, ref.date, SourceKind(ref.kind), ref.note)
 
@@ -562,63 +567,62 @@ def load_data(data: Any, *, source_name: str = "catalog") -> list[PriceEntry]:
     return entries_from_doc(doc, source_name=source_name)
 
 
+def _hardware_entry(h: HardwareDoc, source: Source, source_name: str) -> HardwarePrice:
+    if h.per_hour is not None and h.cents_per_minute is None:
+        return HardwarePrice(h.hardware, h.per_hour, h.effective_from, source, h.gpu_count)
+    if h.cents_per_minute is not None and h.per_hour is None:
+        return HardwarePrice.from_cents_per_minute(
+            h.hardware, h.cents_per_minute, h.effective_from, source, h.gpu_count
+        )
+    raise InvalidScenario(
+        source_name,
+        [(f"hardware {h.hardware}", "give exactly one of per_hour or cents_per_minute")],
+    )
+
+
 def entries_from_doc(doc: CatalogDoc, *, source_name: str = "catalog") -> list[PriceEntry]:
     """Turn a validated :class:`CatalogDoc` into price entries."""
-    entries: list[PriceEntry] = []
     src = doc.sources
-    for s in doc.serverless:
-        entries.append(
-            ServerlessPrice(
-                s.model,
-                s.input,
-                s.output,
-                s.effective_from,
-                _source(s.source, src, source_name),
-                s.cached_input,
-                s.batch_discount,
-            )
+
+    def source(ref: str | SourceDoc | None) -> Source:
+        return _source(ref, src, source_name)
+
+    entries: list[PriceEntry] = [
+        ServerlessPrice(
+            s.model,
+            s.input,
+            s.output,
+            s.effective_from,
+            source(s.source),
+            s.cached_input,
+            s.batch_discount,
         )
-    for t in doc.size_tiers:
-        entries.append(
-            SizeTierPrice(
-                t.tier,
-                t.max_params_b,
-                t.input,
-                t.output,
-                t.effective_from,
-                _source(t.source, src, source_name),
-                t.batch_discount,
-            )
+        for s in doc.serverless
+    ]
+    entries.extend(
+        SizeTierPrice(
+            t.tier,
+            t.max_params_b,
+            t.input,
+            t.output,
+            t.effective_from,
+            source(t.source),
+            t.batch_discount,
         )
-    for h in doc.hardware:
-        source = _source(h.source, src, source_name)
-        if (h.per_hour is None) == (h.cents_per_minute is None):
-            raise InvalidScenario(
-                source_name,
-                [(f"hardware {h.hardware}", "give exactly one of per_hour or cents_per_minute")],
-            )
-        if h.per_hour is not None:
-            entries.append(
-                HardwarePrice(h.hardware, h.per_hour, h.effective_from, source, h.gpu_count)
-            )
-        else:
-            assert h.cents_per_minute is not None
-            entries.append(
-                HardwarePrice.from_cents_per_minute(
-                    h.hardware, h.cents_per_minute, h.effective_from, source, h.gpu_count
-                )
-            )
-    for f in doc.fine_tuning:
-        entries.append(
-            FineTuningPrice(
-                f.max_params_b,
-                FineTuningMethod(f.method),
-                f.lora,
-                f.per_1m_tokens,
-                f.effective_from,
-                _source(f.source, src, source_name),
-            )
+        for t in doc.size_tiers
+    )
+    entries.extend(_hardware_entry(h, source(h.source), source_name) for h in doc.hardware)
+    entries.extend(
+        FineTuningPrice(
+            f.max_params_b,
+            FineTuningMethod(f.method),
+            f.lora,
+            f.per_1m_tokens,
+            f.effective_from,
+            source(f.source),
         )
+        for f in doc.fine_tuning
+    )
     return entries
 
 

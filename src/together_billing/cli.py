@@ -129,10 +129,10 @@ def render_table(result: SimulationResult) -> str:
         out.append("")
         out.append("Log")
         rows = [["at", "resource", "action", "rule", "detail"]]
-        for entry in result.log:
-            rows.append(
-                [entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, entry.detail]
-            )
+        rows.extend(
+            [entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, entry.detail]
+            for entry in result.log
+        )
         out.extend(_columns(rows, right=set()))
     return "\n".join(out) + "\n"
 

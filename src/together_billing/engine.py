@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import copy
 import heapq
+import itertools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -288,7 +289,9 @@ class Simulator:
                 first = _first_instant(ordered[0]) if ordered else end
             if first > end:
                 raise InvalidArgument(
-                    "start", from_micros(first).isoformat(), f"an instant at or before until {from_micros(end).isoformat()}"
+                    "start",
+                    from_micros(first).isoformat(),
+                    f"an instant at or before until {from_micros(end).isoformat()}",
                 )
             core = _Core(start=first, now=first, catalog=self.catalog)
         else:
@@ -447,7 +450,10 @@ class _Replay:
         resource = self.core.resources.get(event.resource)
         if resource is None:
             raise InvalidTimeline(
-                event, "resource", event.resource, f"one of the scenario's resources {sorted(self.core.resources)}"
+                event,
+                "resource",
+                event.resource,
+                f"one of the scenario's resources {sorted(self.core.resources)}",
             )
         if isinstance(event, TokenUsageBatch):
             self._require_kind(event, resource, ServerlessUsage)
@@ -455,8 +461,14 @@ class _Replay:
         elif isinstance(event, TokenUsage):
             self._require_kind(event, resource, ServerlessUsage)
             assert isinstance(resource, ServerlessUsage)
-            self._usage(resource, to_micros(event.at), event.input_tokens, event.output_tokens,
-                        event.cached_input_tokens, event.batch)
+            self._usage(
+                resource,
+                to_micros(event.at),
+                event.input_tokens,
+                event.output_tokens,
+                event.cached_input_tokens,
+                event.batch,
+            )
         elif isinstance(event, (JobCompleted, JobCancelled)):
             self._require_kind(event, resource, FineTuningJob)
             assert isinstance(resource, FineTuningJob)
@@ -469,7 +481,11 @@ class _Replay:
     @staticmethod
     def _require_kind(event: Event, resource: Resource, kinds: type | tuple[type, ...]) -> bool:
         if not isinstance(resource, kinds):
-            names = kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+            names = (
+                kinds.__name__
+                if isinstance(kinds, type)
+                else " or ".join(k.__name__ for k in kinds)
+            )
             raise InvalidTimeline(
                 event,
                 "resource",
@@ -493,7 +509,9 @@ class _Replay:
 
     # -- deployments (DE1-DE4, FT2) ------------------------------------------------------------
 
-    def _deployment_event(self, event: Event, resource: DedicatedEndpoint | FineTunedHosting) -> None:
+    def _deployment_event(
+        self, event: Event, resource: DedicatedEndpoint | FineTunedHosting
+    ) -> None:
         state = self.core.deployments[resource.id]
         at = to_micros(event.at)
         rule = "DE2" if isinstance(resource, DedicatedEndpoint) else "FT2"
@@ -512,34 +530,60 @@ class _Replay:
             self._log(at, resource.id, "deployment failed", rule, "provisioning is not billed")
         elif isinstance(event, Stop):
             if state.status == _STOPPED and state.stopped_by_idle:
-                self._log(at, resource.id, "stop ignored", "DE4", "already stopped by the idle timeout")
+                self._log(
+                    at, resource.id, "stop ignored", "DE4", "already stopped by the idle timeout"
+                )
                 return
-            self._expect(event, state, (_RUNNING, _PROVISIONING), "a running or provisioning deployment")
+            self._expect(
+                event, state, (_RUNNING, _PROVISIONING), "a running or provisioning deployment"
+            )
             self._end(resource, state, at, _STOPPED, "stopped", rule)
         elif isinstance(event, Delete):
             self._expect(
-                event, state, (_RUNNING, _PROVISIONING, _STOPPED, _FAILED), "a deployed resource not yet deleted"
+                event,
+                state,
+                (_RUNNING, _PROVISIONING, _STOPPED, _FAILED),
+                "a deployed resource not yet deleted",
             )
             self._end(resource, state, at, _DELETED, "deleted", rule)
         elif isinstance(event, ScaleReplicas):
             self._expect(event, state, (_RUNNING,), "a running deployment")
             if event.replicas > resource.max_replicas:
                 raise InvalidTimeline(
-                    event, "replicas", event.replicas, f"at most max_replicas ({resource.max_replicas})"
+                    event,
+                    "replicas",
+                    event.replicas,
+                    f"at most max_replicas ({resource.max_replicas})",
                 )
             self._scale(resource, state, at, event.replicas)
         elif isinstance(event, Requests):
             if state.status != _RUNNING:
-                self._log(at, resource.id, "requests refused", "DE2", f"{event.count} request(s) while {state.status}")
+                self._log(
+                    at,
+                    resource.id,
+                    "requests refused",
+                    "DE2",
+                    f"{event.count} request(s) while {state.status}",
+                )
                 return
             state.last_activity = at
 
     @staticmethod
-    def _expect(event: Event, state: _DeploymentState, allowed: tuple[str, ...], expected: str) -> None:
+    def _expect(
+        event: Event, state: _DeploymentState, allowed: tuple[str, ...], expected: str
+    ) -> None:
         if state.status not in allowed:
             raise InvalidTimeline(event, "status", state.status, expected)
 
-    def _begin(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, ready: bool, action: str, rule: str) -> None:
+    def _begin(
+        self,
+        resource: DedicatedEndpoint | FineTunedHosting,
+        state: _DeploymentState,
+        at: int,
+        ready: bool,
+        action: str,
+        rule: str,
+    ) -> None:
         state.stopped_by_idle = False
         if ready:
             self._log(at, resource.id, action, rule)
@@ -548,7 +592,15 @@ class _Replay:
             state.status = _PROVISIONING
             self._log(at, resource.id, action, rule, "provisioning (not billed)")
 
-    def _ready(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, rule: str, *, log: bool = True) -> None:
+    def _ready(
+        self,
+        resource: DedicatedEndpoint | FineTunedHosting,
+        state: _DeploymentState,
+        at: int,
+        rule: str,
+        *,
+        log: bool = True,
+    ) -> None:
         state.status = _RUNNING
         state.groups = [_Group(at, resource.min_replicas, at)]
         state.last_activity = at
@@ -556,14 +608,28 @@ class _Replay:
             self._log(at, resource.id, "ready", rule, f"{resource.min_replicas} replica(s) billing")
         self._arm_idle(resource, state, at)
 
-    def _end(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, status: str, action: str, rule: str) -> None:
+    def _end(
+        self,
+        resource: DedicatedEndpoint | FineTunedHosting,
+        state: _DeploymentState,
+        at: int,
+        status: str,
+        action: str,
+        rule: str,
+    ) -> None:
         self._settle(resource.id, state, at)
         state.groups = []
         state.status = status
         state.idle_generation += 1
         self._log(at, resource.id, action, rule)
 
-    def _scale(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int, replicas: int) -> None:
+    def _scale(
+        self,
+        resource: DedicatedEndpoint | FineTunedHosting,
+        state: _DeploymentState,
+        at: int,
+        replicas: int,
+    ) -> None:
         self._settle(resource.id, state, at)
         current = state.ready
         if replicas > current:
@@ -590,7 +656,9 @@ class _Replay:
                 minutes = self.policies.hosting_idle_timeout_minutes
         return minutes if minutes else None
 
-    def _arm_idle(self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int) -> None:
+    def _arm_idle(
+        self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int
+    ) -> None:
         timeout = self._idle_timeout(resource)
         if timeout is None:
             return
@@ -648,7 +716,8 @@ class _Replay:
                 index = bisect.bisect_right(instants, lo) - 1
                 if index < 0:
                     raise UnknownPrice(
-                        "hardware", resource.hardware,
+                        "hardware",
+                        resource.hardware,
                         f"a catalog price effective at or before {from_micros(lo).isoformat()}",
                     )
                 count = grain.count(group.grid, lo, hi)
@@ -662,9 +731,15 @@ class _Replay:
                 else:
                     span = (lo, hi)
                 meta = _LineMeta(
-                    resource.category, rule, description, f"replica-{grain.unit}",
-                    price.per_hour, "USD per replica-hour", Decimal(grain.units_per_hour),
-                    Decimal(1) if step else _MILLION, price,
+                    resource.category,
+                    rule,
+                    description,
+                    f"replica-{grain.unit}",
+                    price.per_hour,
+                    "USD per replica-hour",
+                    Decimal(grain.units_per_hour),
+                    Decimal(1) if step else _MILLION,
+                    price,
                 )
                 self._accrue(lo, resource_id, meta, count * group.count, span)
             group.accounted = until
@@ -680,7 +755,7 @@ class _Replay:
             cuts.add(boundary)
             period = period.next()
         ordered = sorted(cuts)
-        return list(zip(ordered, ordered[1:], strict=False))
+        return list(itertools.pairwise(ordered))
 
     def _period(self, at: int) -> BillingPeriod:
         lo, hi, period = self._period_cache
@@ -690,11 +765,18 @@ class _Replay:
         self._period_cache = (period.start_micros, period.end_micros, period)
         return period
 
-    def _accrue(self, at: int, resource_id: str, meta: _LineMeta, quantity: int, span: tuple[int, int]) -> None:
+    def _accrue(
+        self, at: int, resource_id: str, meta: _LineMeta, quantity: int, span: tuple[int, int]
+    ) -> None:
         price = meta.price
         key: _Key = (
-            self._period(at), _CATEGORY_ORDER[meta.category], resource_id, meta.rule,
-            meta.description, price.key, to_micros(price.effective_from),
+            self._period(at),
+            _CATEGORY_ORDER[meta.category],
+            resource_id,
+            meta.rule,
+            meta.description,
+            price.key,
+            to_micros(price.effective_from),
         )
         found = self.core.accruals.get(key)
         if found is None:
@@ -711,18 +793,32 @@ class _Replay:
         params = resource.params_b if self.policies.size_tier_fallback else None
         return self.core.catalog.serverless(resource.model, from_micros(at), params_b=params)
 
-    def _usage_metas(self, resource: ServerlessUsage, price: ServerlessPrice, batch: bool) -> tuple[_LineMeta, _LineMeta, _LineMeta | None]:
-        discount = self.policies.batch_discount if self.policies.batch_discount is not None else price.batch_discount
+    def _usage_metas(
+        self, resource: ServerlessUsage, price: ServerlessPrice, batch: bool
+    ) -> tuple[_LineMeta, _LineMeta, _LineMeta | None]:
+        discount = (
+            self.policies.batch_discount
+            if self.policies.batch_discount is not None
+            else price.batch_discount
+        )
         factor = (1 - discount) if batch else Decimal(1)
         prefix = "batch " if batch else ""
-        suffix = f" ({discount * 100:g}% batch discount)" if batch and discount else ""
+        percent = format((discount * 100).normalize(), "f")
+        suffix = f" ({percent}% batch discount)" if batch and discount else ""
         base_rule = "SL2" if price.tier else "SL1"
         tier = f" [size tier {price.tier}]" if price.tier else ""
 
         def meta(kind: str, rate: Decimal, rule: str) -> _LineMeta:
             return _LineMeta(
-                Category.SERVERLESS, rule, f"{resource.model} {prefix}{kind}{suffix}{tier}",
-                "token", rate * factor, "USD per 1M tokens", _MILLION, Decimal(1), price,
+                Category.SERVERLESS,
+                rule,
+                f"{resource.model} {prefix}{kind}{suffix}{tier}",
+                "token",
+                _plain(rate * factor),
+                "USD per 1M tokens",
+                _MILLION,
+                Decimal(1),
+                price,
             )
 
         batch_rule = "SL3" if batch else base_rule
@@ -735,7 +831,15 @@ class _Replay:
             cached,
         )
 
-    def _usage(self, resource: ServerlessUsage, at: int, input_tokens: int, output_tokens: int, cached: int, batch: bool) -> None:
+    def _usage(
+        self,
+        resource: ServerlessUsage,
+        at: int,
+        input_tokens: int,
+        output_tokens: int,
+        cached: int,
+        batch: bool,
+    ) -> None:
         price = self._serverless_price(resource, at)
         input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch)
         span = (at, at)
@@ -748,7 +852,9 @@ class _Replay:
         if output_tokens:
             self._accrue(at, resource.id, output_meta, output_tokens, span)
 
-    def _usage_batch(self, batch: TokenUsageBatch, position: int, horizon: tuple[Any, ...] | None) -> None:
+    def _usage_batch(
+        self, batch: TokenUsageBatch, position: int, horizon: tuple[Any, ...] | None
+    ) -> None:
         """Bill the batch's records from ``position`` that come before ``horizon``.
 
         Records after the next other event are put back in the queue, so a price
@@ -763,8 +869,12 @@ class _Replay:
             limit = horizon[0]
             # Records at the horizon's instant come first only if the horizon event
             # sorts after activity at that instant.
-            inclusive = (PRIORITY_ACTIVITY, "TokenUsageBatch", batch.resource) <= tuple(horizon[1:4])
-            stop = (bisect.bisect_right if inclusive else bisect.bisect_left)(times, limit, position)
+            inclusive = (PRIORITY_ACTIVITY, "TokenUsageBatch", batch.resource) <= tuple(
+                horizon[1:4]
+            )
+            stop = (bisect.bisect_right if inclusive else bisect.bisect_left)(
+                times, limit, position
+            )
         instants, _ = self.core.catalog.history(("serverless", resource.model))
         cached_column = batch.cached_input_tokens
         index = position
@@ -774,23 +884,31 @@ class _Replay:
             _, period_end, _ = self._period_cache
             # The next record where the price or the period may change.
             next_price = bisect.bisect_right(instants, at)
-            boundary = min(period_end, instants[next_price] if next_price < len(instants) else period_end)
+            boundary = min(
+                period_end, instants[next_price] if next_price < len(instants) else period_end
+            )
             run_end = min(stop, bisect.bisect_left(times, boundary, index, stop))
-            first_at, last_at = times[index], times[run_end - 1]
-            inputs = sum(batch.input_tokens[index:run_end])
-            outputs = sum(batch.output_tokens[index:run_end])
-            cached = sum(cached_column[index:run_end]) if cached_column is not None else 0
             price = self._serverless_price(resource, at)
             input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch.batch)
-            if cached_meta is None:
-                cached = 0
-            span = (first_at, last_at)
-            if inputs - cached:
-                self._accrue(at, resource.id, input_meta, inputs - cached, span)
-            if cached and cached_meta is not None:
-                self._accrue(at, resource.id, cached_meta, cached, span)
-            if outputs:
-                self._accrue(at, resource.id, output_meta, outputs, span)
+            cached_part = cached_column if cached_meta is not None else None
+            uncached = (
+                batch.input_tokens[index:run_end]
+                if cached_part is None
+                else [
+                    i - c
+                    for i, c in zip(
+                        batch.input_tokens[index:run_end], cached_part[index:run_end], strict=True
+                    )
+                ]
+            )
+            columns: list[tuple[_LineMeta, Sequence[int]]] = [(input_meta, uncached)]
+            if cached_part is not None and cached_meta is not None:
+                columns.append((cached_meta, cached_part[index:run_end]))
+            columns.append((output_meta, batch.output_tokens[index:run_end]))
+            for meta, column in columns:
+                total = sum(column)
+                if total:
+                    self._accrue(at, resource.id, meta, total, _span(times, index, column))
             index = run_end
         if stop < size:
             key = (times[stop], *batch.sort_key()[1:])
@@ -801,15 +919,23 @@ class _Replay:
     def _job(self, event: JobCompleted | JobCancelled, job: FineTuningJob) -> None:
         status = self.core.jobs[job.id]
         if status != "submitted":
-            raise InvalidTimeline(event, "status", status, "a job that has not completed or been cancelled")
+            raise InvalidTimeline(
+                event, "status", status, "a job that has not completed or been cancelled"
+            )
         at = to_micros(event.at)
         if isinstance(event, JobCancelled):
             if event.tokens_processed > job.total_tokens:
                 raise InvalidTimeline(
-                    event, "tokens_processed", event.tokens_processed,
+                    event,
+                    "tokens_processed",
+                    event.tokens_processed,
                     f"at most the job's total tokens ({job.total_tokens})",
                 )
-            tokens, status, kind = event.tokens_processed, "cancelled", "tokens processed before cancellation"
+            tokens, status, kind = (
+                event.tokens_processed,
+                "cancelled",
+                "tokens processed before cancellation",
+            )
         else:
             tokens, status, kind = job.total_tokens, "completed", "tokens processed"
         self.core.jobs[job.id] = status
@@ -817,13 +943,35 @@ class _Replay:
         assert isinstance(price, FineTuningPrice)
         training = "LoRA" if job.lora else "full"
         meta = _LineMeta(
-            Category.FINE_TUNING, "FT1",
+            Category.FINE_TUNING,
+            "FT1",
             f"fine-tuning {job.model} ({job.method.value.upper()}, {training}) {kind}",
-            "token", price.per_1m_tokens, "USD per 1M tokens", _MILLION, Decimal(1), price,
+            "token",
+            price.per_1m_tokens,
+            "USD per 1M tokens",
+            _MILLION,
+            Decimal(1),
+            price,
         )
         if tokens:
             self._accrue(at, job.id, meta, tokens, (at, at))
         self._log(at, job.id, f"job {status}", "FT1", f"{tokens} tokens")
+
+
+def _span(times: Sequence[int], offset: int, column: Sequence[int]) -> tuple[int, int]:
+    """Instants of the first and last records with a non-zero count in ``column``."""
+    first = next(i for i, value in enumerate(column) if value)
+    last = next(i for i in range(len(column) - 1, -1, -1) if column[i])
+    return times[offset + first], times[offset + last]
+
+
+def _plain(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros beyond cents (0.440 -> 0.44), never in exponent form."""
+    normalized = value.normalize()
+    exponent = normalized.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return normalized
+    return value.quantize(Decimal("0.01"))
 
 
 def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:

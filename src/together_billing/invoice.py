@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import attrs
 import pendulum
 
 from together_billing.catalog import Source
-from together_billing.money import Money, RoundingMode, round_to_cents
+from together_billing.money import EXACT_CONTEXT, Money, RoundingMode, round_to_cents
 from together_billing.resources import Category
 from together_billing.time import BillingPeriod, Interval
 
 __all__ = ["Invoice", "InvoiceLine", "InvoiceStatus", "LogEntry"]
 
 
-class InvoiceStatus(str, Enum):
+class InvoiceStatus(StrEnum):
     """A closed period's invoice is ``final``; the open period's is a ``draft`` (IN4)."""
 
     FINAL = "final"
@@ -112,8 +112,6 @@ def make_line(
     **fields: Any,
 ) -> InvoiceLine:
     """Build a line, computing its exact amount and rounding it (the one rounding call)."""
-    from together_billing.money import EXACT_CONTEXT
-
     exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(quantity, rate), rate_per)
     return InvoiceLine(
         quantity=quantity,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import decimal
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Final, overload
 
 import attrs
@@ -47,7 +47,7 @@ CENT: Final = Decimal("0.01")
 EXACT_CONTEXT: Final = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN)
 
 
-class RoundingMode(str, Enum):
+class RoundingMode(StrEnum):
     """How an exact amount is rounded to cents (policy P-ROUND)."""
 
     HALF_UP = "half-up"

@@ -12,7 +12,7 @@ The defaults are those of the seeds' edition (2025-11).
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 import attrs
 
@@ -23,7 +23,7 @@ from together_billing.time import MeteringGrain
 __all__ = ["CancelBasis", "Policies"]
 
 
-class CancelBasis(str, Enum):
+class CancelBasis(StrEnum):
     """What a cancelled fine-tuning job is charged for (P-FT-CANCEL, facts C14)."""
 
     TOKENS = "tokens"

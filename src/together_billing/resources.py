@@ -18,7 +18,7 @@ valid; expected an integer >= min_replicas (2)
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any, TypeAlias
 
 import attrs
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """Invoice categories (IN2, G5): deployment charges are kept apart from usage."""
 
     SERVERLESS = "serverless"

@@ -5,12 +5,21 @@ replay, the price catalog (the bundled default and/or the user's own entries)
 and the policies. ``together-billing schema`` prints its JSON Schema; the
 scenario format is documented in ``docs/scenarios.md``.
 
->>> doc = ScenarioDoc.model_validate({
-...     "until": "2025-11-02T00:00:00Z",
-...     "resources": [{"kind": "serverless", "id": "chat", "model": "openai/gpt-oss-20b"}],
-...     "events": [{"type": "tokens", "at": "2025-11-01T10:00:00Z", "resource": "chat",
-...                 "input_tokens": 2000000, "output_tokens": 1000000}],
-... })
+>>> doc = ScenarioDoc.model_validate(
+...     {
+...         "until": "2025-11-02T00:00:00Z",
+...         "resources": [{"kind": "serverless", "id": "chat", "model": "openai/gpt-oss-20b"}],
+...         "events": [
+...             {
+...                 "type": "tokens",
+...                 "at": "2025-11-01T10:00:00Z",
+...                 "resource": "chat",
+...                 "input_tokens": 2000000,
+...                 "output_tokens": 1000000,
+...             }
+...         ],
+...     }
+... )
 >>> str(doc.run().total)
 '0.30 USD'
 """
@@ -47,7 +56,7 @@ from together_billing.resources import (
     Resource,
     ServerlessUsage,
 )
-from together_billing.time import MeteringGrain
+from together_billing.time import MeteringGrain, instant
 from together_billing.timeline import (
     Delete,
     Deploy,
@@ -327,7 +336,7 @@ class ScenarioCatalogDoc(CatalogDoc):
     """The scenario's prices: the bundled catalog (``default: true``) plus entries and files."""
 
     default: bool = True
-    files: list[str] = []
+    files: list[str] = pydantic.Field(default_factory=list)
 
 
 class PoliciesDoc(_Doc):
@@ -373,13 +382,18 @@ class ScenarioDoc(_Doc):
         return catalog.with_entries(*own)
 
     def run(self, *, until: object = None, base: Path | None = None) -> SimulationResult:
-        """Replay the scenario (to ``until`` if given, else the scenario's own)."""
+        """Replay the scenario, to ``until`` if given (events after it are left out, IN4).
+
+        Without ``until``, the scenario's own ``until`` applies and every event must
+        be at or before it.
+        """
         resources = [_built(f"resources.{i}", r.build) for i, r in enumerate(self.resources)]
-        events = [_built(f"events.{i}", e.build) for i, e in enumerate(self.events)]
+        events: list[Event] = [_built(f"events.{i}", e.build) for i, e in enumerate(self.events)]
+        end = self.until if until is None else instant(until, field="until")
+        if until is not None:
+            events = [event for event in events if event.at <= end]
         simulator = Simulator(self.build_catalog(base), self.policies.build())
-        return simulator.run(
-            resources, events, until=until if until is not None else self.until, start=self.start
-        )
+        return simulator.run(resources, events, until=end, start=self.start)
 
 
 def _built(location: str, build: Any) -> Any:

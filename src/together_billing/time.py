@@ -20,7 +20,7 @@ arithmetic is exact and independent of daylight saving time.
 
 from __future__ import annotations
 
-import datetime as _dt
+import datetime as dt
 from decimal import Decimal
 from typing import ClassVar, Final
 
@@ -44,7 +44,7 @@ __all__ = [
 MICROS_PER_SECOND: Final = 1_000_000
 MICROS_PER_MINUTE: Final = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR: Final = 60 * MICROS_PER_MINUTE
-_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
@@ -62,7 +62,7 @@ tzinfo); naive datetimes are ambiguous and rejected
     """
     if isinstance(value, str):
         try:
-            parsed = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
             raise InvalidArgument(
                 field, value, "an ISO 8601 instant with an offset, e.g. 2025-11-01T00:00:00Z"
@@ -70,18 +70,18 @@ tzinfo); naive datetimes are ambiguous and rejected
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise NaiveDatetimeError(field, value)
         return _from_aware(parsed)
-    if isinstance(value, _dt.datetime):
+    if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise NaiveDatetimeError(field, value)
         return _from_aware(value)
     raise InvalidArgument(field, value, "a timezone-aware datetime or an ISO 8601 string")
 
 
-def _from_aware(value: _dt.datetime) -> pendulum.DateTime:
+def _from_aware(value: dt.datetime) -> pendulum.DateTime:
     return from_micros(to_micros(value))
 
 
-def to_micros(value: _dt.datetime) -> int:
+def to_micros(value: dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError("at", value)
@@ -91,7 +91,7 @@ def to_micros(value: _dt.datetime) -> int:
 
 def from_micros(micros: int) -> pendulum.DateTime:
     """The UTC instant ``micros`` microseconds after the Unix epoch."""
-    value = _EPOCH + _dt.timedelta(microseconds=micros)
+    value = _EPOCH + dt.timedelta(microseconds=micros)
     return pendulum.instance(value, tz="UTC")
 
 
@@ -122,7 +122,9 @@ class Interval:
     def __attrs_post_init__(self) -> None:
         if self.end < self.start:
             raise InvalidArgument(
-                "end", self.end.isoformat(), f"an instant at or after start {self.start.isoformat()}"
+                "end",
+                self.end.isoformat(),
+                f"an instant at or after start {self.start.isoformat()}",
             )
 
     @classmethod
@@ -143,7 +145,7 @@ class Interval:
         return Decimal(self.end_micros - self.start_micros) / MICROS_PER_SECOND
 
     def __contains__(self, value: object) -> bool:
-        if not isinstance(value, _dt.datetime):
+        if not isinstance(value, dt.datetime):
             return False
         return self.start <= instant(value) < self.end
 
@@ -174,7 +176,7 @@ class BillingPeriod:
             raise InvalidArgument("year", self.year, "a year from 1970 to 9998")
 
     @classmethod
-    def containing(cls, at: _dt.datetime) -> BillingPeriod:
+    def containing(cls, at: dt.datetime) -> BillingPeriod:
         """The period an instant falls in (its UTC calendar month)."""
         utc = instant(at)
         return cls(utc.year, utc.month)

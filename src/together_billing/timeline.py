@@ -111,7 +111,13 @@ class _ResourceEvent(_Ordered):
         return ()
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (to_micros(self.at), self.priority, type(self).__name__, self.resource, self._fields())
+        return (
+            to_micros(self.at),
+            self.priority,
+            type(self).__name__,
+            self.resource,
+            self._fields(),
+        )
 
 
 @attrs.frozen(order=False)
@@ -276,7 +282,9 @@ class TokenUsageBatch(_Ordered):
         for name, column in columns:
             if len(column) != size:
                 raise InvalidArgument(
-                    name, f"<{len(column)} values>", f"{size} values, one per instant",
+                    name,
+                    f"<{len(column)} values>",
+                    f"{size} values, one per instant",
                     context="TokenUsageBatch",
                 )
             if not all(type(v) is int and v >= 0 for v in column):

@@ -1,0 +1,65 @@
+"""The public surface: one sorted `__all__`, every name documented, typed package."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import together_billing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_all_is_sorted_and_unique() -> None:
+    """`__all__` is sorted (case-sensitively) and has no duplicates."""
+    names = together_billing.__all__
+    assert list(names) == sorted(set(names))
+
+
+def test_all_names_exist() -> None:
+    """Every name in `__all__` is importable from the package."""
+    for name in together_billing.__all__:
+        assert hasattr(together_billing, name), name
+
+
+def test_every_public_name_is_in_all() -> None:
+    """No public object is importable from the package without being in `__all__`."""
+    public = {
+        name
+        for name, value in vars(together_billing).items()
+        if not name.startswith("_") and not isinstance(value, type(importlib))
+    }
+    public.discard("annotations")
+    assert public <= set(together_billing.__all__)
+
+
+def test_api_page_names_every_public_name() -> None:
+    """docs/api.md mentions every name in `__all__` (in backticks)."""
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    missing = [name for name in together_billing.__all__ if f"`{name}" not in page]
+    assert not missing, f"docs/api.md does not document {missing}"
+
+
+def test_package_is_typed() -> None:
+    """The package ships `py.typed` so type checkers use its inline annotations."""
+    assert (Path(together_billing.__file__).parent / "py.typed").exists()
+
+
+def test_modules_have_their_own_all() -> None:
+    """Each concept module declares `__all__` naming only what it defines or re-exports."""
+    for module_name in (
+        "money",
+        "time",
+        "catalog",
+        "resources",
+        "timeline",
+        "policies",
+        "engine",
+        "invoice",
+        "scenario",
+        "cli",
+        "errors",
+    ):
+        module = importlib.import_module(f"together_billing.{module_name}")
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module_name}.{name}"
