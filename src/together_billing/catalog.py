@@ -253,7 +253,12 @@ class FineTuningPrice:
 
     @property
     def key(self) -> PriceKey:
-        return ("fine-tuning", str(self.max_params_b), self.method.value, str(self.lora))
+        return ("fine-tuning", _canonical(self.max_params_b), self.method.value, str(self.lora))
+
+
+def _canonical(value: Decimal) -> str:
+    """One spelling per number, so ``16`` and ``16.0`` name the same bracket."""
+    return format(value.normalize(), "f")
 
 
 PriceEntry: TypeAlias = ServerlessPrice | SizeTierPrice | HardwarePrice | FineTuningPrice
@@ -376,12 +381,14 @@ class Catalog:
     ) -> ServerlessPrice:
         """The serverless price of ``model`` at ``at``.
 
-        A model with no entry is priced by its size tier when ``params_b`` is given (P-TIER).
+        A model with no entry at all is priced by its size tier when ``params_b`` is
+        given (P-TIER); a listed model asked for before its first entry is an error.
         """
         found = self.at(("serverless", model), to_micros(at))
         if isinstance(found, ServerlessPrice):
             return found
-        if params_b is not None:
+        listed = bool(self.history(("serverless", model))[0])
+        if params_b is not None and not listed:
             tier = self.size_tier(params_b, at)
             return ServerlessPrice(
                 model,
@@ -432,7 +439,7 @@ class Catalog:
         )
         for bracket in brackets:
             if params_b <= bracket:
-                key = ("fine-tuning", str(bracket), method.value, str(lora))
+                key = ("fine-tuning", _canonical(bracket), method.value, str(lora))
                 entry = self._require(key, at, "fine-tuning bracket")
                 assert isinstance(entry, FineTuningPrice)
                 return entry

@@ -286,7 +286,7 @@ class Simulator:
             if start is not None:
                 first = to_micros(instant(start, field="start"))
             else:
-                first = _first_instant(ordered[0]) if ordered else end
+                first = min(_first_instant(ordered[0]), end) if ordered else end
             if first > end:
                 raise InvalidArgument(
                     "start",

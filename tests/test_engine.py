@@ -1,0 +1,324 @@
+"""Tests of :mod:`together_billing.engine`: validation, atomicity, continuation, batches, determinism."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from together_billing import (
+    Catalog,
+    DedicatedEndpoint,
+    Deploy,
+    FineTuningJob,
+    FineTuningPrice,
+    HardwarePrice,
+    InvalidArgument,
+    InvalidTimeline,
+    InvoiceLine,
+    JobCompleted,
+    Money,
+    PriceChange,
+    Requests,
+    ScaleReplicas,
+    ServerlessPrice,
+    ServerlessUsage,
+    Simulator,
+    Start,
+    Stop,
+    TokenUsage,
+    TokenUsageBatch,
+    UnknownPrice,
+    simulate,
+)
+
+E = "2025-01-01T00:00:00Z"
+CATALOG = Catalog(
+    [
+        HardwarePrice("1x_g", "6", E),
+        ServerlessPrice("chat", "1", "2", E, cached_input="0.5", batch_discount="0.5"),
+        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.5", effective_from=E),
+    ]
+)
+EP = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0, max_replicas=2)
+CHAT = ServerlessUsage("s", model="chat")
+UNTIL = "2025-11-10T00:00:00Z"
+
+
+def sim() -> Simulator:
+    return Simulator(CATALOG)
+
+
+class TestValidation:
+    def test_bad_event_late_in_timeline_raises_with_details(self) -> None:
+        """A bad event after many good ones raises InvalidTimeline naming the event, field, value and expectation."""
+        bad = ScaleReplicas("2025-11-05T00:00:00Z", "ep", replicas=3)
+        events = [
+            Deploy("2025-11-01T00:00:00Z", "ep"),
+            *(Requests(f"2025-11-0{d}T00:00:00Z", "ep") for d in range(2, 5)),
+            bad,
+        ]
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run([EP], events, until=UNTIL)
+        error = info.value
+        assert error.event == bad
+        assert (error.field, error.value) == ("replicas", 3)
+        assert "max_replicas (2)" in error.expected
+        assert "ScaleReplicas" in str(error)
+
+    def test_unknown_resource(self) -> None:
+        """An event for a resource not in the scenario names the id and the known ones."""
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run([EP], [Deploy("2025-11-01T00:00:00Z", "nope")], until=UNTIL)
+        assert (info.value.field, info.value.value) == ("resource", "nope")
+        assert "'ep'" in info.value.expected
+
+    @pytest.mark.parametrize(
+        "event",
+        [
+            TokenUsage("2025-11-01T00:00:00Z", "ep", input_tokens=1),
+            JobCompleted("2025-11-01T00:00:00Z", "ep"),
+        ],
+    )
+    def test_event_kind_must_match_resource_kind(self, event: object) -> None:
+        """Token usage or job events for an endpoint are rejected naming the expected kind."""
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run([EP], [event], until=UNTIL)  # type: ignore[list-item]
+        assert "DedicatedEndpoint" in info.value.expected
+
+    def test_deployment_event_for_serverless_rejected(self) -> None:
+        """A Deploy for a serverless resource is rejected."""
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run([CHAT], [Deploy("2025-11-01T00:00:00Z", "s")], until=UNTIL)
+        assert "ServerlessUsage" in info.value.expected
+
+    def test_events_after_until_rejected(self) -> None:
+        """An event after ``until`` raises; one exactly at ``until`` is processed."""
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run(
+                [CHAT],
+                [
+                    TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=1),
+                    TokenUsage("2025-11-10T00:00:00.000001Z", "s", input_tokens=1),
+                ],
+                until=UNTIL,
+            )
+        assert info.value.field == "at"
+        assert info.value.value == "2025-11-10T00:00:00.000001+00:00"
+        result = sim().run(
+            [CHAT],
+            [TokenUsage(UNTIL, "s", output_tokens=1_000_000)],
+            start="2025-11-01T00:00:00Z",
+            until=UNTIL,
+        )
+        assert result.total == Money("2.00")
+
+    def test_only_event_after_until_names_the_event(self) -> None:
+        """An event after until raises InvalidTimeline naming it, even when it is the first event."""
+        late = TokenUsage("2025-11-10T00:00:01Z", "s", input_tokens=1)
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run([CHAT], [late], until=UNTIL)
+        assert info.value.event == late
+
+    def test_batch_reaching_past_until_rejected(self) -> None:
+        """A batch whose last record is after ``until`` is rejected."""
+        batch = TokenUsageBatch(
+            "s", ["2025-11-01T00:00:00Z", "2025-11-11T00:00:00Z"], [1, 1], [1, 1]
+        )
+        with pytest.raises(InvalidTimeline):
+            sim().run([CHAT], [batch], until=UNTIL)
+
+    def test_event_before_start_rejected(self) -> None:
+        """An event before an explicit start raises."""
+        with pytest.raises(InvalidTimeline):
+            sim().run(
+                [CHAT],
+                [TokenUsage("2025-10-31T00:00:00Z", "s", input_tokens=1)],
+                start="2025-11-01T00:00:00Z",
+                until=UNTIL,
+            )
+
+    def test_start_after_until_rejected(self) -> None:
+        """start after until is an InvalidArgument naming start."""
+        with pytest.raises(InvalidArgument) as info:
+            sim().run([], [], start="2025-12-01T00:00:00Z", until=UNTIL)
+        assert info.value.field == "start"
+
+    def test_duplicate_resource_ids_rejected(self) -> None:
+        """Two different resources with one id are rejected."""
+        with pytest.raises(InvalidArgument) as info:
+            sim().run(
+                [EP, DedicatedEndpoint("ep", model="other", hardware="1x_g")],
+                [],
+                until=UNTIL,
+            )
+        assert info.value.field == "id"
+
+    def test_missing_price_raises_unknown_price(self) -> None:
+        """Running hardware with no catalog price raises UnknownPrice, not a half-result."""
+        ep = DedicatedEndpoint("x", model="m", hardware="1x_missing", inactive_timeout_minutes=0)
+        with pytest.raises(UnknownPrice):
+            sim().run([ep], [Deploy("2025-11-01T00:00:00Z", "x")], until=UNTIL)
+
+
+class TestContinuation:
+    def test_continue_from_state_equals_one_replay(self) -> None:
+        """Replaying to t then continuing from result.state gives the same invoices as one replay."""
+        events = [
+            Deploy("2025-10-31T23:10:20Z", "ep"),
+            TokenUsage("2025-10-31T23:30:00Z", "s", input_tokens=10),
+            ScaleReplicas("2025-11-01T00:10:00Z", "ep", replicas=2),
+            Stop("2025-11-01T02:00:00Z", "ep"),
+        ]
+        whole = sim().run([EP, CHAT], events, until=UNTIL)
+        first = sim().run([EP, CHAT], events[:2], until="2025-11-01T00:00:30Z")
+        rest = sim().run([], events[2:], until=UNTIL, state=first.state)
+        assert rest.to_dict()["invoices"] == whole.to_dict()["invoices"]
+        assert rest.to_dict()["log"] == whole.to_dict()["log"]
+
+    def test_continuation_events_must_be_after_state_instant(self) -> None:
+        """In a continuation, an event at exactly the state's instant (or before) is rejected."""
+        first = sim().run(
+            [CHAT],
+            [TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=1)],
+            until="2025-11-02T00:00:00Z",
+        )
+        for when in ("2025-11-02T00:00:00Z", "2025-11-01T12:00:00Z"):
+            with pytest.raises(InvalidTimeline) as info:
+                sim().run(
+                    [],
+                    [TokenUsage(when, "s", input_tokens=1)],
+                    until=UNTIL,
+                    state=first.state,
+                )
+            assert "after 2025-11-02T00:00:00+00:00" in info.value.expected
+        ok = sim().run(
+            [],
+            [TokenUsage("2025-11-02T00:00:00.000001Z", "s", input_tokens=1)],
+            until=UNTIL,
+            state=first.state,
+        )
+        assert sum(line.quantity for line in ok.lines) == 2
+
+    def test_until_before_state_rejected(self) -> None:
+        """Continuing to an instant before the state's instant is rejected."""
+        first = sim().run([CHAT], [], start="2025-11-01T00:00:00Z", until="2025-11-02T00:00:00Z")
+        with pytest.raises(InvalidArgument) as info:
+            sim().run([], [], until="2025-11-01T00:00:00Z", state=first.state)
+        assert info.value.field == "until"
+
+    def test_failed_continuation_leaves_state_unchanged(self) -> None:
+        """A continuation that fails late leaves the state it started from untouched and reusable."""
+        first = sim().run(
+            [EP, CHAT],
+            [Deploy("2025-11-01T00:00:00Z", "ep")],
+            until="2025-11-01T01:00:00Z",
+        )
+        before = first.state.at
+        bad = [
+            TokenUsage("2025-11-01T02:00:00Z", "s", input_tokens=5),
+            Stop("2025-11-01T03:00:00Z", "ep"),
+            Start("2025-11-01T04:00:00Z", "ep"),
+            Start("2025-11-01T05:00:00Z", "ep"),
+        ]
+        with pytest.raises(InvalidTimeline) as info:
+            sim().run([], bad, until=UNTIL, state=first.state)
+        assert info.value.event == bad[-1]
+        assert first.state.at == before
+        assert first.state.status("ep") == "running"
+        good = sim().run([], bad[:2], until="2025-11-02T00:00:00Z", state=first.state)
+        direct = sim().run(
+            [EP, CHAT],
+            [Deploy("2025-11-01T00:00:00Z", "ep"), *bad[:2]],
+            until="2025-11-02T00:00:00Z",
+        )
+        assert good.to_dict()["invoices"] == direct.to_dict()["invoices"]
+
+    def test_continuation_does_not_change_earlier_result(self) -> None:
+        """Continuing from a state never alters the earlier result or its state."""
+        first = sim().run(
+            [EP], [Deploy("2025-11-01T00:00:00Z", "ep")], until="2025-11-01T01:00:00Z"
+        )
+        snapshot = json.dumps(first.to_dict())
+        sim().run([], [Stop("2025-11-01T05:00:00Z", "ep")], until=UNTIL, state=first.state)
+        assert json.dumps(first.to_dict()) == snapshot
+        again = sim().run([], [], until="2025-11-01T02:00:00Z", state=first.state)
+        assert again.total == Money("12.00")
+
+
+class TestTokenUsageBatch:
+    def _compare(self, batch: TokenUsageBatch, others: list[object]) -> None:
+        kwargs = {"until": "2025-11-03T00:00:00Z", "start": "2025-10-30T00:00:00Z"}
+        with_batch = sim().run([CHAT], [batch, *others], **kwargs)  # type: ignore[list-item, arg-type]
+        with_records = sim().run([CHAT], [*batch.records(), *others], **kwargs)  # type: ignore[list-item, arg-type]
+        assert with_batch.total == with_records.total
+
+        def summary(lines: tuple[InvoiceLine, ...]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+            return sorted((x.description, x.rate, x.quantity, x.amount_exact) for x in lines)
+
+        for a, b in zip(with_batch.invoices, with_records.invoices, strict=True):
+            assert summary(a.lines) == summary(b.lines)
+        assert with_batch.to_dict()["invoices"] == with_records.to_dict()["invoices"]
+
+    def test_batch_equals_single_records_simple(self) -> None:
+        """A batch in one period with one price bills exactly like its single records."""
+        batch = TokenUsageBatch(
+            "s",
+            ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z", "2025-11-01T01:00:00Z"],
+            [10, 20, 30],
+            [1, 2, 3],
+            [5, 0, 30],
+        )
+        self._compare(batch, [])
+
+    def test_batch_across_price_change_and_month_boundary(self) -> None:
+        """A PriceChange between records and a month boundary inside the batch bill like single records."""
+        times = [
+            "2025-10-31T22:00:00Z",
+            "2025-10-31T23:00:00Z",
+            "2025-11-01T00:00:00Z",
+            "2025-11-01T01:00:00Z",
+            "2025-11-01T02:00:00Z",
+        ]
+        batch = TokenUsageBatch("s", times, [1_000] * 5, [2_000] * 5, [100] * 5, batch=True)
+        change = PriceChange(
+            ServerlessPrice("chat", "3", "4", "2025-10-31T23:00:00Z", batch_discount="0.25")
+        )
+        later = PriceChange(ServerlessPrice("chat", "7", "8", "2025-11-01T01:30:00Z"))
+        single = TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=7, output_tokens=7)
+        self._compare(batch, [change, later, single])
+        result = sim().run([CHAT], [batch, change, later], until="2025-11-03T00:00:00Z")
+        assert [i.period.label for i in result.invoices] == ["2025-10", "2025-11"]
+        assert {line.rate for line in result.lines} >= {
+            Decimal("0.5"),
+            Decimal("3.00"),
+            Decimal(8),
+        }
+
+    def test_batch_line_intervals_equal_single_records(self) -> None:
+        """A batch's line intervals cover only the records that contributed to each line."""
+        batch = TokenUsageBatch(
+            "s", ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z"], [5, 0], [0, 5]
+        )
+        self._compare(batch, [])
+
+
+class TestDeterminism:
+    def test_same_inputs_same_json(self) -> None:
+        """Two replays of the same inputs (in different input order) give byte-identical JSON."""
+        job = FineTuningJob(id="j", model="b", params_b="8", training_tokens=1000)
+        events = [
+            Deploy("2025-10-31T23:59:00Z", "ep"),
+            TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=10, output_tokens=3),
+            PriceChange(HardwarePrice("1x_g", "7", "2025-11-01T00:00:00Z")),
+            Requests("2025-11-01T00:00:00Z", "ep"),
+            JobCompleted("2025-11-01T00:00:00Z", "j"),
+            Stop("2025-11-01T00:30:00Z", "ep"),
+        ]
+        a = json.dumps(simulate([EP, CHAT, job], events, until=UNTIL, catalog=CATALOG).to_dict())
+        b = json.dumps(
+            simulate([job, CHAT, EP], events[::-1], until=UNTIL, catalog=CATALOG).to_dict()
+        )
+        assert a == b
+        assert json.loads(a)["total"] == "3.60"
