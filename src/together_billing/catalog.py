@@ -38,6 +38,8 @@ from together_billing.time import from_micros, instant, to_micros
 
 __all__ = [
     "Catalog",
+    "ClusterBilling",
+    "ClusterPrice",
     "FineTuningMethod",
     "FineTuningPrice",
     "HardwarePrice",
@@ -46,6 +48,7 @@ __all__ = [
     "ServerlessPrice",
     "SizeTierPrice",
     "Source",
+    "StoragePrice",
     "SourceKind",
     "default_catalog",
     "load_data",
@@ -256,12 +259,66 @@ class FineTuningPrice:
         return ("fine-tuning", _canonical(self.max_params_b), self.method.value, str(self.lora))
 
 
+class ClusterBilling(StrEnum):
+    """How Instant Cluster compute (or storage) is priced (CL1)."""
+
+    RESERVED = "reserved"
+    ON_DEMAND = "on-demand"
+
+
+def _per_gpu_hour(value: object) -> Decimal:
+    return _to_rate(value, "per_gpu_hour")
+
+
+def _per_tib_hour(value: object) -> Decimal:
+    return _to_rate(value, "per_tib_hour")
+
+
+@attrs.frozen
+class ClusterPrice:
+    """Instant Cluster compute rate for a GPU type, USD per GPU-hour (CL2-CL4).
+
+    ``billing`` is ``reserved`` (the discounted rate a reservation is charged at)
+    or ``on-demand`` (on-demand clusters, and burst above a reservation).
+    """
+
+    gpu_type: str = attrs.field(validator=_nonempty)
+    billing: ClusterBilling = attrs.field(converter=ClusterBilling)
+    per_gpu_hour: Decimal = attrs.field(converter=_per_gpu_hour)
+    effective_from: pendulum.DateTime = attrs.field(converter=_effective)
+    source: Source = USER_SOURCE
+
+    @property
+    def key(self) -> PriceKey:
+        return ("cluster", self.gpu_type, self.billing.value)
+
+
+@attrs.frozen
+class StoragePrice:
+    """Shared-volume storage rate, USD per TiB-hour (ST1, ST3).
+
+    ``billing`` ``reserved`` prices volumes of an active reservation where such a
+    rate exists (facts C22); ``on-demand`` prices every other volume.
+    """
+
+    billing: ClusterBilling = attrs.field(converter=ClusterBilling)
+    per_tib_hour: Decimal = attrs.field(converter=_per_tib_hour)
+    effective_from: pendulum.DateTime = attrs.field(converter=_effective)
+    source: Source = USER_SOURCE
+
+    @property
+    def key(self) -> PriceKey:
+        return ("storage", self.billing.value)
+
+
 def _canonical(value: Decimal) -> str:
     """One spelling per number, so ``16`` and ``16.0`` name the same bracket."""
     return format(value.normalize(), "f")
 
 
-PriceEntry: TypeAlias = ServerlessPrice | SizeTierPrice | HardwarePrice | FineTuningPrice
+PriceEntry: TypeAlias = (
+    ServerlessPrice | SizeTierPrice | HardwarePrice | FineTuningPrice | ClusterPrice | StoragePrice
+)
 
 
 def _entry_order(entry: PriceEntry) -> tuple[PriceKey, int]:
@@ -451,6 +508,18 @@ class Catalog:
             f"(brackets up to: {[str(b) for b in brackets]})",
         )
 
+    def cluster(self, gpu_type: str, billing: ClusterBilling, at: pendulum.DateTime) -> ClusterPrice:
+        """The per-GPU-hour rate of a GPU type for reserved or on-demand compute."""
+        entry = self._require(("cluster", gpu_type, billing.value), at, f"{billing.value} gpu_type")
+        assert isinstance(entry, ClusterPrice)
+        return entry
+
+    def storage(self, billing: ClusterBilling, at: pendulum.DateTime) -> StoragePrice:
+        """The per-TiB-hour storage rate for reserved or on-demand volumes."""
+        entry = self._require(("storage", billing.value), at, "storage billing")
+        assert isinstance(entry, StoragePrice)
+        return entry
+
     # -- files -----------------------------------------------------------------------------
 
     @classmethod
@@ -509,6 +578,17 @@ class FineTuningDoc(_EntryDoc):
     per_1m_tokens: Decimal
 
 
+class ClusterDoc(_EntryDoc):
+    gpu_type: str
+    billing: Literal["reserved", "on-demand"]
+    per_gpu_hour: Decimal
+
+
+class StorageDoc(_EntryDoc):
+    billing: Literal["reserved", "on-demand"] = "on-demand"
+    per_tib_hour: Decimal
+
+
 class CatalogDoc(_Model):
     """A price catalog document (YAML or JSON)."""
 
@@ -517,6 +597,8 @@ class CatalogDoc(_Model):
     size_tiers: list[SizeTierDoc] = []
     hardware: list[HardwareDoc] = []
     fine_tuning: list[FineTuningDoc] = []
+    clusters: list[ClusterDoc] = []
+    storage: list[StorageDoc] = []
 
 
 class _DecimalLoader(yaml.SafeLoader):
@@ -629,6 +711,14 @@ def entries_from_doc(doc: CatalogDoc, *, source_name: str = "catalog") -> list[P
             source(f.source),
         )
         for f in doc.fine_tuning
+    )
+    entries.extend(
+        ClusterPrice(c.gpu_type, c.billing, c.per_gpu_hour, c.effective_from, source(c.source))
+        for c in doc.clusters
+    )
+    entries.extend(
+        StoragePrice(v.billing, v.per_tib_hour, v.effective_from, source(v.source))
+        for v in doc.storage
     )
     return entries
 

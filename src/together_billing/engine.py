@@ -32,7 +32,7 @@ import bisect
 import copy
 import heapq
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -63,6 +63,7 @@ from together_billing.time import (
     MICROS_PER_MINUTE,
     BillingPeriod,
     Interval,
+    MeteringGrain,
     from_micros,
     instant,
     to_micros,
@@ -632,17 +633,7 @@ class _Replay:
     ) -> None:
         self._settle(resource.id, state, at)
         current = state.ready
-        if replicas > current:
-            state.groups.append(_Group(at, replicas - current, at))
-        else:
-            remove = current - replicas
-            while remove:
-                newest = state.groups[-1]
-                taken = min(newest.count, remove)
-                newest.count -= taken
-                remove -= taken
-                if newest.count == 0:
-                    state.groups.pop()
+        _resize(state.groups, at, replicas)
         self._log(at, resource.id, "replicas changed", "DE3", f"{current} -> {replicas} ready")
 
     # -- idle auto-stop (DE4) ----------------------------------------------------------------
@@ -695,20 +686,44 @@ class _Replay:
     # -- metering ----------------------------------------------------------------------------
 
     def _settle(self, resource_id: str, state: _DeploymentState, until: int) -> None:
-        """Accrue the started grain units of every ready replica up to ``until``."""
+        """Accrue the started grain units of every ready replica up to ``until`` (DE1, FT2)."""
         if not state.groups:
             return
         resource = self.core.resources[resource_id]
         assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
-        key = ("hardware", resource.hardware)
-        instants, entries = self.core.catalog.history(key)
         if isinstance(resource, DedicatedEndpoint):
             rule, description = "DE1", f"{resource.hardware} ready replicas"
         else:
             rule, description = "FT2", f"hosting {resource.model} on {resource.hardware}"
-        grain = self.grain
+
+        def meta(price: PriceEntry, grain: MeteringGrain) -> _LineMeta:
+            assert isinstance(price, HardwarePrice)
+            return _time_meta(
+                resource.category, rule, description, "replica", price.per_hour, price, grain
+            )
+
+        self._settle_groups(
+            resource_id, state.groups, until, ("hardware", resource.hardware), self.grain, meta
+        )
+
+    def _settle_groups(
+        self,
+        resource_id: str,
+        groups: list[_Group],
+        until: int,
+        key: tuple[str, ...],
+        grain: MeteringGrain,
+        meta_of: Callable[[PriceEntry, MeteringGrain], _LineMeta],
+    ) -> None:
+        """Accrue the started grain units of ``groups`` up to ``until``, analytically.
+
+        The span since each group was last settled is cut at price changes of ``key``
+        and at period boundaries; on each piece the units starting there are counted
+        with integer arithmetic (:meth:`MeteringGrain.count`).
+        """
+        instants, entries = self.core.catalog.history(key)
         step = (grain.step_seconds or 0) * 1_000_000
-        for group in state.groups:
+        for group in groups:
             start = group.accounted
             if until <= start:
                 continue
@@ -716,32 +731,21 @@ class _Replay:
                 index = bisect.bisect_right(instants, lo) - 1
                 if index < 0:
                     raise UnknownPrice(
-                        "hardware",
-                        resource.hardware,
+                        " ".join(key[:-1]) if len(key) > 2 else key[0],
+                        key[-1],
                         f"a catalog price effective at or before {from_micros(lo).isoformat()}",
                     )
                 count = grain.count(group.grid, lo, hi)
                 if not count:
                     continue
-                price = entries[index]
-                assert isinstance(price, HardwarePrice)
                 if step:
                     first = grain.unit_end(group.grid, lo)
                     span = (first, first + count * step)
                 else:
                     span = (lo, hi)
-                meta = _LineMeta(
-                    resource.category,
-                    rule,
-                    description,
-                    f"replica-{grain.unit}",
-                    price.per_hour,
-                    "USD per replica-hour",
-                    Decimal(grain.units_per_hour),
-                    Decimal(1) if step else _MILLION,
-                    price,
+                self._accrue(
+                    lo, resource_id, meta_of(entries[index], grain), count * group.count, span
                 )
-                self._accrue(lo, resource_id, meta, count * group.count, span)
             group.accounted = until
 
     def _segments(self, start: int, end: int, instants: Sequence[int]) -> list[tuple[int, int]]:
@@ -956,6 +960,54 @@ class _Replay:
         if tokens:
             self._accrue(at, job.id, meta, tokens, (at, at))
         self._log(at, job.id, f"job {status}", "FT1", f"{tokens} tokens")
+
+
+def _time_meta(
+    category: Category,
+    rule: str,
+    description: str,
+    unit: str,
+    per_hour: Decimal,
+    price: PriceEntry,
+    grain: MeteringGrain,
+) -> _LineMeta:
+    """Line metadata of a time-based charge: ``unit``-``grain`` units at ``per_hour``."""
+    return _LineMeta(
+        category,
+        rule,
+        description,
+        f"{unit}-{grain.unit}",
+        per_hour,
+        f"USD per {unit}-hour",
+        Decimal(grain.units_per_hour),
+        Decimal(1) if grain.step_seconds else _MILLION,
+        price,
+    )
+
+
+def _add_units(groups: list[_Group], at: int, count: int) -> None:
+    """Units that start together at ``at`` get their own grid."""
+    if count > 0:
+        groups.append(_Group(at, count, at))
+
+
+def _remove_units(groups: list[_Group], count: int) -> None:
+    """Remove ``count`` units, newest first (groups must be settled first)."""
+    while count:
+        newest = groups[-1]
+        taken = min(newest.count, count)
+        newest.count -= taken
+        count -= taken
+        if newest.count == 0:
+            groups.pop()
+
+
+def _resize(groups: list[_Group], at: int, target: int) -> None:
+    current = sum(group.count for group in groups)
+    if target > current:
+        _add_units(groups, at, target - current)
+    else:
+        _remove_units(groups, current - target)
 
 
 def _span(times: Sequence[int], offset: int, column: Sequence[int]) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from together_billing.errors import InvalidArgument
 from together_billing.money import RoundingMode, to_decimal
 from together_billing.time import MeteringGrain
 
-__all__ = ["CancelBasis", "Policies"]
+__all__ = ["CancelBasis", "Policies", "ReservationPayment", "ShrinkPolicy"]
 
 
 class CancelBasis(StrEnum):
@@ -28,6 +28,30 @@ class CancelBasis(StrEnum):
 
     TOKENS = "tokens"
     """The tokens processed up to cancellation, as the job reports them."""
+
+
+class ShrinkPolicy(StrEnum):
+    """Whether a storage volume may be made smaller (P-SHRINK, facts C1)."""
+
+    ALLOWED = "allowed"
+    """Increase or decrease freely (the 2025-11-08 docs)."""
+    ACCOUNT_TEAM = "account-team"
+    """Decrease only through the account team (later docs): a ``ResizeVolume`` that
+    shrinks must say ``via_account_team=True``."""
+    FORBIDDEN = "forbidden"
+    """Never decrease."""
+
+
+class ReservationPayment(StrEnum):
+    """How a reservation is paid (P-RESERVE-PAY): either way it is charged at provisioning."""
+
+    UPFRONT = "upfront"
+    CREDITS = "credits"
+
+
+def _step(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidArgument(attribute.name, value, "a whole number of GPUs >= 1")
 
 
 def _optional_fraction(value: object) -> Decimal | None:
@@ -60,6 +84,17 @@ class Policies:
       discount (50% where the catalog marks it); a fraction overrides all models.
     - ``fine_tuning_cancel_basis`` (P-FT-CANCEL, FT1): a cancelled job is charged
       for the tokens processed.
+    - ``cluster_grain`` (P-GRAIN for clusters, CL3, CL4): on-demand and burst GPUs
+      bill per started minute of each GPU group's running interval (hourly rates,
+      "pay per hour of runtime"; partial hours are not documented, facts C9).
+    - ``storage_grain`` (P-GRAIN for storage, ST1): prorated to the microsecond, so
+      storage cost is additive over resizes and splits.
+    - ``gpu_step`` (P-GPU-STEP, CL6): cluster GPU counts are multiples of 8.
+    - ``storage_shrink`` (P-SHRINK, ST2): decreases allowed (2025-11-08 docs).
+    - ``reservation_payment`` (P-RESERVE-PAY, CL2): upfront; ``credits`` deducts
+      it from credits; either way the charge is at provisioning.
+    - ``reservation_alert_hours`` (CL5, CR6): the alert before a reservation ends
+      comes 24 hours ahead.
     """
 
     rounding: RoundingMode = attrs.field(default=RoundingMode.HALF_UP, converter=RoundingMode)
@@ -71,6 +106,14 @@ class Policies:
     fine_tuning_cancel_basis: CancelBasis = attrs.field(
         default=CancelBasis.TOKENS, converter=CancelBasis
     )
+    cluster_grain: MeteringGrain = MeteringGrain.PER_MINUTE
+    storage_grain: MeteringGrain = MeteringGrain.PRORATED
+    gpu_step: int = attrs.field(default=8, validator=_step)
+    storage_shrink: ShrinkPolicy = attrs.field(default=ShrinkPolicy.ALLOWED, converter=ShrinkPolicy)
+    reservation_payment: ReservationPayment = attrs.field(
+        default=ReservationPayment.UPFRONT, converter=ReservationPayment
+    )
+    reservation_alert_hours: int = attrs.field(default=24, validator=_step)
 
     @idle_timeout_minutes.validator
     @hosting_idle_timeout_minutes.validator

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from together_billing.catalog import FineTuningMethod
+from together_billing.catalog import ClusterBilling, FineTuningMethod
 from together_billing.errors import InvalidArgument
 from together_billing.money import to_decimal
 
@@ -32,8 +32,10 @@ __all__ = [
     "DedicatedEndpoint",
     "FineTunedHosting",
     "FineTuningJob",
+    "InstantCluster",
     "Resource",
     "ServerlessUsage",
+    "StorageVolume",
 ]
 
 
@@ -44,13 +46,21 @@ class Category(StrEnum):
     FINE_TUNING = "fine-tuning"
     FINE_TUNED_HOSTING = "fine-tuned-hosting"
     DEDICATED_ENDPOINT = "dedicated-endpoint"
+    RESERVED_COMPUTE = "reserved-compute"
+    BURST_COMPUTE = "burst-compute"
+    ON_DEMAND_COMPUTE = "on-demand-compute"
+    STORAGE = "storage"
 
     @property
     def group(self) -> str:
-        """``usage`` or ``deployment`` (G5: hosting and deployment are separate from usage)."""
-        if self in (Category.FINE_TUNED_HOSTING, Category.DEDICATED_ENDPOINT):
-            return "deployment"
-        return "usage"
+        """``usage`` or ``deployment`` (G5: hosting and deployment are separate from usage).
+
+        Serverless tokens and fine-tuning jobs are usage; everything billed for being
+        deployed or reserved (hosting, endpoints, cluster compute, storage) is deployment.
+        """
+        if self in (Category.SERVERLESS, Category.FINE_TUNING):
+            return "usage"
+        return "deployment"
 
 
 def _check_id(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
@@ -193,4 +203,102 @@ class FineTuningJob:
         return self.n_epochs * self.training_tokens + self.n_evals * self.validation_tokens
 
 
-Resource: TypeAlias = DedicatedEndpoint | FineTunedHosting | ServerlessUsage | FineTuningJob
+def _optional_days(instance: Any, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 90:
+        raise InvalidArgument(
+            attribute.name,
+            value,
+            "a whole number of days from 1 to 90",
+            context=f"InstantCluster {instance.id!r}",
+        )
+
+
+@attrs.frozen
+class InstantCluster:
+    """An Instant GPU cluster, reserved or on-demand (CL1-CL6).
+
+    ``billing="reserved"``: ``reserved_gpus`` GPUs are reserved for ``duration_days``
+    (1-90) and charged in full once the cluster is ready (CL2); ``gpus`` above
+    ``reserved_gpus`` burst at the on-demand rate (CL3). ``billing="on-demand"``: all
+    ``gpus`` bill for the time they run (CL4). GPU counts go in steps of 8 (CL6,
+    policy P-GPU-STEP; checked by the replay against the policy).
+    """
+
+    id: str = attrs.field(validator=_check_id)
+    gpu_type: str = attrs.field(kw_only=True, validator=_text)
+    billing: ClusterBilling = attrs.field(kw_only=True, converter=ClusterBilling)
+    gpus: int = attrs.field(kw_only=True, validator=_whole(1))
+    reserved_gpus: int = attrs.field(kw_only=True, default=0, validator=_whole(0))
+    duration_days: int | None = attrs.field(kw_only=True, default=None, validator=_optional_days)
+
+    category = Category.ON_DEMAND_COMPUTE
+
+    def __attrs_post_init__(self) -> None:
+        context = f"InstantCluster {self.id!r}"
+        if self.billing is ClusterBilling.RESERVED:
+            if self.duration_days is None:
+                raise InvalidArgument(
+                    "duration_days", None, "1 to 90 days for a reserved cluster", context=context
+                )
+            if self.reserved_gpus < 1:
+                raise InvalidArgument(
+                    "reserved_gpus",
+                    self.reserved_gpus,
+                    "at least one GPU for a reserved cluster",
+                    context=context,
+                )
+            if self.gpus < self.reserved_gpus:
+                raise InvalidArgument(
+                    "gpus",
+                    self.gpus,
+                    f"at least reserved_gpus ({self.reserved_gpus}) when the cluster starts",
+                    context=context,
+                )
+        else:
+            if self.reserved_gpus:
+                raise InvalidArgument(
+                    "reserved_gpus",
+                    self.reserved_gpus,
+                    "0 for an on-demand cluster (use billing='reserved' to reserve)",
+                    context=context,
+                )
+            if self.duration_days is not None:
+                raise InvalidArgument(
+                    "duration_days",
+                    self.duration_days,
+                    "None for an on-demand cluster: it runs until terminated",
+                    context=context,
+                )
+
+    @property
+    def reserved(self) -> bool:
+        return self.billing is ClusterBilling.RESERVED
+
+
+@attrs.frozen
+class StorageVolume:
+    """A shared storage volume, billed pay-as-you-go: size x time x rate (ST1-ST3).
+
+    ``size_tib`` is whole TiB (at least 1). ``cluster`` names the cluster it is
+    attached to, if any: while that cluster's reservation is active the volume is
+    priced at the reserved storage rate where the catalog has one; otherwise, and
+    after the reservation ends, at the on-demand rate (ST3).
+    """
+
+    id: str = attrs.field(validator=_check_id)
+    size_tib: int = attrs.field(kw_only=True, validator=_whole(1))
+    cluster: str | None = attrs.field(kw_only=True, default=None)
+
+    category = Category.STORAGE
+
+
+Resource: TypeAlias = (
+    DedicatedEndpoint
+    | FineTunedHosting
+    | ServerlessUsage
+    | FineTuningJob
+    | InstantCluster
+    | StorageVolume
+)

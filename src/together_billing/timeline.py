@@ -47,11 +47,14 @@ __all__ = [
     "Deploy",
     "DeployFailed",
     "Event",
+    "ExtendReservation",
     "JobCancelled",
     "JobCompleted",
     "PriceChange",
     "Ready",
     "Requests",
+    "ResizeVolume",
+    "ScaleGpus",
     "ScaleReplicas",
     "Start",
     "Stop",
@@ -122,7 +125,11 @@ class _ResourceEvent(_Ordered):
 
 @attrs.frozen(order=False)
 class Deploy(_ResourceEvent):
-    """A dedicated endpoint or fine-tuned model is deployed.
+    """A deployment, cluster or storage volume is created.
+
+    For dedicated endpoints and fine-tuned models: deployed. For an Instant Cluster:
+    provisioned; a reservation starts, and is charged, when it is ready (CL2). For a
+    storage volume: created, and billing from then (ST1).
 
     With ``ready=True`` (the default) it is ready, and billing, at ``at``; with
     ``ready=False`` it is provisioning, unbilled (DE2), until a :class:`Ready`
@@ -188,6 +195,51 @@ class ScaleReplicas(_ResourceEvent):
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.replicas,)
+
+
+@attrs.frozen(order=False)
+class ScaleGpus(_ResourceEvent):
+    """An Instant Cluster's GPU count changes (CL3, CL6).
+
+    Above a reservation's ``reserved_gpus`` the extra GPUs burst at the on-demand
+    rate; counts go in steps of 8 (P-GPU-STEP).
+    """
+
+    gpus: int = attrs.field(validator=_count(1))
+    priority: ClassVar[int] = PRIORITY_SCALE
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.gpus,)
+
+
+@attrs.frozen(order=False)
+class ExtendReservation(_ResourceEvent):
+    """A reserved cluster's reservation is extended by ``days`` (CL5).
+
+    The added time is charged like a reservation, at the reserved rate in force now.
+    """
+
+    days: int = attrs.field(validator=_count(1))
+    priority: ClassVar[int] = PRIORITY_SCALE
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.days,)
+
+
+@attrs.frozen(order=False)
+class ResizeVolume(_ResourceEvent):
+    """A storage volume's size changes to ``size_tib`` whole TiB (ST2).
+
+    Decreases follow policy P-SHRINK; ``via_account_team=True`` marks a decrease
+    made through Together's account team, as the later docs require.
+    """
+
+    size_tib: int = attrs.field(validator=_count(1))
+    via_account_team: bool = False
+    priority: ClassVar[int] = PRIORITY_SCALE
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.size_tib, self.via_account_team)
 
 
 @attrs.frozen(order=False)
@@ -383,6 +435,9 @@ Event: TypeAlias = (
     | Stop
     | Delete
     | ScaleReplicas
+    | ScaleGpus
+    | ExtendReservation
+    | ResizeVolume
     | Requests
     | TokenUsage
     | TokenUsageBatch
