@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from together_billing.catalog import (
     Catalog,
+    ClusterBilling,
+    ClusterPrice,
     FineTuningMethod,
     FineTuningPrice,
     HardwarePrice,
@@ -15,6 +17,7 @@ from together_billing.catalog import (
     SizeTierPrice,
     Source,
     SourceKind,
+    StoragePrice,
     default_catalog,
 )
 from together_billing.engine import SimulationResult, SimulationState, Simulator, simulate
@@ -29,14 +32,16 @@ from together_billing.errors import (
 )
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry
 from together_billing.money import Money, RoundingMode, round_to_cents
-from together_billing.policies import CancelBasis, Policies
+from together_billing.policies import CancelBasis, Policies, ReservationPayment, ShrinkPolicy
 from together_billing.resources import (
     Category,
     DedicatedEndpoint,
     FineTunedHosting,
     FineTuningJob,
+    InstantCluster,
     Resource,
     ServerlessUsage,
+    StorageVolume,
 )
 from together_billing.time import BillingPeriod, Interval, MeteringGrain, instant
 from together_billing.timeline import (
@@ -44,11 +49,14 @@ from together_billing.timeline import (
     Deploy,
     DeployFailed,
     Event,
+    ExtendReservation,
     JobCancelled,
     JobCompleted,
     PriceChange,
     Ready,
     Requests,
+    ResizeVolume,
+    ScaleGpus,
     ScaleReplicas,
     Start,
     Stop,
@@ -64,17 +72,21 @@ __all__ = [
     "CancelBasis",
     "Catalog",
     "Category",
+    "ClusterBilling",
+    "ClusterPrice",
     "CurrencyMismatch",
     "DedicatedEndpoint",
     "Delete",
     "Deploy",
     "DeployFailed",
     "Event",
+    "ExtendReservation",
     "FineTunedHosting",
     "FineTuningJob",
     "FineTuningMethod",
     "FineTuningPrice",
     "HardwarePrice",
+    "InstantCluster",
     "Interval",
     "InvalidArgument",
     "InvalidScenario",
@@ -93,11 +105,15 @@ __all__ = [
     "PriceEntry",
     "Ready",
     "Requests",
+    "ReservationPayment",
+    "ResizeVolume",
     "Resource",
     "RoundingMode",
+    "ScaleGpus",
     "ScaleReplicas",
     "ServerlessPrice",
     "ServerlessUsage",
+    "ShrinkPolicy",
     "SimulationResult",
     "SimulationState",
     "Simulator",
@@ -106,6 +122,8 @@ __all__ = [
     "SourceKind",
     "Start",
     "Stop",
+    "StoragePrice",
+    "StorageVolume",
     "TokenUsage",
     "TokenUsageBatch",
     "UnknownPrice",

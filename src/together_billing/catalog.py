@@ -48,8 +48,8 @@ __all__ = [
     "ServerlessPrice",
     "SizeTierPrice",
     "Source",
-    "StoragePrice",
     "SourceKind",
+    "StoragePrice",
     "default_catalog",
     "load_data",
 ]
@@ -508,7 +508,9 @@ class Catalog:
             f"(brackets up to: {[str(b) for b in brackets]})",
         )
 
-    def cluster(self, gpu_type: str, billing: ClusterBilling, at: pendulum.DateTime) -> ClusterPrice:
+    def cluster(
+        self, gpu_type: str, billing: ClusterBilling, at: pendulum.DateTime
+    ) -> ClusterPrice:
         """The per-GPU-hour rate of a GPU type for reserved or on-demand compute."""
         entry = self._require(("cluster", gpu_type, billing.value), at, f"{billing.value} gpu_type")
         assert isinstance(entry, ClusterPrice)

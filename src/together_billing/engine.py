@@ -41,25 +41,31 @@ import pendulum
 
 from together_billing.catalog import (
     Catalog,
+    ClusterBilling,
+    ClusterPrice,
     FineTuningPrice,
     HardwarePrice,
     PriceEntry,
     ServerlessPrice,
+    StoragePrice,
     default_catalog,
 )
 from together_billing.errors import InvalidArgument, InvalidTimeline, UnknownPrice
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, make_line
 from together_billing.money import Money
-from together_billing.policies import Policies
+from together_billing.policies import Policies, ShrinkPolicy
 from together_billing.resources import (
     Category,
     DedicatedEndpoint,
     FineTunedHosting,
     FineTuningJob,
+    InstantCluster,
     Resource,
     ServerlessUsage,
+    StorageVolume,
 )
 from together_billing.time import (
+    MICROS_PER_HOUR,
     MICROS_PER_MINUTE,
     BillingPeriod,
     Interval,
@@ -75,11 +81,14 @@ from together_billing.timeline import (
     Deploy,
     DeployFailed,
     Event,
+    ExtendReservation,
     JobCancelled,
     JobCompleted,
     PriceChange,
     Ready,
     Requests,
+    ResizeVolume,
+    ScaleGpus,
     ScaleReplicas,
     Start,
     Stop,
@@ -99,6 +108,15 @@ _RUNNING: Final = "running"
 _STOPPED: Final = "stopped"
 _FAILED: Final = "failed"
 _DELETED: Final = "deleted"
+_DECOMMISSIONED: Final = "decommissioned"
+_RESOURCE_TYPES: Final = (
+    DedicatedEndpoint,
+    FineTunedHosting,
+    ServerlessUsage,
+    FineTuningJob,
+    InstantCluster,
+    StorageVolume,
+)
 
 
 @attrs.define
@@ -120,6 +138,31 @@ class _DeploymentState:
 
     @property
     def ready(self) -> int:
+        return sum(group.count for group in self.groups)
+
+
+@attrs.define
+class _ClusterState:
+    status: str = _NEW
+    gpus: int = 0
+    reservation_start: int = 0
+    reservation_end: int = 0
+    groups: list[_Group] = attrs.Factory(list)
+    """Metered GPUs: those above the reservation (burst), or all of an on-demand cluster's."""
+    generation: int = 0
+
+    def reservation_active(self, at: int) -> bool:
+        return self.status == _RUNNING and self.reservation_start <= at < self.reservation_end
+
+
+@attrs.define
+class _VolumeState:
+    status: str = _NEW
+    billing: ClusterBilling = ClusterBilling.ON_DEMAND
+    groups: list[_Group] = attrs.Factory(list)
+
+    @property
+    def size(self) -> int:
         return sum(group.count for group in self.groups)
 
 
@@ -157,6 +200,8 @@ class _Core:
     resources: dict[str, Resource] = attrs.Factory(dict)
     deployments: dict[str, _DeploymentState] = attrs.Factory(dict)
     jobs: dict[str, str] = attrs.Factory(dict)
+    clusters: dict[str, _ClusterState] = attrs.Factory(dict)
+    volumes: dict[str, _VolumeState] = attrs.Factory(dict)
     accruals: dict[_Key, _Accrual] = attrs.Factory(dict)
     meta: dict[_Key, _LineMeta] = attrs.Factory(dict)
     log: list[LogEntry] = attrs.Factory(list)
@@ -193,6 +238,10 @@ class SimulationState:
             return self._core.deployments[resource].status
         if resource in self._core.jobs:
             return self._core.jobs[resource]
+        if resource in self._core.clusters:
+            return self._core.clusters[resource].status
+        if resource in self._core.volumes:
+            return self._core.volumes[resource].status
         if resource in self._core.resources:
             return "active"
         raise InvalidArgument("resource", resource, f"one of {sorted(self._core.resources)}")
@@ -348,14 +397,9 @@ class _Replay:
 
     def add_resources(self, resources: Iterable[Resource]) -> _Replay:
         for resource in resources:
-            if not isinstance(
-                resource, (DedicatedEndpoint, FineTunedHosting, ServerlessUsage, FineTuningJob)
-            ):
-                raise InvalidArgument(
-                    "resources",
-                    resource,
-                    "DedicatedEndpoint, FineTunedHosting, ServerlessUsage or FineTuningJob values",
-                )
+            if not isinstance(resource, _RESOURCE_TYPES):
+                names = ", ".join(kind.__name__ for kind in _RESOURCE_TYPES)
+                raise InvalidArgument("resources", resource, f"values of the types {names}")
             known = self.core.resources.get(resource.id)
             if known is not None and known != resource:
                 raise InvalidArgument(
@@ -366,6 +410,19 @@ class _Replay:
                 self.core.deployments.setdefault(resource.id, _DeploymentState())
             elif isinstance(resource, FineTuningJob):
                 self.core.jobs.setdefault(resource.id, "submitted")
+            elif isinstance(resource, InstantCluster):
+                self.core.clusters.setdefault(resource.id, _ClusterState())
+            elif isinstance(resource, StorageVolume):
+                self.core.volumes.setdefault(resource.id, _VolumeState())
+        for resource in self.core.resources.values():
+            if isinstance(resource, StorageVolume) and resource.cluster is not None:
+                attached = self.core.resources.get(resource.cluster)
+                if not isinstance(attached, InstantCluster):
+                    raise InvalidArgument(
+                        "cluster",
+                        resource.cluster,
+                        f"the id of an InstantCluster of the scenario (volume {resource.id!r})",
+                    )
         return self
 
     # -- the loop ----------------------------------------------------------------------------
@@ -395,6 +452,10 @@ class _Replay:
             self._apply(event, self._peek(events, index))
         for resource_id, deployment in core.deployments.items():
             self._settle(resource_id, deployment, end)
+        for resource_id, cluster in core.clusters.items():
+            self._settle_cluster(resource_id, cluster, end)
+        for resource_id, volume in core.volumes.items():
+            self._settle_volume(resource_id, volume, end)
         core.now = end
 
     def _peek(self, events: Sequence[Event], index: int) -> tuple[Any, ...] | None:
@@ -441,6 +502,12 @@ class _Replay:
         elif kind == "batch":
             batch, position = payload
             self._usage_batch(batch, position, horizon)
+        elif kind == "reservation-end":
+            resource_id, generation = payload
+            self._reservation_end(key[0], resource_id, generation)
+        elif kind == "reservation-alert":
+            resource_id, generation = payload
+            self._reservation_alert(key[0], resource_id, generation)
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -474,6 +541,10 @@ class _Replay:
             self._require_kind(event, resource, FineTuningJob)
             assert isinstance(resource, FineTuningJob)
             self._job(event, resource)
+        elif isinstance(resource, InstantCluster):
+            self._cluster_event(event, resource)
+        elif isinstance(resource, StorageVolume):
+            self._volume_event(event, resource)
         else:
             self._require_kind(event, resource, (DedicatedEndpoint, FineTunedHosting))
             assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
@@ -557,6 +628,14 @@ class _Replay:
                     f"at most max_replicas ({resource.max_replicas})",
                 )
             self._scale(resource, state, at, event.replicas)
+        elif isinstance(event, (ScaleGpus, ExtendReservation, ResizeVolume)):
+            raise InvalidTimeline(
+                event,
+                "resource",
+                resource.id,
+                "an InstantCluster or StorageVolume; "
+                f"{resource.id!r} is a {type(resource).__name__}",
+            )
         elif isinstance(event, Requests):
             if state.status != _RUNNING:
                 self._log(
@@ -571,7 +650,10 @@ class _Replay:
 
     @staticmethod
     def _expect(
-        event: Event, state: _DeploymentState, allowed: tuple[str, ...], expected: str
+        event: Event,
+        state: _DeploymentState | _ClusterState | _VolumeState,
+        allowed: tuple[str, ...],
+        expected: str,
     ) -> None:
         if state.status not in allowed:
             raise InvalidTimeline(event, "status", state.status, expected)
@@ -790,6 +872,323 @@ class _Replay:
             found.quantity += quantity
             found.start = min(found.start, span[0])
             found.end = max(found.end, span[1])
+
+    # -- Instant Clusters (CL1-CL6) -------------------------------------------------------------
+
+    def _cluster_event(self, event: Event, cluster: InstantCluster) -> None:
+        state = self.core.clusters[cluster.id]
+        at = to_micros(event.at)
+        if isinstance(event, Deploy):
+            self._expect(event, state, (_NEW,), "a cluster not yet provisioned")
+            if event.ready:
+                self._cluster_ready(event, cluster, state, at)
+            else:
+                state.status = _PROVISIONING
+                self._log(at, cluster.id, "provisioning", "CL2", "not billed until ready")
+        elif isinstance(event, Ready):
+            self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
+            self._cluster_ready(event, cluster, state, at)
+        elif isinstance(event, DeployFailed):
+            self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
+            state.status = _FAILED
+            self._log(at, cluster.id, "provisioning failed", "CL2", "nothing charged")
+        elif isinstance(event, ScaleGpus):
+            self._expect(event, state, (_RUNNING,), "a running cluster")
+            self._check_gpus(event, "gpus", event.gpus)
+            self._settle_cluster(cluster.id, state, at)
+            before = state.gpus
+            state.gpus = event.gpus
+            _resize(state.groups, at, self._metered_gpus(cluster, state))
+            rule = "CL3" if cluster.reserved else "CL4"
+            self._log(
+                at, cluster.id, "GPUs changed", rule, self._gpu_detail(cluster, before, state)
+            )
+        elif isinstance(event, ExtendReservation):
+            self._extend(event, cluster, state, at)
+        elif isinstance(event, Stop):
+            if cluster.reserved:
+                raise InvalidTimeline(
+                    event,
+                    "resource",
+                    cluster.id,
+                    "an on-demand cluster: a reserved cluster cannot be paused "
+                    "(Delete terminates it)",
+                )
+            self._expect(event, state, (_RUNNING,), "a running cluster")
+            self._settle_cluster(cluster.id, state, at)
+            state.groups = []
+            state.status = _STOPPED
+            self._log(at, cluster.id, "stopped", "CL4", "on-demand compute stops billing")
+        elif isinstance(event, Start):
+            if cluster.reserved:
+                raise InvalidTimeline(event, "resource", cluster.id, "an on-demand cluster")
+            self._expect(event, state, (_STOPPED,), "a stopped cluster")
+            state.status = _RUNNING
+            _add_units(state.groups, at, state.gpus)
+            self._log(at, cluster.id, "started", "CL4", f"{state.gpus} GPUs on demand")
+        elif isinstance(event, Delete):
+            self._expect(
+                event,
+                state,
+                (_PROVISIONING, _RUNNING, _STOPPED, _FAILED, _DECOMMISSIONED),
+                "a cluster not yet deleted",
+            )
+            running = state.status == _RUNNING
+            self._settle_cluster(cluster.id, state, at)
+            state.groups = []
+            state.generation += 1
+            detail = ""
+            if running and cluster.reserved and at < state.reservation_end:
+                left = from_micros(state.reservation_end).isoformat()
+                detail = f"reservation to {left} is not refunded (CL2)"
+            state.status = _DELETED
+            self._log(at, cluster.id, "terminated", "CL5" if cluster.reserved else "CL4", detail)
+            if running:
+                self._reprice_volumes(cluster.id, at)
+        else:
+            raise InvalidTimeline(
+                event,
+                "resource",
+                cluster.id,
+                "a dedicated endpoint, hosted model or serverless resource for this event; "
+                f"{cluster.id!r} is an InstantCluster",
+            )
+
+    def _check_gpus(self, event: Event, field: str, gpus: int) -> None:
+        step = self.policies.gpu_step
+        if gpus < step or gpus % step:
+            raise InvalidTimeline(event, field, gpus, f"a multiple of {step} GPUs (P-GPU-STEP)")
+
+    @staticmethod
+    def _metered_gpus(cluster: InstantCluster, state: _ClusterState) -> int:
+        if cluster.reserved:
+            return max(0, state.gpus - cluster.reserved_gpus)
+        return state.gpus
+
+    @staticmethod
+    def _gpu_detail(cluster: InstantCluster, before: int, state: _ClusterState) -> str:
+        text = f"{before} -> {state.gpus} GPUs"
+        if cluster.reserved:
+            burst = max(0, state.gpus - cluster.reserved_gpus)
+            text += f" ({cluster.reserved_gpus} reserved, {burst} burst at on-demand rates)"
+        return text
+
+    def _cluster_ready(
+        self, event: Event, cluster: InstantCluster, state: _ClusterState, at: int
+    ) -> None:
+        self._check_gpus(event, "gpus", cluster.gpus)
+        state.status = _RUNNING
+        state.gpus = cluster.gpus
+        if cluster.reserved:
+            self._check_gpus(event, "reserved_gpus", cluster.reserved_gpus)
+            assert cluster.duration_days is not None
+            state.reservation_start = at
+            state.reservation_end = at
+            self._charge_reservation(cluster, state, at, cluster.duration_days, "CL2")
+            paid = self.policies.reservation_payment.value
+            self._log(
+                at,
+                cluster.id,
+                "ready",
+                "CL2",
+                f"{cluster.reserved_gpus} GPUs reserved for {cluster.duration_days} days, "
+                f"charged in full ({paid}); non-refundable",
+            )
+            self._reprice_volumes(cluster.id, at)
+        else:
+            self._log(at, cluster.id, "ready", "CL4", f"{cluster.gpus} GPUs on demand")
+        _add_units(state.groups, at, self._metered_gpus(cluster, state))
+
+    def _charge_reservation(
+        self, cluster: InstantCluster, state: _ClusterState, at: int, days: int, rule: str
+    ) -> None:
+        """Charge ``days`` more of the reservation now, and move its end (CL2, CL5)."""
+        price = self.core.catalog.cluster(
+            cluster.gpu_type, ClusterBilling.RESERVED, from_micros(at)
+        )
+        start = state.reservation_end
+        state.reservation_end = start + days * 24 * MICROS_PER_HOUR
+        hours = days * 24
+        what = "reservation" if rule == "CL2" else "reservation extension"
+        meta = _LineMeta(
+            Category.RESERVED_COMPUTE,
+            rule,
+            f"{cluster.gpu_type} {what}: {cluster.reserved_gpus} GPUs x {hours} h",
+            "GPU-hour",
+            price.per_gpu_hour,
+            "USD per GPU-hour",
+            Decimal(1),
+            Decimal(1),
+            price,
+        )
+        self._accrue(
+            at, cluster.id, meta, cluster.reserved_gpus * hours, (start, state.reservation_end)
+        )
+        state.generation += 1
+        end = state.reservation_end
+        self._schedule(
+            (end, PRIORITY_END, "ReservationEnd", cluster.id, (state.generation,)),
+            "reservation-end",
+            (cluster.id, state.generation),
+        )
+        alert = max(at, end - self.policies.reservation_alert_hours * MICROS_PER_HOUR)
+        self._schedule(
+            (alert, PRIORITY_END, "ReservationAlert", cluster.id, (state.generation,)),
+            "reservation-alert",
+            (cluster.id, state.generation),
+        )
+
+    def _extend(
+        self, event: ExtendReservation, cluster: InstantCluster, state: _ClusterState, at: int
+    ) -> None:
+        if not cluster.reserved:
+            raise InvalidTimeline(event, "resource", cluster.id, "a reserved cluster")
+        self._expect(event, state, (_RUNNING,), "a running reserved cluster")
+        if event.days > 90:
+            raise InvalidTimeline(event, "days", event.days, "an extension of 1 to 90 days")
+        old_end = from_micros(state.reservation_end).isoformat()
+        self._charge_reservation(cluster, state, at, event.days, "CL5")
+        new_end = from_micros(state.reservation_end).isoformat()
+        self._log(
+            at, cluster.id, "reservation extended", "CL5", f"{old_end} -> {new_end}, charged now"
+        )
+
+    def _reservation_alert(self, at: int, cluster_id: str, generation: int) -> None:
+        state = self.core.clusters[cluster_id]
+        if state.status != _RUNNING or generation != state.generation:
+            return
+        end = from_micros(state.reservation_end).isoformat()
+        self._log(
+            at,
+            cluster_id,
+            "alert",
+            "CL5",
+            f"reservation ends at {end}; the cluster will be decommissioned",
+        )
+
+    def _reservation_end(self, at: int, cluster_id: str, generation: int) -> None:
+        state = self.core.clusters[cluster_id]
+        if state.status != _RUNNING or generation != state.generation:
+            return
+        self._settle_cluster(cluster_id, state, at)
+        state.groups = []
+        state.status = _DECOMMISSIONED
+        self._log(at, cluster_id, "decommissioned", "CL5", "the reservation ended")
+        self._reprice_volumes(cluster_id, at)
+
+    def _settle_cluster(self, cluster_id: str, state: _ClusterState, until: int) -> None:
+        """Accrue burst or on-demand GPU time up to ``until`` (CL3, CL4)."""
+        if not state.groups:
+            return
+        cluster = self.core.resources[cluster_id]
+        assert isinstance(cluster, InstantCluster)
+        if cluster.reserved:
+            category, rule, what = Category.BURST_COMPUTE, "CL3", "burst GPUs above the reservation"
+        else:
+            category, rule, what = Category.ON_DEMAND_COMPUTE, "CL4", "on-demand GPUs"
+
+        def meta(price: PriceEntry, grain: MeteringGrain) -> _LineMeta:
+            assert isinstance(price, ClusterPrice)
+            description = f"{cluster.gpu_type} {what}"
+            return _time_meta(category, rule, description, "GPU", price.per_gpu_hour, price, grain)
+
+        key = ("cluster", cluster.gpu_type, ClusterBilling.ON_DEMAND.value)
+        self._settle_groups(cluster_id, state.groups, until, key, self.policies.cluster_grain, meta)
+
+    # -- storage volumes (ST1-ST3) -------------------------------------------------------------
+
+    def _volume_billing(self, volume: StorageVolume, at: int) -> ClusterBilling:
+        """Reserved storage pricing while the attached reservation is active and priced (C22)."""
+        if volume.cluster is None:
+            return ClusterBilling.ON_DEMAND
+        cluster = self.core.clusters.get(volume.cluster)
+        reserved_price = self.core.catalog.at(("storage", ClusterBilling.RESERVED.value), at)
+        if cluster is not None and cluster.reservation_active(at) and reserved_price is not None:
+            return ClusterBilling.RESERVED
+        return ClusterBilling.ON_DEMAND
+
+    def _reprice_volumes(self, cluster_id: str, at: int) -> None:
+        for volume_id, state in self.core.volumes.items():
+            volume = self.core.resources[volume_id]
+            assert isinstance(volume, StorageVolume)
+            if volume.cluster != cluster_id or state.status != _RUNNING:
+                continue
+            billing = self._volume_billing(volume, at)
+            if billing is state.billing:
+                continue
+            self._settle_volume(volume_id, state, at)
+            state.billing = billing
+            for group in state.groups:
+                group.accounted = at
+            self._log(
+                at, volume_id, f"storage priced {billing.value}", "ST3", f"cluster {cluster_id}"
+            )
+
+    def _volume_event(self, event: Event, volume: StorageVolume) -> None:
+        state = self.core.volumes[volume.id]
+        at = to_micros(event.at)
+        if isinstance(event, Deploy):
+            self._expect(event, state, (_NEW,), "a volume not yet created")
+            state.status = _RUNNING
+            state.billing = self._volume_billing(volume, at)
+            _add_units(state.groups, at, volume.size_tib)
+            self._log(
+                at, volume.id, "created", "ST1", f"{volume.size_tib} TiB, {state.billing.value}"
+            )
+        elif isinstance(event, ResizeVolume):
+            self._expect(event, state, (_RUNNING,), "an existing volume")
+            before = state.size
+            if event.size_tib < before:
+                self._check_shrink(event, before)
+            self._settle_volume(volume.id, state, at)
+            _resize(state.groups, at, event.size_tib)
+            self._log(at, volume.id, "resized", "ST2", f"{before} -> {event.size_tib} TiB")
+        elif isinstance(event, Delete):
+            self._expect(event, state, (_RUNNING,), "an existing volume")
+            self._settle_volume(volume.id, state, at)
+            state.groups = []
+            state.status = _DELETED
+            self._log(at, volume.id, "deleted", "ST1")
+        else:
+            raise InvalidTimeline(
+                event,
+                "resource",
+                volume.id,
+                "a resource this event applies to; a StorageVolume takes Deploy, ResizeVolume "
+                "and Delete (it bills until deleted)",
+            )
+
+    def _check_shrink(self, event: ResizeVolume, before: int) -> None:
+        policy = self.policies.storage_shrink
+        if policy is ShrinkPolicy.FORBIDDEN:
+            raise InvalidTimeline(
+                event, "size_tib", event.size_tib, f"at least {before} TiB (P-SHRINK: forbidden)"
+            )
+        if policy is ShrinkPolicy.ACCOUNT_TEAM and not event.via_account_team:
+            raise InvalidTimeline(
+                event,
+                "via_account_team",
+                event.via_account_team,
+                f"True: below {before} TiB, volumes shrink only through the account team "
+                "(P-SHRINK)",
+            )
+
+    def _settle_volume(self, volume_id: str, state: _VolumeState, until: int) -> None:
+        """Accrue size x time up to ``until`` at the volume's storage rate (ST1)."""
+        if not state.groups:
+            return
+        billing = state.billing
+
+        def meta(price: PriceEntry, grain: MeteringGrain) -> _LineMeta:
+            assert isinstance(price, StoragePrice)
+            rule = "ST1"
+            description = f"shared volume storage ({billing.value} rate)"
+            return _time_meta(
+                Category.STORAGE, rule, description, "TiB", price.per_tib_hour, price, grain
+            )
+
+        key = ("storage", billing.value)
+        self._settle_groups(volume_id, state.groups, until, key, self.policies.storage_grain, meta)
 
     # -- serverless (SL1-SL3) ----------------------------------------------------------------
 

@@ -87,8 +87,9 @@ class Policies:
     - ``cluster_grain`` (P-GRAIN for clusters, CL3, CL4): on-demand and burst GPUs
       bill per started minute of each GPU group's running interval (hourly rates,
       "pay per hour of runtime"; partial hours are not documented, facts C9).
-    - ``storage_grain`` (P-GRAIN for storage, ST1): prorated to the microsecond, so
-      storage cost is additive over resizes and splits.
+    - ``storage_grain`` (P-GRAIN for storage, ST1): per started minute of each TiB
+      (no granularity is documented, facts C9); a resize adds TiB on their own grid
+      or removes the newest, so cost is additive over resizes and splits.
     - ``gpu_step`` (P-GPU-STEP, CL6): cluster GPU counts are multiples of 8.
     - ``storage_shrink`` (P-SHRINK, ST2): decreases allowed (2025-11-08 docs).
     - ``reservation_payment`` (P-RESERVE-PAY, CL2): upfront; ``credits`` deducts
@@ -107,7 +108,7 @@ class Policies:
         default=CancelBasis.TOKENS, converter=CancelBasis
     )
     cluster_grain: MeteringGrain = MeteringGrain.PER_MINUTE
-    storage_grain: MeteringGrain = MeteringGrain.PRORATED
+    storage_grain: MeteringGrain = MeteringGrain.PER_MINUTE
     gpu_step: int = attrs.field(default=8, validator=_step)
     storage_shrink: ShrinkPolicy = attrs.field(default=ShrinkPolicy.ALLOWED, converter=ShrinkPolicy)
     reservation_payment: ReservationPayment = attrs.field(

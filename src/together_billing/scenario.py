@@ -35,12 +35,14 @@ import pydantic
 from together_billing.catalog import (
     Catalog,
     CatalogDoc,
+    ClusterDoc,
     FineTuningDoc,
     HardwareDoc,
     PriceEntry,
     ServerlessDoc,
     SizeTierDoc,
     SourceDoc,
+    StorageDoc,
     default_catalog,
     entries_from_doc,
     pydantic_errors,
@@ -53,8 +55,10 @@ from together_billing.resources import (
     DedicatedEndpoint,
     FineTunedHosting,
     FineTuningJob,
+    InstantCluster,
     Resource,
     ServerlessUsage,
+    StorageVolume,
 )
 from together_billing.time import MeteringGrain, instant
 from together_billing.timeline import (
@@ -62,11 +66,14 @@ from together_billing.timeline import (
     Deploy,
     DeployFailed,
     Event,
+    ExtendReservation,
     JobCancelled,
     JobCompleted,
     PriceChange,
     Ready,
     Requests,
+    ResizeVolume,
+    ScaleGpus,
     ScaleReplicas,
     Start,
     Stop,
@@ -174,8 +181,47 @@ class FineTuningJobDoc(_Doc):
         )
 
 
+class InstantClusterDoc(_Doc):
+    """An Instant GPU cluster, reserved or on-demand (CL1-CL6)."""
+
+    kind: Literal["instant_cluster"]
+    id: Id
+    gpu_type: str
+    billing: Literal["reserved", "on-demand"]
+    gpus: Positive
+    reserved_gpus: NonNegative = 0
+    duration_days: Annotated[int, pydantic.Field(ge=1, le=90)] | None = None
+
+    def build(self) -> Resource:
+        return InstantCluster(
+            self.id,
+            gpu_type=self.gpu_type,
+            billing=self.billing,
+            gpus=self.gpus,
+            reserved_gpus=self.reserved_gpus,
+            duration_days=self.duration_days,
+        )
+
+
+class StorageVolumeDoc(_Doc):
+    """A shared storage volume (ST1-ST3)."""
+
+    kind: Literal["storage_volume"]
+    id: Id
+    size_tib: Positive
+    cluster: str | None = None
+
+    def build(self) -> Resource:
+        return StorageVolume(self.id, size_tib=self.size_tib, cluster=self.cluster)
+
+
 ResourceDoc = Annotated[
-    DedicatedEndpointDoc | FineTunedHostingDoc | ServerlessDocResource | FineTuningJobDoc,
+    DedicatedEndpointDoc
+    | FineTunedHostingDoc
+    | ServerlessDocResource
+    | FineTuningJobDoc
+    | InstantClusterDoc
+    | StorageVolumeDoc,
     pydantic.Field(discriminator="kind"),
 ]
 
@@ -240,6 +286,31 @@ class ScaleDoc(_EventDoc):
         return ScaleReplicas(self.at, self.resource, self.replicas)
 
 
+class ScaleGpusDoc(_EventDoc):
+    type: Literal["scale_gpus"]
+    gpus: Positive
+
+    def build(self) -> Event:
+        return ScaleGpus(self.at, self.resource, self.gpus)
+
+
+class ExtendReservationDoc(_EventDoc):
+    type: Literal["extend_reservation"]
+    days: Annotated[int, pydantic.Field(ge=1, le=90)]
+
+    def build(self) -> Event:
+        return ExtendReservation(self.at, self.resource, self.days)
+
+
+class ResizeVolumeDoc(_EventDoc):
+    type: Literal["resize_volume"]
+    size_tib: Positive
+    via_account_team: bool = False
+
+    def build(self) -> Event:
+        return ResizeVolume(self.at, self.resource, self.size_tib, self.via_account_team)
+
+
 class RequestsDoc(_EventDoc):
     type: Literal["requests"]
     count: Positive = 1
@@ -288,6 +359,8 @@ class _PriceDoc(_Doc):
     size_tier: SizeTierDoc | None = None
     hardware: HardwareDoc | None = None
     fine_tuning: FineTuningDoc | None = None
+    cluster: ClusterDoc | None = None
+    storage: StorageDoc | None = None
 
 
 class PriceChangeDoc(_Doc):
@@ -302,12 +375,22 @@ class PriceChangeDoc(_Doc):
             size_tiers=[self.price.size_tier] if self.price.size_tier else [],
             hardware=[self.price.hardware] if self.price.hardware else [],
             fine_tuning=[self.price.fine_tuning] if self.price.fine_tuning else [],
+            clusters=[self.price.cluster] if self.price.cluster else [],
+            storage=[self.price.storage] if self.price.storage else [],
         )
         entries = entries_from_doc(doc, source_name="price_change")
         if len(entries) != 1:
             raise InvalidScenario(
                 "price_change",
-                [("price", "give exactly one of serverless, size_tier, hardware, fine_tuning")],
+                [
+                    (
+                        "price",
+                        (
+                            "give exactly one of serverless, size_tier, hardware, "
+                            "fine_tuning, cluster, storage"
+                        ),
+                    )
+                ],
             )
         return PriceChange(entries[0])
 
@@ -320,6 +403,9 @@ EventDoc = Annotated[
     | StopDoc
     | DeleteDoc
     | ScaleDoc
+    | ScaleGpusDoc
+    | ExtendReservationDoc
+    | ResizeVolumeDoc
     | RequestsDoc
     | TokensDoc
     | JobCompletedDoc
@@ -339,11 +425,20 @@ class ScenarioCatalogDoc(CatalogDoc):
     files: list[str] = pydantic.Field(default_factory=list)
 
 
+Grain = Literal["second", "minute", "hour", "prorated"]
+
+
 class PoliciesDoc(_Doc):
     """Policy settings; see the rules reference for each policy's id and default."""
 
     rounding: Literal["half-up", "half-even", "up", "down"] = "half-up"
-    grain: Literal["second", "minute", "hour", "prorated"] = "minute"
+    grain: Grain = "minute"
+    cluster_grain: Grain = "minute"
+    storage_grain: Grain = "minute"
+    gpu_step: Positive = 8
+    storage_shrink: Literal["allowed", "account-team", "forbidden"] = "allowed"
+    reservation_payment: Literal["upfront", "credits"] = "upfront"
+    reservation_alert_hours: Positive = 24
     idle_timeout_minutes: NonNegative | None = 60
     hosting_idle_timeout_minutes: NonNegative | None = None
     size_tier_fallback: bool = True
@@ -357,6 +452,12 @@ class PoliciesDoc(_Doc):
             hosting_idle_timeout_minutes=self.hosting_idle_timeout_minutes,
             size_tier_fallback=self.size_tier_fallback,
             batch_discount=self.batch_discount,
+            cluster_grain=MeteringGrain.named(self.cluster_grain),
+            storage_grain=MeteringGrain.named(self.storage_grain),
+            gpu_step=self.gpu_step,
+            storage_shrink=self.storage_shrink,
+            reservation_payment=self.reservation_payment,
+            reservation_alert_hours=self.reservation_alert_hours,
         )
 
 
