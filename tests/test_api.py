@@ -10,10 +10,20 @@ import together_billing
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """ruff's RUF022 order: CONSTANTS, then Classes, then functions and the rest."""
+    if name.isupper():
+        return (0, name)
+    if name[0].isupper():
+        return (1, name)
+    return (2, name)
+
+
 def test_all_is_sorted_and_unique() -> None:
-    """`__all__` is sorted (case-sensitively) and has no duplicates."""
+    """`__all__` is sorted (constants, classes, then the rest) and has no duplicates."""
     names = together_billing.__all__
-    assert list(names) == sorted(set(names))
+    assert len(names) == len(set(names))
+    assert list(names) == sorted(names, key=_isort_key)
 
 
 def test_all_names_exist() -> None:

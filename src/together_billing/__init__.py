@@ -20,6 +20,14 @@ from together_billing.catalog import (
     StoragePrice,
     default_catalog,
 )
+from together_billing.credits import (
+    EDITIONS,
+    Account,
+    AutoRecharge,
+    AutoRechargeMode,
+    Edition,
+    LedgerEntry,
+)
 from together_billing.engine import SimulationResult, SimulationState, Simulator, simulate
 from together_billing.errors import (
     BillingError,
@@ -50,9 +58,11 @@ from together_billing.timeline import (
     DeployFailed,
     Event,
     ExtendReservation,
+    Grant,
     JobCancelled,
     JobCompleted,
     PriceChange,
+    Purchase,
     Ready,
     Requests,
     ResizeVolume,
@@ -67,6 +77,10 @@ from together_billing.timeline import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "EDITIONS",
+    "Account",
+    "AutoRecharge",
+    "AutoRechargeMode",
     "BillingError",
     "BillingPeriod",
     "CancelBasis",
@@ -79,12 +93,14 @@ __all__ = [
     "Delete",
     "Deploy",
     "DeployFailed",
+    "Edition",
     "Event",
     "ExtendReservation",
     "FineTunedHosting",
     "FineTuningJob",
     "FineTuningMethod",
     "FineTuningPrice",
+    "Grant",
     "HardwarePrice",
     "InstantCluster",
     "Interval",
@@ -96,6 +112,7 @@ __all__ = [
     "InvoiceStatus",
     "JobCancelled",
     "JobCompleted",
+    "LedgerEntry",
     "LogEntry",
     "MeteringGrain",
     "Money",
@@ -103,6 +120,7 @@ __all__ = [
     "Policies",
     "PriceChange",
     "PriceEntry",
+    "Purchase",
     "Ready",
     "Requests",
     "ReservationPayment",

@@ -50,10 +50,11 @@ from together_billing.catalog import (
     StoragePrice,
     default_catalog,
 )
+from together_billing.credits import Account, Ledger, LedgerEntry
 from together_billing.errors import InvalidArgument, InvalidTimeline, UnknownPrice
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, make_line
-from together_billing.money import Money
-from together_billing.policies import Policies, ShrinkPolicy
+from together_billing.money import EXACT_CONTEXT, Money
+from together_billing.policies import Policies, ReservationPayment, ShrinkPolicy
 from together_billing.resources import (
     Category,
     DedicatedEndpoint,
@@ -82,9 +83,11 @@ from together_billing.timeline import (
     DeployFailed,
     Event,
     ExtendReservation,
+    Grant,
     JobCancelled,
     JobCompleted,
     PriceChange,
+    Purchase,
     Ready,
     Requests,
     ResizeVolume,
@@ -109,6 +112,9 @@ _STOPPED: Final = "stopped"
 _FAILED: Final = "failed"
 _DELETED: Final = "deleted"
 _DECOMMISSIONED: Final = "decommissioned"
+_PAUSED: Final = "paused"
+_REVOKED: Final = "access revoked"
+_MICROS_PER_HOUR_D: Final = Decimal(MICROS_PER_HOUR)
 _RESOURCE_TYPES: Final = (
     DedicatedEndpoint,
     FineTunedHosting,
@@ -132,6 +138,7 @@ class _Group:
 class _DeploymentState:
     status: str = _NEW
     stopped_by_idle: bool = False
+    stopped_by_credits: bool = False
     groups: list[_Group] = attrs.Factory(list)
     last_activity: int = 0
     idle_generation: int = 0
@@ -160,10 +167,8 @@ class _VolumeState:
     status: str = _NEW
     billing: ClusterBilling = ClusterBilling.ON_DEMAND
     groups: list[_Group] = attrs.Factory(list)
-
-    @property
-    def size(self) -> int:
-        return sum(group.count for group in self.groups)
+    size: int = 0
+    generation: int = 0
 
 
 @attrs.frozen
@@ -202,6 +207,14 @@ class _Core:
     jobs: dict[str, str] = attrs.Factory(dict)
     clusters: dict[str, _ClusterState] = attrs.Factory(dict)
     volumes: dict[str, _VolumeState] = attrs.Factory(dict)
+    account: Account | None = None
+    ledger: Ledger | None = None
+    ledger_time: int = 0
+    exhausted: bool = False
+    suspended: bool = False
+    forecast_alerted: bool = False
+    thresholds_alerted: set[Decimal] = attrs.Factory(set)
+    credit_generation: int = 0
     accruals: dict[_Key, _Accrual] = attrs.Factory(dict)
     meta: dict[_Key, _LineMeta] = attrs.Factory(dict)
     log: list[LogEntry] = attrs.Factory(list)
@@ -264,6 +277,29 @@ class SimulationResult:
     state: SimulationState
 
     @property
+    def ledger(self) -> tuple[LedgerEntry, ...]:
+        """Every credit movement, in order (empty without an :class:`Account`)."""
+        ledger = self.state._core.ledger
+        return tuple(ledger.entries) if ledger is not None else ()
+
+    @property
+    def credits(self) -> dict[str, Decimal] | None:
+        """Purchased, granted, consumed, expired and remaining credits (exact), or ``None``.
+
+        ``purchased + granted == consumed + expired + remaining`` always holds.
+        """
+        ledger = self.state._core.ledger
+        if ledger is None:
+            return None
+        return {
+            "purchased": ledger.purchased,
+            "granted": ledger.granted,
+            "consumed": ledger.consumed,
+            "expired": ledger.expired,
+            "remaining": ledger.balance,
+        }
+
+    @property
     def final_invoices(self) -> tuple[Invoice, ...]:
         return tuple(i for i in self.invoices if i.status is InvoiceStatus.FINAL)
 
@@ -293,13 +329,18 @@ class SimulationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data; see the docs for the schema (``schema_version`` 1)."""
-        return {
+        data: dict[str, Any] = {
             "schema_version": 1,
             "until": self.state.at.isoformat(),
             "invoices": [invoice.to_dict() for invoice in self.invoices],
             "total": str(self.total.amount),
             "log": [entry.to_dict() for entry in self.log],
         }
+        credits = self.credits
+        if credits is not None:
+            data["credits"] = {name: str(_cents(value)) for name, value in credits.items()}
+            data["ledger"] = [entry.to_dict() for entry in self.ledger]
+        return data
 
 
 class Simulator:
@@ -392,11 +433,35 @@ class _Replay:
         self.policies = policies
         self.grain = policies.grain
         self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
+        self._account_added = False
 
     # -- set-up ------------------------------------------------------------------------------
 
-    def add_resources(self, resources: Iterable[Resource]) -> _Replay:
+    def _add_account(self, account: Account) -> None:
+        core = self.core
+        if core.account is not None:
+            if core.account != account:
+                raise InvalidArgument(
+                    "resources", account, "one Account per replay (the account's credits)"
+                )
+            return
+        core.account = account
+        self._account_added = True
+        core.ledger = Ledger()
+        core.ledger_time = core.now
+        if account.opening_balance > 0:
+            core.ledger.add(core.now, "purchase", account.opening_balance)
+        elif account.opening_balance < 0:
+            core.ledger.consume(core.now, -account.opening_balance, account.id, "opening debt")
+        self._log(
+            core.now, account.id, "account opened", "CR1", f"balance {account.opening_balance}"
+        )
+
+    def add_resources(self, resources: Iterable[Resource | Account]) -> _Replay:
         for resource in resources:
+            if isinstance(resource, Account):
+                self._add_account(resource)
+                continue
             if not isinstance(resource, _RESOURCE_TYPES):
                 names = ", ".join(kind.__name__ for kind in _RESOURCE_TYPES)
                 raise InvalidArgument("resources", resource, f"values of the types {names}")
@@ -429,6 +494,8 @@ class _Replay:
 
     def run(self, events: Sequence[Event], end: int, *, resumed: bool) -> None:
         core = self.core
+        if self._account_added:
+            self._after(core.now)
         for event in events:
             self._check_window(event, end, resumed)
         index = 0
@@ -443,13 +510,21 @@ class _Replay:
                 if next_internal[0] > end:
                     break
                 key, _, kind, payload = heapq.heappop(pending)
+                if kind == "credit-check" and payload != core.credit_generation:
+                    continue
+                self._advance_ledger(key[0])
                 self._internal(key, kind, payload, self._peek(events, index))
+                self._after(key[0])
                 continue
             if next_external is None:
                 break
             event = events[index]
             index += 1
+            at = _first_instant(event)
+            self._advance_ledger(at)
             self._apply(event, self._peek(events, index))
+            self._after(at)
+        self._advance_ledger(end)
         for resource_id, deployment in core.deployments.items():
             self._settle(resource_id, deployment, end)
         for resource_id, cluster in core.clusters.items():
@@ -508,6 +583,12 @@ class _Replay:
         elif kind == "reservation-alert":
             resource_id, generation = payload
             self._reservation_alert(key[0], resource_id, generation)
+        elif kind == "grace-end":
+            resource_id, generation = payload
+            self._grace_end(key[0], resource_id, generation)
+        elif kind == "grace-alert":
+            resource_id, generation = payload
+            self._grace_alert(key[0], resource_id, generation)
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -516,6 +597,14 @@ class _Replay:
             self._price_change(event)
             return
         resource = self.core.resources.get(event.resource)
+        if isinstance(event, (Purchase, Grant)):
+            if self.core.account is None or event.resource != self.core.account.id:
+                known = self.core.account.id if self.core.account else "no Account"
+                raise InvalidTimeline(
+                    event, "resource", event.resource, f"the replay's Account ({known})"
+                )
+            self._credit_event(event)
+            return
         if resource is None:
             raise InvalidTimeline(
                 event,
@@ -592,6 +681,9 @@ class _Replay:
             self._begin(resource, state, at, event.ready, "deployed", rule)
         elif isinstance(event, Start):
             self._expect(event, state, (_STOPPED,), "a stopped deployment")
+            if self.core.suspended:
+                self._log(at, resource.id, "start refused", "CR8", "API access is suspended")
+                return
             self._begin(resource, state, at, event.ready, "started", rule)
         elif isinstance(event, Ready):
             self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
@@ -601,6 +693,11 @@ class _Replay:
             state.status = _FAILED
             self._log(at, resource.id, "deployment failed", rule, "provisioning is not billed")
         elif isinstance(event, Stop):
+            if state.status == _STOPPED and state.stopped_by_credits:
+                self._log(
+                    at, resource.id, "stop ignored", "CR8", "already stopped: credits ran out"
+                )
+                return
             if state.status == _STOPPED and state.stopped_by_idle:
                 self._log(
                     at, resource.id, "stop ignored", "DE4", "already stopped by the idle timeout"
@@ -668,6 +765,7 @@ class _Replay:
         rule: str,
     ) -> None:
         state.stopped_by_idle = False
+        state.stopped_by_credits = False
         if ready:
             self._log(at, resource.id, action, rule)
             self._ready(resource, state, at, rule, log=False)
@@ -701,7 +799,7 @@ class _Replay:
         rule: str,
     ) -> None:
         self._settle(resource.id, state, at)
-        state.groups = []
+        self._resize_units(resource.id, state.groups, at, 0)
         state.status = status
         state.idle_generation += 1
         self._log(at, resource.id, action, rule)
@@ -715,7 +813,7 @@ class _Replay:
     ) -> None:
         self._settle(resource.id, state, at)
         current = state.ready
-        _resize(state.groups, at, replicas)
+        self._resize_units(resource.id, state.groups, at, replicas)
         self._log(at, resource.id, "replicas changed", "DE3", f"{current} -> {replicas} ready")
 
     # -- idle auto-stop (DE4) ----------------------------------------------------------------
@@ -852,8 +950,24 @@ class _Replay:
         return period
 
     def _accrue(
-        self, at: int, resource_id: str, meta: _LineMeta, quantity: int, span: tuple[int, int]
+        self,
+        at: int,
+        resource_id: str,
+        meta: _LineMeta,
+        quantity: int,
+        span: tuple[int, int],
+        *,
+        debit: bool = False,
     ) -> None:
+        """Add to an invoice line; with ``debit``, also draw the credits now (a discrete charge).
+
+        Time-based charges are not debited here: the ledger draws them continuously.
+        """
+        if debit and self.core.ledger is not None:
+            amount = EXACT_CONTEXT.divide(
+                EXACT_CONTEXT.multiply(Decimal(quantity) / meta.scale, meta.rate), meta.rate_per
+            )
+            self.core.ledger.consume(at, amount, resource_id, meta.description)
         price = meta.price
         key: _Key = (
             self._period(at),
@@ -872,6 +986,357 @@ class _Replay:
             found.quantity += quantity
             found.start = min(found.start, span[0])
             found.end = max(found.end, span[1])
+
+    # -- credits (CR1-CR8) ------------------------------------------------------------------
+
+    def _meter_of(self, resource_id: str) -> tuple[tuple[str, ...], MeteringGrain] | None:
+        """The price key and grain of a metered resource's running units."""
+        resource = self.core.resources[resource_id]
+        if isinstance(resource, (DedicatedEndpoint, FineTunedHosting)):
+            return ("hardware", resource.hardware), self.grain
+        if isinstance(resource, InstantCluster):
+            key = ("cluster", resource.gpu_type, ClusterBilling.ON_DEMAND.value)
+            return key, self.policies.cluster_grain
+        if isinstance(resource, StorageVolume):
+            billing = self.core.volumes[resource_id].billing
+            return ("storage", billing.value), self.policies.storage_grain
+        return None
+
+    def _burners(self) -> Iterable[tuple[str, list[_Group]]]:
+        core = self.core
+        for states in (core.deployments, core.clusters, core.volumes):
+            for resource_id, state in states.items():
+                if state.groups:
+                    yield resource_id, state.groups
+
+    def _resize_units(self, resource_id: str, groups: list[_Group], at: int, target: int) -> None:
+        """Set the running units to ``target``; charge removed units' started tails (G3)."""
+        current = sum(group.count for group in groups)
+        if target > current:
+            _add_units(groups, at, target - current)
+            return
+        removed = _remove_units(groups, current - target)
+        ledger = self.core.ledger
+        meter = self._meter_of(resource_id)
+        if ledger is None or meter is None or not removed:
+            return
+        key, grain = meter
+        price = self.core.catalog.at(key, at)
+        if grain.step_seconds is None or price is None:
+            return
+        tail = sum(group.count * (grain.unit_end(group.grid, at) - at) for group in removed)
+        if tail:
+            amount = EXACT_CONTEXT.divide(tail * _hourly(price), _MICROS_PER_HOUR_D)
+            ledger.consume(at, amount, resource_id, f"rest of the started {grain.unit} (G3)")
+
+    def _burn_rate(self, at: int) -> Decimal:
+        """USD per hour drawn by everything running at ``at``."""
+        rate = Decimal(0)
+        for resource_id, groups in self._burners():
+            meter = self._meter_of(resource_id)
+            assert meter is not None
+            price = self.core.catalog.at(meter[0], at)
+            if price is not None:
+                rate += sum(group.count for group in groups) * _hourly(price)
+        return rate
+
+    def _advance_ledger(self, until: int) -> None:
+        """Draw the continuous charges of everything running up to ``until`` (CR1)."""
+        core = self.core
+        ledger = core.ledger
+        if ledger is None or until <= core.ledger_time:
+            return
+        start = core.ledger_time
+        for resource_id, groups in list(self._burners()):
+            meter = self._meter_of(resource_id)
+            assert meter is not None
+            instants, entries = core.catalog.history(meter[0])
+            units = sum(group.count for group in groups)
+            cuts = [
+                start,
+                *instants[
+                    bisect.bisect_right(instants, start) : bisect.bisect_left(instants, until)
+                ],
+                until,
+            ]
+            amount = Decimal(0)
+            for lo, hi in itertools.pairwise(cuts):
+                index = bisect.bisect_right(instants, lo) - 1
+                if index >= 0:
+                    amount += units * (hi - lo) * _hourly(entries[index])
+            if amount:
+                amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
+                ledger.consume(until, amount, resource_id, "running")
+        core.ledger_time = until
+
+    def _credit_event(self, event: Purchase | Grant) -> None:
+        ledger = self.core.ledger
+        assert ledger is not None
+        at = to_micros(event.at)
+        if isinstance(event, Purchase):
+            if event.amount < self.policies.min_purchase:
+                raise InvalidTimeline(
+                    event,
+                    "amount",
+                    event.amount,
+                    f"at least {self.policies.min_purchase} (P-MIN-BUY)",
+                )
+            ledger.add(at, "purchase", event.amount)
+            self._log(at, event.resource, "credits purchased", "CR1", f"{event.amount} USD")
+        else:
+            expires = None if event.expires is None else to_micros(event.expires)
+            if expires is not None and expires <= at:
+                raise InvalidTimeline(
+                    event, "expires", event.expires, f"an instant after {event.at}"
+                )
+            ledger.add(at, "grant", event.amount, expires=expires)
+            until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
+            self._log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
+
+    def _after(self, at: int) -> None:
+        """Apply the credit rules at ``at`` and plan the next instant they can change."""
+        core = self.core
+        ledger = core.ledger
+        account = core.account
+        if ledger is None or account is None:
+            return
+        if ledger.expire(at):
+            self._log(at, account.id, "promotional credits expired", "CR1")
+        recharge = account.auto_recharge
+        if recharge is not None:
+            for amount in recharge.purchases(ledger.balance):
+                ledger.add(at, "recharge", amount)
+                self._log(
+                    at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
+                )
+        balance = ledger.balance
+        floor = self.policies.credit_floor
+        for threshold in self.policies.alert_thresholds:
+            if threshold <= floor:
+                continue
+            if balance <= threshold and threshold not in core.thresholds_alerted:
+                core.thresholds_alerted.add(threshold)
+                self._log(
+                    at,
+                    account.id,
+                    "alert",
+                    "CR6",
+                    f"balance {_cents(balance)} USD is at or below {threshold}",
+                )
+            elif balance > threshold:
+                core.thresholds_alerted.discard(threshold)
+        if not core.exhausted and balance <= floor:
+            self._exhaust(at)
+        elif core.exhausted and balance > floor:
+            self._restore(at)
+        self._plan_credit_check(at)
+
+    def _plan_credit_check(self, at: int) -> None:
+        core = self.core
+        ledger = core.ledger
+        assert ledger is not None
+        core.credit_generation += 1
+        candidates = []
+        expiry = ledger.next_expiry(at)
+        if expiry is not None:
+            candidates.append(expiry)
+        rate = self._burn_rate(at)
+        balance = ledger.balance
+        floor = self.policies.credit_floor
+        if rate > 0 and not core.exhausted:
+            targets = [floor, *(t for t in self.policies.alert_thresholds if floor < t < balance)]
+            recharge = core.account.auto_recharge if core.account else None
+            if recharge is not None and recharge.threshold < balance:
+                targets.append(recharge.threshold)
+            crossing = {x: at + _ceil_micros(balance - x, rate) for x in targets if x < balance}
+            candidates.extend(crossing.values())
+            exhaustion = crossing.get(floor)
+            if exhaustion is not None and not core.forecast_alerted:
+                warn = exhaustion - self.policies.alert_lead_hours * MICROS_PER_HOUR
+                if warn <= at:
+                    core.forecast_alerted = True
+                    self._log(
+                        at,
+                        core.account.id if core.account else "",
+                        "alert",
+                        "CR6",
+                        f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
+                        "at the current rate",
+                    )
+                else:
+                    candidates.append(warn)
+            for resource_id, _ in self._burners():
+                meter = self._meter_of(resource_id)
+                assert meter is not None
+                instants, _ = core.catalog.history(meter[0])
+                index = bisect.bisect_right(instants, at)
+                if index < len(instants):
+                    candidates.append(instants[index])
+        if candidates:
+            when = min(candidates)
+            self._schedule(
+                (when, PRIORITY_END, "CreditCheck", "", (core.credit_generation,)),
+                "credit-check",
+                core.credit_generation,
+            )
+
+    def _exhaust(self, at: int) -> None:
+        """Credits ran out: the lifecycle of CR3-CR5 and CR8, each action logged."""
+        core = self.core
+        assert core.ledger is not None
+        assert core.account is not None
+        core.exhausted = True
+        self._log(
+            at,
+            core.account.id,
+            "credits exhausted",
+            "CR2",
+            f"balance {_cents(core.ledger.balance)} USD reached the floor "
+            f"{self.policies.credit_floor} (P-FLOOR)",
+        )
+        if self.policies.exhaustion_suspends_api:
+            core.suspended = True
+            self._log(at, core.account.id, "API access suspended", "CR8", "P-EXHAUST")
+            for resource_id, state in core.deployments.items():
+                if state.status in (_RUNNING, _PROVISIONING):
+                    resource = core.resources[resource_id]
+                    assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
+                    self._end(resource, state, at, _STOPPED, "stopped", "CR8")
+                    state.stopped_by_credits = True
+        grace_compute = self.policies.grace_compute_hours * MICROS_PER_HOUR
+        for resource_id, cluster_state in core.clusters.items():
+            cluster = core.resources[resource_id]
+            assert isinstance(cluster, InstantCluster)
+            if cluster_state.status != _RUNNING:
+                continue
+            self._settle_cluster(resource_id, cluster_state, at)
+            if cluster.reserved:
+                if cluster_state.groups:
+                    self._resize_units(resource_id, cluster_state.groups, at, 0)
+                    cluster_state.gpus = max(cluster.reserved_gpus, 0)
+                    self._log(
+                        at,
+                        resource_id,
+                        "burst capacity decommissioned",
+                        "CR3",
+                        f"back to the {cluster.reserved_gpus} reserved GPUs, "
+                        "which run to the reservation's end",
+                    )
+                continue
+            if not self.policies.paused_cluster_bills:
+                self._resize_units(resource_id, cluster_state.groups, at, 0)
+            cluster_state.status = _PAUSED
+            cluster_state.generation += 1
+            self._grace(resource_id, at, grace_compute, cluster_state.generation, "CR4")
+            self._log(
+                at,
+                resource_id,
+                "paused",
+                "CR4",
+                "decommissioned unless credits are restored within "
+                f"{self.policies.grace_compute_hours} h (P-GRACE-COMPUTE)",
+            )
+        grace_storage = self.policies.grace_storage_hours * MICROS_PER_HOUR
+        for resource_id, volume_state in core.volumes.items():
+            if volume_state.status != _RUNNING:
+                continue
+            self._settle_volume(resource_id, volume_state, at)
+            if not self.policies.revoked_storage_bills:
+                self._resize_units(resource_id, volume_state.groups, at, 0)
+            volume_state.status = _REVOKED
+            volume_state.generation += 1
+            self._grace(resource_id, at, grace_storage, volume_state.generation, "CR5")
+            self._log(
+                at,
+                resource_id,
+                "access revoked",
+                "CR5",
+                "data deleted unless credits are restored within "
+                f"{self.policies.grace_storage_hours} h (P-GRACE-STORAGE)",
+            )
+
+    def _grace(self, resource_id: str, at: int, length: int, generation: int, rule: str) -> None:
+        end = at + length
+        self._schedule(
+            (end, PRIORITY_END, "GraceEnd", resource_id, (generation,)),
+            "grace-end",
+            (resource_id, generation),
+        )
+        warn = max(at, end - self.policies.alert_lead_hours * MICROS_PER_HOUR)
+        self._schedule(
+            (warn, PRIORITY_END, "GraceAlert", resource_id, (generation,)),
+            "grace-alert",
+            (resource_id, generation),
+        )
+
+    def _grace_state(
+        self, resource_id: str, generation: int
+    ) -> _ClusterState | _VolumeState | None:
+        state: _ClusterState | _VolumeState | None = self.core.clusters.get(resource_id)
+        if state is None:
+            state = self.core.volumes.get(resource_id)
+        if (
+            state is None
+            or state.generation != generation
+            or state.status not in (_PAUSED, _REVOKED)
+        ):
+            return None
+        return state
+
+    def _grace_alert(self, at: int, resource_id: str, generation: int) -> None:
+        state = self._grace_state(resource_id, generation)
+        if state is None:
+            return
+        if isinstance(state, _ClusterState):
+            what, rule = "the paused cluster will be decommissioned", "CR4"
+        else:
+            what, rule = "the volume's data will be deleted", "CR5"
+        hours = self.policies.alert_lead_hours
+        self._log(
+            at,
+            resource_id,
+            "alert",
+            "CR6",
+            f"{what} in {hours} h unless credits are restored ({rule})",
+        )
+
+    def _grace_end(self, at: int, resource_id: str, generation: int) -> None:
+        state = self._grace_state(resource_id, generation)
+        if state is None:
+            return
+        if isinstance(state, _ClusterState):
+            self._settle_cluster(resource_id, state, at)
+            self._resize_units(resource_id, state.groups, at, 0)
+            state.status = _DECOMMISSIONED
+            self._log(at, resource_id, "decommissioned", "CR4", "credits were not restored")
+        else:
+            self._settle_volume(resource_id, state, at)
+            self._resize_units(resource_id, state.groups, at, 0)
+            state.status = _DELETED
+            self._log(at, resource_id, "data deleted", "CR5", "credits were not restored")
+
+    def _restore(self, at: int) -> None:
+        """Credits restored (CR7): resume paused compute and storage access; nothing comes back."""
+        core = self.core
+        assert core.account is not None
+        core.exhausted = False
+        core.suspended = False
+        core.forecast_alerted = False
+        self._log(at, core.account.id, "credits restored", "CR7", "API access resumed")
+        for resource_id, cluster_state in core.clusters.items():
+            if cluster_state.status == _PAUSED:
+                cluster_state.status = _RUNNING
+                cluster_state.generation += 1
+                if not cluster_state.groups:
+                    _add_units(cluster_state.groups, at, cluster_state.gpus)
+                self._log(at, resource_id, "resumed", "CR7", f"{cluster_state.gpus} GPUs on demand")
+        for resource_id, volume_state in core.volumes.items():
+            if volume_state.status == _REVOKED:
+                volume_state.status = _RUNNING
+                volume_state.generation += 1
+                if not volume_state.groups:
+                    _add_units(volume_state.groups, at, volume_state.size)
+                self._log(at, resource_id, "access restored", "CR7")
 
     # -- Instant Clusters (CL1-CL6) -------------------------------------------------------------
 
@@ -895,10 +1360,20 @@ class _Replay:
         elif isinstance(event, ScaleGpus):
             self._expect(event, state, (_RUNNING,), "a running cluster")
             self._check_gpus(event, "gpus", event.gpus)
+            wanted = event.gpus - cluster.reserved_gpus if cluster.reserved else event.gpus
+            if self.core.exhausted and wanted > sum(g.count for g in state.groups):
+                self._log(
+                    at,
+                    cluster.id,
+                    "scale refused",
+                    "CR3",
+                    "credits exhausted: no on-demand capacity",
+                )
+                return
             self._settle_cluster(cluster.id, state, at)
             before = state.gpus
             state.gpus = event.gpus
-            _resize(state.groups, at, self._metered_gpus(cluster, state))
+            self._resize_units(cluster.id, state.groups, at, self._metered_gpus(cluster, state))
             rule = "CL3" if cluster.reserved else "CL4"
             self._log(
                 at, cluster.id, "GPUs changed", rule, self._gpu_detail(cluster, before, state)
@@ -916,7 +1391,7 @@ class _Replay:
                 )
             self._expect(event, state, (_RUNNING,), "a running cluster")
             self._settle_cluster(cluster.id, state, at)
-            state.groups = []
+            self._resize_units(cluster.id, state.groups, at, 0)
             state.status = _STOPPED
             self._log(at, cluster.id, "stopped", "CL4", "on-demand compute stops billing")
         elif isinstance(event, Start):
@@ -930,12 +1405,12 @@ class _Replay:
             self._expect(
                 event,
                 state,
-                (_PROVISIONING, _RUNNING, _STOPPED, _FAILED, _DECOMMISSIONED),
+                (_PROVISIONING, _RUNNING, _STOPPED, _FAILED, _DECOMMISSIONED, _PAUSED),
                 "a cluster not yet deleted",
             )
             running = state.status == _RUNNING
             self._settle_cluster(cluster.id, state, at)
-            state.groups = []
+            self._resize_units(cluster.id, state.groups, at, 0)
             state.generation += 1
             detail = ""
             if running and cluster.reserved and at < state.reservation_end:
@@ -1021,8 +1496,14 @@ class _Replay:
             Decimal(1),
             price,
         )
+        paid_from_credits = self.policies.reservation_payment is ReservationPayment.CREDITS
         self._accrue(
-            at, cluster.id, meta, cluster.reserved_gpus * hours, (start, state.reservation_end)
+            at,
+            cluster.id,
+            meta,
+            cluster.reserved_gpus * hours,
+            (start, state.reservation_end),
+            debit=paid_from_credits,
         )
         state.generation += 1
         end = state.reservation_end
@@ -1071,7 +1552,7 @@ class _Replay:
         if state.status != _RUNNING or generation != state.generation:
             return
         self._settle_cluster(cluster_id, state, at)
-        state.groups = []
+        self._resize_units(cluster_id, state.groups, at, 0)
         state.status = _DECOMMISSIONED
         self._log(at, cluster_id, "decommissioned", "CL5", "the reservation ended")
         self._reprice_volumes(cluster_id, at)
@@ -1131,6 +1612,7 @@ class _Replay:
             self._expect(event, state, (_NEW,), "a volume not yet created")
             state.status = _RUNNING
             state.billing = self._volume_billing(volume, at)
+            state.size = volume.size_tib
             _add_units(state.groups, at, volume.size_tib)
             self._log(
                 at, volume.id, "created", "ST1", f"{volume.size_tib} TiB, {state.billing.value}"
@@ -1141,12 +1623,14 @@ class _Replay:
             if event.size_tib < before:
                 self._check_shrink(event, before)
             self._settle_volume(volume.id, state, at)
-            _resize(state.groups, at, event.size_tib)
+            self._resize_units(volume.id, state.groups, at, event.size_tib)
+            state.size = event.size_tib
             self._log(at, volume.id, "resized", "ST2", f"{before} -> {event.size_tib} TiB")
         elif isinstance(event, Delete):
-            self._expect(event, state, (_RUNNING,), "an existing volume")
+            self._expect(event, state, (_RUNNING, _REVOKED), "an existing volume")
+            state.generation += 1
             self._settle_volume(volume.id, state, at)
-            state.groups = []
+            self._resize_units(volume.id, state.groups, at, 0)
             state.status = _DELETED
             self._log(at, volume.id, "deleted", "ST1")
         else:
@@ -1243,17 +1727,20 @@ class _Replay:
         cached: int,
         batch: bool,
     ) -> None:
+        if self.core.suspended:
+            self._log(at, resource.id, "requests refused", "CR8", "API access is suspended")
+            return
         price = self._serverless_price(resource, at)
         input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch)
         span = (at, at)
         if cached_meta is None:
             cached = 0
         if input_tokens - cached:
-            self._accrue(at, resource.id, input_meta, input_tokens - cached, span)
+            self._accrue(at, resource.id, input_meta, input_tokens - cached, span, debit=True)
         if cached and cached_meta is not None:
-            self._accrue(at, resource.id, cached_meta, cached, span)
+            self._accrue(at, resource.id, cached_meta, cached, span, debit=True)
         if output_tokens:
-            self._accrue(at, resource.id, output_meta, output_tokens, span)
+            self._accrue(at, resource.id, output_meta, output_tokens, span, debit=True)
 
     def _usage_batch(
         self, batch: TokenUsageBatch, position: int, horizon: tuple[Any, ...] | None
@@ -1267,6 +1754,21 @@ class _Replay:
         assert isinstance(resource, ServerlessUsage)
         times = batch.at_micros
         size = len(times)
+        if self.core.ledger is not None:
+            # With credits, each record may change what follows (exhaustion): one at a time.
+            cached_column = batch.cached_input_tokens
+            self._usage(
+                resource,
+                times[position],
+                batch.input_tokens[position],
+                batch.output_tokens[position],
+                cached_column[position] if cached_column is not None else 0,
+                batch.batch,
+            )
+            if position + 1 < size:
+                key = (times[position + 1], *batch.sort_key()[1:])
+                self._schedule(key, "batch", (batch, position + 1))
+            return
         stop = size
         if horizon is not None:
             limit = horizon[0]
@@ -1357,7 +1859,7 @@ class _Replay:
             price,
         )
         if tokens:
-            self._accrue(at, job.id, meta, tokens, (at, at))
+            self._accrue(at, job.id, meta, tokens, (at, at), debit=True)
         self._log(at, job.id, f"job {status}", "FT1", f"{tokens} tokens")
 
 
@@ -1384,29 +1886,47 @@ def _time_meta(
     )
 
 
+def _hourly(price: PriceEntry) -> Decimal:
+    """The per-hour rate of a time-based price entry."""
+    if isinstance(price, HardwarePrice):
+        return price.per_hour
+    if isinstance(price, ClusterPrice):
+        return price.per_gpu_hour
+    if isinstance(price, StoragePrice):
+        return price.per_tib_hour
+    raise AssertionError(price)
+
+
+def _ceil_micros(amount: Decimal, per_hour: Decimal) -> int:
+    """Microseconds until ``amount`` is drawn at ``per_hour``, rounded up (CR2)."""
+    exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(amount, _MICROS_PER_HOUR_D), per_hour)
+    # Drop the noise of 50-digit quotients so a split replay finds the same microsecond.
+    exact = EXACT_CONTEXT.quantize(exact, Decimal("1e-20"))
+    return int(exact.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP") + 0
+
+
 def _add_units(groups: list[_Group], at: int, count: int) -> None:
     """Units that start together at ``at`` get their own grid."""
     if count > 0:
         groups.append(_Group(at, count, at))
 
 
-def _remove_units(groups: list[_Group], count: int) -> None:
-    """Remove ``count`` units, newest first (groups must be settled first)."""
+def _remove_units(groups: list[_Group], count: int) -> list[_Group]:
+    """Remove ``count`` units, newest first (groups must be settled first); return them."""
+    removed = []
     while count:
         newest = groups[-1]
         taken = min(newest.count, count)
         newest.count -= taken
         count -= taken
+        removed.append(_Group(newest.grid, taken, newest.accounted))
         if newest.count == 0:
             groups.pop()
-
-
-def _resize(groups: list[_Group], at: int, target: int) -> None:
-    current = sum(group.count for group in groups)
-    if target > current:
-        _add_units(groups, at, target - current)
-    else:
-        _remove_units(groups, current - target)
+    return removed
 
 
 def _span(times: Sequence[int], offset: int, column: Sequence[int]) -> tuple[int, int]:
@@ -1448,6 +1968,12 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
             interval=Interval.from_micros(accrual.start, accrual.end),
         )
         by_period.setdefault(key[0], []).append(line)
+    applied: dict[BillingPeriod, Decimal] = {}
+    if core.ledger is not None:
+        for entry in core.ledger.entries:
+            if entry.kind == "consumption" and entry.from_credits:
+                bucket = BillingPeriod.of_micros(entry.at_micros)
+                applied[bucket] = applied.get(bucket, Decimal(0)) + entry.from_credits
     invoices = []
     period = BillingPeriod.of_micros(core.start)
     as_of = from_micros(end)
@@ -1459,6 +1985,7 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
                 status=status,
                 as_of=min(as_of, period.end),
                 lines=tuple(by_period.get(period, ())),
+                credits_applied=_cents(applied.get(period, Decimal(0))),
             )
         )
         if period.end_micros >= end:

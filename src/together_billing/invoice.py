@@ -135,6 +135,18 @@ class Invoice:
     status: InvoiceStatus
     as_of: pendulum.DateTime
     lines: tuple[InvoiceLine, ...]
+    credits_applied_exact: Decimal = attrs.field(default=Decimal(0), alias="credits_applied")
+    """Credits drawn during the period (0 without an Account)."""
+
+    @property
+    def credits_applied(self) -> Money:
+        """Credits applied to this invoice: what the period drew, at most its total (IN3)."""
+        return Money(min(self.credits_applied_exact, self.total.amount))
+
+    @property
+    def amount_due(self) -> Money:
+        """What is left to pay once credits are applied; $0 when credits covered it (IN3)."""
+        return self.total - self.credits_applied
 
     @property
     def total(self) -> Money:
@@ -178,6 +190,8 @@ class Invoice:
             "lines": [line.to_dict() for line in self.lines],
             "subtotals": {c.value: str(m.amount) for c, m in self.subtotals().items()},
             "total": str(self.total.amount),
+            "credits_applied": str(self.credits_applied.amount),
+            "amount_due": str(self.amount_due.amount),
             "currency": "USD",
         }
 

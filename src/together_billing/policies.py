@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import attrs
 
+from together_billing.credits import EDITIONS
 from together_billing.errors import InvalidArgument
 from together_billing.money import RoundingMode, to_decimal
 from together_billing.time import MeteringGrain
@@ -52,6 +54,26 @@ class ReservationPayment(StrEnum):
 def _step(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidArgument(attribute.name, value, "a whole number of GPUs >= 1")
+
+
+def _floor(value: object) -> Decimal:
+    result = to_decimal(value, field="credit_floor")
+    if result > 0:
+        raise InvalidArgument("credit_floor", value, "0 (prepaid) or a negative balance limit")
+    return result
+
+
+def _min_purchase(value: object) -> Decimal:
+    result = to_decimal(value, field="min_purchase")
+    if result < 0:
+        raise InvalidArgument("min_purchase", value, "an amount of zero or more")
+    return result
+
+
+def _thresholds(value: object) -> tuple[Decimal, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise InvalidArgument("alert_thresholds", value, "a sequence of balances")
+    return tuple(sorted((to_decimal(v, field="alert_thresholds") for v in value), reverse=True))
 
 
 def _optional_fraction(value: object) -> Decimal | None:
@@ -96,6 +118,22 @@ class Policies:
       it from credits; either way the charge is at provisioning.
     - ``reservation_alert_hours`` (CL5, CR6): the alert before a reservation ends
       comes 24 hours ahead.
+    - ``credit_floor`` (P-FLOOR, CR2): the balance at which credits are exhausted;
+      -100 in the 2025-11 edition (postpaid to -$100), 0 when fully prepaid (2026).
+    - ``min_purchase`` (P-MIN-BUY, CR1): $5.
+    - ``grace_compute_hours`` (P-GRACE-COMPUTE, CR4): a paused on-demand cluster is
+      decommissioned 72 hours after exhaustion unless credits are restored (not
+      stated by Together, facts C8).
+    - ``grace_storage_hours`` (P-GRACE-STORAGE, CR5): a revoked volume's data is
+      deleted 168 hours (7 days) after exhaustion unless restored (not stated, C8).
+    - ``paused_cluster_bills`` (P-PAUSED-BILL, CR4): False.
+    - ``revoked_storage_bills`` (CR5): False; a volume whose access is revoked
+      stops billing (not stated).
+    - ``alert_thresholds`` and ``alert_lead_hours`` (P-ALERT, CR6): an alert when the
+      balance falls to each threshold ($10), when exhaustion is forecast within 24
+      hours, and 24 hours before each scheduled decommission.
+    - ``exhaustion_suspends_api`` (P-EXHAUST, CR8): at exhaustion serverless
+      requests are refused and not billed; endpoints and hosting stop.
     """
 
     rounding: RoundingMode = attrs.field(default=RoundingMode.HALF_UP, converter=RoundingMode)
@@ -115,6 +153,37 @@ class Policies:
         default=ReservationPayment.UPFRONT, converter=ReservationPayment
     )
     reservation_alert_hours: int = attrs.field(default=24, validator=_step)
+    credit_floor: Decimal = attrs.field(default=Decimal(-100), converter=_floor)
+    min_purchase: Decimal = attrs.field(default=Decimal(5), converter=_min_purchase)
+    grace_compute_hours: int = attrs.field(default=72, validator=_step)
+    grace_storage_hours: int = attrs.field(default=168, validator=_step)
+    paused_cluster_bills: bool = False
+    revoked_storage_bills: bool = False
+    alert_thresholds: tuple[Decimal, ...] = attrs.field(
+        default=(Decimal(10),), converter=_thresholds
+    )
+    alert_lead_hours: int = attrs.field(default=24, validator=_step)
+    exhaustion_suspends_api: bool = True
+
+    @classmethod
+    def for_edition(cls, name: str, **overrides: Any) -> Policies:
+        """The policy defaults of a rule edition (``2025-11``, the default, or ``2026``).
+
+        >>> Policies.for_edition("2026").credit_floor
+        Decimal('0')
+        """
+        try:
+            edition = EDITIONS[name]
+        except KeyError:
+            raise InvalidArgument("edition", name, f"one of {sorted(EDITIONS)}") from None
+        settings: dict[str, Any] = {
+            "credit_floor": edition.credit_floor,
+            "idle_timeout_minutes": edition.idle_timeout_minutes,
+            "storage_shrink": edition.storage_shrink,
+            "exhaustion_suspends_api": edition.exhaustion_suspends_api,
+        }
+        settings.update(overrides)
+        return cls(**settings)
 
     @idle_timeout_minutes.validator
     @hosting_idle_timeout_minutes.validator

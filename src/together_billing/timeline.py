@@ -5,7 +5,8 @@ UTC). A replay applies events in one **total order**, so the order they are give
 in never changes a result:
 
 1. the instant, to the microsecond;
-2. the event's priority (the constants below): price changes first, then
+2. the event's priority (the constants below): price changes first, then credit
+   purchases and grants (credits bought at ``t`` pay for what happens at ``t``), then
    everything that *ends* (stop, delete, failed deployments, idle auto-stops),
    then everything that *begins* (deploy, start, ready), then replica changes,
    then activity (requests, token usage, job completion). Intervals are half-open,
@@ -28,6 +29,7 @@ expected an integer >= 0
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
@@ -35,11 +37,13 @@ import pendulum
 
 from together_billing.catalog import PriceEntry
 from together_billing.errors import InvalidArgument
+from together_billing.money import to_decimal
 from together_billing.time import from_micros, instant, to_micros
 
 __all__ = [
     "PRIORITY_ACTIVITY",
     "PRIORITY_BEGIN",
+    "PRIORITY_CREDIT",
     "PRIORITY_END",
     "PRIORITY_PRICE",
     "PRIORITY_SCALE",
@@ -48,9 +52,11 @@ __all__ = [
     "DeployFailed",
     "Event",
     "ExtendReservation",
+    "Grant",
     "JobCancelled",
     "JobCompleted",
     "PriceChange",
+    "Purchase",
     "Ready",
     "Requests",
     "ResizeVolume",
@@ -63,6 +69,7 @@ __all__ = [
 ]
 
 PRIORITY_PRICE: Final = 0
+PRIORITY_CREDIT: Final = 5
 PRIORITY_END: Final = 10
 PRIORITY_BEGIN: Final = 20
 PRIORITY_SCALE: Final = 30
@@ -408,6 +415,44 @@ class JobCancelled(_ResourceEvent):
         return (self.tokens_processed,)
 
 
+def _amount(value: object) -> Decimal:
+    result = to_decimal(value, field="amount")
+    if result <= 0:
+        raise InvalidArgument("amount", value, "a positive amount of USD", context="credits")
+    return result
+
+
+def _optional_at(value: object) -> pendulum.DateTime | None:
+    return None if value is None else instant(value, field="expires")
+
+
+@attrs.frozen(order=False)
+class Purchase(_ResourceEvent):
+    """Credits bought on the account (CR1); at least the minimum purchase (P-MIN-BUY).
+
+    A purchase is never a charge (G5). During a grace period it restores what the
+    exhaustion paused or revoked (CR7).
+    """
+
+    amount: Decimal = attrs.field(converter=_amount)
+    priority: ClassVar[int] = PRIORITY_CREDIT
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.amount,)
+
+
+@attrs.frozen(order=False)
+class Grant(_ResourceEvent):
+    """Promotional credits added to the account, optionally expiring at ``expires``."""
+
+    amount: Decimal = attrs.field(converter=_amount)
+    expires: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_at)
+    priority: ClassVar[int] = PRIORITY_CREDIT
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.amount, "" if self.expires is None else self.expires.isoformat())
+
+
 @attrs.frozen(order=False)
 class PriceChange(_Ordered):
     """A new price takes effect at its ``effective_from`` instant, mid-period too (G4)."""
@@ -444,4 +489,6 @@ Event: TypeAlias = (
     | JobCompleted
     | JobCancelled
     | PriceChange
+    | Purchase
+    | Grant
 )

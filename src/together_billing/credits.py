@@ -1,0 +1,302 @@
+"""Credits: the account's ledger, auto-recharge, and the rule editions (CR1-CR8, G5).
+
+An :class:`Account` among a replay's resources turns the ledger on: purchases and
+promotional grants add credits, charges draw them down as they accrue (running
+resources continuously at their rate, the rest of a started minute when they
+stop, usage and jobs at their instant, reservations at provisioning when paid
+from credits), and every movement is a :class:`LedgerEntry`, so the balance at
+any instant can be explained entry by entry. A purchase is never a charge (G5).
+
+Consumption order (policy P-CONSUME, facts C20): promotional credits first, the
+one expiring soonest first, then purchased credits in the order bought. When
+all credits are used, the balance goes negative down to the floor (P-FLOOR).
+
+>>> ledger = Ledger()
+>>> ledger.add(0, "purchase", Decimal("25"))
+>>> ledger.add(0, "grant", Decimal("5"), expires=10)
+>>> ledger.consume(5, Decimal("7"), "ep-1")
+>>> ledger.balance, [(e.kind, str(e.amount)) for e in ledger.entries]
+(Decimal('23'), [('purchase', '25'), ('grant', '5'), ('consumption', '-7')])
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+import attrs
+import pendulum
+
+from together_billing.errors import InvalidArgument
+from together_billing.money import EXACT_CONTEXT, to_decimal
+from together_billing.time import from_micros
+
+__all__ = [
+    "EDITIONS",
+    "Account",
+    "AutoRecharge",
+    "AutoRechargeMode",
+    "Edition",
+    "Ledger",
+    "LedgerEntry",
+]
+
+
+class AutoRechargeMode(StrEnum):
+    """The two documented forms of auto-recharge (facts C6)."""
+
+    INCREMENT = "increment"
+    """2025-11: buy ``amount`` at a time until the balance reaches ``threshold`` (W23)."""
+    TOP_UP = "top-up"
+    """2026: one purchase bringing the balance up to ``target`` (W24)."""
+
+
+def _to_amount(value: object) -> Decimal:
+    return to_decimal(value, field="amount")
+
+
+def _to_threshold(value: object) -> Decimal:
+    return to_decimal(value, field="threshold")
+
+
+def _to_optional_target(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="target")
+
+
+def _to_opening(value: object) -> Decimal:
+    return to_decimal(value, field="opening_balance")
+
+
+@attrs.frozen(kw_only=True)
+class AutoRecharge:
+    """Auto-recharge settings: when the balance falls below ``threshold``, buy credits.
+
+    ``mode=increment`` buys ``amount`` (default $25) repeatedly until the balance is
+    at least ``threshold``; ``mode=top-up`` buys once, up to ``target``.
+    """
+
+    mode: AutoRechargeMode = attrs.field(converter=AutoRechargeMode)
+    threshold: Decimal = attrs.field(converter=_to_threshold)
+    amount: Decimal = attrs.field(default=Decimal(25), converter=_to_amount)
+    target: Decimal | None = attrs.field(default=None, converter=_to_optional_target)
+
+    def __attrs_post_init__(self) -> None:
+        if self.mode is AutoRechargeMode.INCREMENT and self.amount <= 0:
+            raise InvalidArgument("amount", self.amount, "a positive amount to buy each time")
+        if self.mode is AutoRechargeMode.TOP_UP and (
+            self.target is None or self.target <= self.threshold
+        ):
+            raise InvalidArgument(
+                "target", self.target, f"an amount above the threshold ({self.threshold})"
+            )
+
+    def purchases(self, balance: Decimal) -> list[Decimal]:
+        """The purchases a recharge makes at ``balance`` (none at or above the threshold).
+
+        >>> AutoRecharge(mode="increment", threshold=60, amount=25).purchases(Decimal(5))
+        [Decimal('25'), Decimal('25'), Decimal('25')]
+        >>> AutoRecharge(mode="top-up", threshold=60, target=100).purchases(Decimal(5))
+        [Decimal('95')]
+        """
+        if balance >= self.threshold:
+            return []
+        if self.mode is AutoRechargeMode.TOP_UP:
+            assert self.target is not None
+            return [self.target - balance]
+        count = -((balance - self.threshold) // self.amount)
+        if balance + count * self.amount < self.threshold:
+            count += 1
+        return [self.amount] * int(count)
+
+
+@attrs.frozen
+class Account:
+    """The billing account: its presence among a replay's resources turns credits on.
+
+    ``opening_balance`` is the purchased credit at the replay's start;
+    ``auto_recharge`` is optional.
+    """
+
+    id: str = "account"
+    opening_balance: Decimal = attrs.field(kw_only=True, default=Decimal(0), converter=_to_opening)
+    auto_recharge: AutoRecharge | None = attrs.field(kw_only=True, default=None)
+
+
+@attrs.frozen(kw_only=True)
+class LedgerEntry:
+    """One movement of credits.
+
+    ``kind`` is ``purchase``, ``grant``, ``recharge``, ``consumption`` or ``expiry``;
+    ``amount`` is positive for credits in and negative for credits out.
+    """
+
+    at_micros: int
+    kind: str
+    amount: Decimal
+    balance: Decimal
+    resource: str = ""
+    note: str = ""
+    from_credits: Decimal = Decimal(0)
+    """For a consumption: the part paid from credits (the rest became debt)."""
+
+    @property
+    def at(self) -> pendulum.DateTime:
+        return from_micros(self.at_micros)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "amount": format(self.amount, "f"),
+            "balance": format(self.balance, "f"),
+            "resource": self.resource,
+            "note": self.note,
+        }
+
+
+@attrs.define
+class _Bucket:
+    kind: str
+    remaining: Decimal
+    added: int
+    expires: int | None
+
+
+@attrs.define
+class Ledger:
+    """Credit buckets and the record of every movement.
+
+    Consumption beyond the buckets leaves a negative balance (the debt of a
+    postpaid account); later credits pay the debt first.
+    """
+
+    buckets: list[_Bucket] = attrs.Factory(list)
+    debt: Decimal = Decimal(0)
+    entries: list[LedgerEntry] = attrs.Factory(list)
+    purchased: Decimal = Decimal(0)
+    granted: Decimal = Decimal(0)
+    consumed: Decimal = Decimal(0)
+    expired: Decimal = Decimal(0)
+
+    @property
+    def balance(self) -> Decimal:
+        total = Decimal(0)
+        for bucket in self.buckets:
+            total = EXACT_CONTEXT.add(total, bucket.remaining)
+        return EXACT_CONTEXT.subtract(total, self.debt)
+
+    def add(self, at: int, kind: str, amount: Decimal, *, expires: int | None = None) -> None:
+        """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``."""
+        if kind == "grant":
+            self.granted += amount
+        else:
+            self.purchased += amount
+        paid = min(self.debt, amount)
+        self.debt -= paid
+        remaining = amount - paid
+        if remaining:
+            self.buckets.append(_Bucket(kind, remaining, at, expires))
+        self.entries.append(
+            LedgerEntry(at_micros=at, kind=kind, amount=amount, balance=self.balance)
+        )
+
+    def _order(self) -> list[_Bucket]:
+        promotional = sorted(
+            (b for b in self.buckets if b.kind == "grant"),
+            key=lambda b: (b.expires is None, b.expires or 0, b.added),
+        )
+        purchased = [b for b in self.buckets if b.kind != "grant"]
+        return promotional + purchased
+
+    def consume(self, at: int, amount: Decimal, resource: str, note: str = "") -> None:
+        """Credits out for a charge (P-CONSUME order); beyond the credits, a debt."""
+        if not amount:
+            return
+        self.consumed = EXACT_CONTEXT.add(self.consumed, amount)
+        left = amount
+        for bucket in self._order():
+            if not left:
+                break
+            taken = min(bucket.remaining, left)
+            bucket.remaining = EXACT_CONTEXT.subtract(bucket.remaining, taken)
+            left = EXACT_CONTEXT.subtract(left, taken)
+        self.buckets = [b for b in self.buckets if b.remaining]
+        self.debt = EXACT_CONTEXT.add(self.debt, left)
+        self.entries.append(
+            LedgerEntry(
+                at_micros=at,
+                kind="consumption",
+                amount=-amount,
+                balance=self.balance,
+                resource=resource,
+                note=note,
+                from_credits=EXACT_CONTEXT.subtract(amount, left),
+            )
+        )
+
+    def expire(self, at: int) -> Decimal:
+        """Expire promotional credits whose expiry is at or before ``at``; returns the amount."""
+        total = Decimal(0)
+        kept = []
+        for bucket in self.buckets:
+            if bucket.expires is not None and bucket.expires <= at:
+                total += bucket.remaining
+            else:
+                kept.append(bucket)
+        if total:
+            self.buckets = kept
+            self.expired += total
+            self.entries.append(
+                LedgerEntry(at_micros=at, kind="expiry", amount=-total, balance=self.balance)
+            )
+        return total
+
+    def next_expiry(self, after: int) -> int | None:
+        times = [b.expires for b in self.buckets if b.expires is not None and b.expires > after]
+        return min(times) if times else None
+
+
+@attrs.frozen(kw_only=True)
+class Edition:
+    """A named set of policy defaults, with the date of the sources they come from.
+
+    Pass ``edition.policies()`` to a simulator to replay a bill under the rules in
+    force at the time; see the docs' rules reference.
+    """
+
+    name: str
+    sources_date: str
+    description: str
+    credit_floor: Decimal
+    idle_timeout_minutes: int | None
+    storage_shrink: str
+    exhaustion_suspends_api: bool = True
+
+
+_MINUS_100: Final = Decimal(-100)
+
+EDITIONS: Final = {
+    "2025-11": Edition(
+        name="2025-11",
+        sources_date="2025-11-14",
+        description=(
+            "The seeds' edition: postpaid down to a -$100 balance (Build Tiers 1-4), "
+            "60-minute idle auto-stop for dedicated endpoints, storage may shrink freely"
+        ),
+        credit_floor=_MINUS_100,
+        idle_timeout_minutes=60,
+        storage_shrink="allowed",
+    ),
+    "2026": Edition(
+        name="2026",
+        sources_date="2026-08-18",
+        description=(
+            "Fully prepaid: API access suspended at a zero balance, no idle auto-stop "
+            "for dedicated endpoints, storage decreases only through the account team"
+        ),
+        credit_floor=Decimal(0),
+        idle_timeout_minutes=None,
+        storage_shrink="account-team",
+    ),
+}
