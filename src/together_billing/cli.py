@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
 from together_billing.catalog import default_catalog
@@ -84,7 +85,7 @@ def _columns(rows: list[list[str]], right: set[int]) -> list[str]:
     return lines
 
 
-def _invoice_table(invoice: Invoice) -> list[str]:
+def _invoice_table(invoice: Invoice, *, credits: bool = False) -> list[str]:
     header = (
         f"Invoice {invoice.period.label} ({invoice.status.value}, as of "
         f"{invoice.as_of.isoformat()})"
@@ -112,19 +113,28 @@ def _invoice_table(invoice: Invoice) -> list[str]:
         for category, money in invoice.subtotals().items():
             out.append(f"  {category.value} ({category.group}): ${money.amount}")
     out.append(f"  TOTAL: ${invoice.total.amount}")
+    if credits:
+        out.append(f"  credits applied: ${invoice.credits_applied.amount}")
+        out.append(f"  AMOUNT DUE: ${invoice.amount_due.amount}")
     return out
 
 
 def render_table(result: SimulationResult) -> str:
     """The result as plain-text tables: one per invoice, then the action log."""
     out: list[str] = []
+    credits = result.credits
     for invoice in result.invoices:
-        out.extend(_invoice_table(invoice))
+        out.extend(_invoice_table(invoice, credits=credits is not None))
         out.append("")
     if any(line.estimated for line in result.lines):
         out.append("* priced from an estimate or a third-party figure, not Together's own material")
         out.append("")
     out.append(f"Total over {len(result.invoices)} period(s): ${result.total.amount}")
+    if credits is not None:
+        out.append("")
+        out.append("Credits (purchased + granted = consumed + expired + remaining)")
+        rows = [[name, _dollars(_cents(value))] for name, value in credits.items()]
+        out.extend(_columns(rows, right={1}))
     if result.log:
         out.append("")
         out.append("Log")
@@ -137,6 +147,14 @@ def render_table(result: SimulationResult) -> str:
     return "\n".join(out) + "\n"
 
 
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) + 0
+
+
+def _dollars(value: Decimal) -> str:
+    return f"-${-value}" if value < 0 else f"${value}"
+
+
 def _print_catalog(stream: TextIO, fmt: str) -> None:
     entries = default_catalog().entries
     rows = [["key", "effective_from", "rates", "source"]]
@@ -144,7 +162,15 @@ def _print_catalog(stream: TextIO, fmt: str) -> None:
     for entry in entries:
         fields = {
             name: str(value)
-            for name in ("input", "cached_input", "output", "per_hour", "per_1m_tokens")
+            for name in (
+                "input",
+                "cached_input",
+                "output",
+                "per_hour",
+                "per_1m_tokens",
+                "per_gpu_hour",
+                "per_tib_hour",
+            )
             if (value := getattr(entry, name, None)) is not None
         }
         rates = ", ".join(f"{k}={v}" for k, v in fields.items())

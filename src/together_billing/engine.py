@@ -356,7 +356,7 @@ class Simulator:
 
     def run(
         self,
-        resources: Iterable[Resource],
+        resources: Iterable[Resource | Account],
         events: Iterable[Event],
         *,
         until: object,
@@ -403,7 +403,7 @@ class Simulator:
 
 
 def simulate(
-    resources: Iterable[Resource],
+    resources: Iterable[Resource | Account],
     events: Iterable[Event],
     *,
     until: object,
@@ -1971,9 +1971,11 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
     applied: dict[BillingPeriod, Decimal] = {}
     if core.ledger is not None:
         for entry in core.ledger.entries:
-            if entry.kind == "consumption" and entry.from_credits:
+            if entry.kind == "consumption":
                 bucket = BillingPeriod.of_micros(entry.at_micros)
-                applied[bucket] = applied.get(bucket, Decimal(0)) + entry.from_credits
+                applied[bucket] = EXACT_CONTEXT.subtract(
+                    applied.get(bucket, Decimal(0)), entry.amount
+                )
     invoices = []
     period = BillingPeriod.of_micros(core.start)
     as_of = from_micros(end)

@@ -136,16 +136,23 @@ class Invoice:
     as_of: pendulum.DateTime
     lines: tuple[InvoiceLine, ...]
     credits_applied_exact: Decimal = attrs.field(default=Decimal(0), alias="credits_applied")
-    """Credits drawn during the period (0 without an Account)."""
+    """What the period drew from the account balance, in cents (0 without an Account)."""
 
     @property
     def credits_applied(self) -> Money:
-        """Credits applied to this invoice: what the period drew, at most its total (IN3)."""
+        """Charges drawn from the account balance in this period, at most the total (IN3).
+
+        A postpaid account's negative balance counts here too: it is settled
+        against the balance, not on this invoice.
+        """
         return Money(min(self.credits_applied_exact, self.total.amount))
 
     @property
     def amount_due(self) -> Money:
-        """What is left to pay once credits are applied; $0 when credits covered it (IN3)."""
+        """Charges not drawn from the balance, such as reservations paid up front.
+
+        $0 when credits covered everything: the invoice still lists the usage (IN3).
+        """
         return self.total - self.credits_applied
 
     @property

@@ -48,6 +48,7 @@ from together_billing.catalog import (
     pydantic_errors,
     read_document,
 )
+from together_billing.credits import Account, AutoRecharge
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidScenario
 from together_billing.policies import Policies
@@ -67,9 +68,11 @@ from together_billing.timeline import (
     DeployFailed,
     Event,
     ExtendReservation,
+    Grant,
     JobCancelled,
     JobCompleted,
     PriceChange,
+    Purchase,
     Ready,
     Requests,
     ResizeVolume,
@@ -311,6 +314,27 @@ class ResizeVolumeDoc(_EventDoc):
         return ResizeVolume(self.at, self.resource, self.size_tib, self.via_account_team)
 
 
+class PurchaseDoc(_Doc):
+    type: Literal["purchase"]
+    at: pydantic.AwareDatetime
+    resource: Id = "account"
+    amount: Annotated[Decimal, pydantic.Field(gt=0)]
+
+    def build(self) -> Event:
+        return Purchase(self.at, self.resource, self.amount)
+
+
+class GrantDoc(_Doc):
+    type: Literal["grant"]
+    at: pydantic.AwareDatetime
+    resource: Id = "account"
+    amount: Annotated[Decimal, pydantic.Field(gt=0)]
+    expires: pydantic.AwareDatetime | None = None
+
+    def build(self) -> Event:
+        return Grant(self.at, self.resource, self.amount, self.expires)
+
+
 class RequestsDoc(_EventDoc):
     type: Literal["requests"]
     count: Positive = 1
@@ -406,6 +430,8 @@ EventDoc = Annotated[
     | ScaleGpusDoc
     | ExtendReservationDoc
     | ResizeVolumeDoc
+    | PurchaseDoc
+    | GrantDoc
     | RequestsDoc
     | TokensDoc
     | JobCompletedDoc
@@ -429,8 +455,13 @@ Grain = Literal["second", "minute", "hour", "prorated"]
 
 
 class PoliciesDoc(_Doc):
-    """Policy settings; see the rules reference for each policy's id and default."""
+    """Policy settings; see the rules reference for each policy's id and default.
 
+    ``edition`` picks a rule edition's defaults (``2025-11``, the default, or
+    ``2026``); any other field given here overrides the edition.
+    """
+
+    edition: Literal["2025-11", "2026"] = "2025-11"
     rounding: Literal["half-up", "half-even", "up", "down"] = "half-up"
     grain: Grain = "minute"
     cluster_grain: Grain = "minute"
@@ -443,22 +474,51 @@ class PoliciesDoc(_Doc):
     hosting_idle_timeout_minutes: NonNegative | None = None
     size_tier_fallback: bool = True
     batch_discount: Annotated[Decimal, pydantic.Field(ge=0, le=1)] | None = None
+    credit_floor: Annotated[Decimal, pydantic.Field(le=0)] = Decimal(-100)
+    min_purchase: Annotated[Decimal, pydantic.Field(ge=0)] = Decimal(5)
+    grace_compute_hours: Positive = 72
+    grace_storage_hours: Positive = 168
+    paused_cluster_bills: bool = False
+    revoked_storage_bills: bool = False
+    alert_thresholds: list[Decimal] = pydantic.Field(default_factory=lambda: [Decimal(10)])
+    alert_lead_hours: Positive = 24
+    exhaustion_suspends_api: bool = True
 
     def build(self) -> Policies:
-        return Policies(
-            rounding=self.rounding,
-            grain=MeteringGrain.named(self.grain),
-            idle_timeout_minutes=self.idle_timeout_minutes,
-            hosting_idle_timeout_minutes=self.hosting_idle_timeout_minutes,
-            size_tier_fallback=self.size_tier_fallback,
-            batch_discount=self.batch_discount,
-            cluster_grain=MeteringGrain.named(self.cluster_grain),
-            storage_grain=MeteringGrain.named(self.storage_grain),
-            gpu_step=self.gpu_step,
-            storage_shrink=self.storage_shrink,
-            reservation_payment=self.reservation_payment,
-            reservation_alert_hours=self.reservation_alert_hours,
-        )
+        grains = {"grain", "cluster_grain", "storage_grain"}
+        explicit: dict[str, Any] = {}
+        for name in self.model_fields_set - {"edition"}:
+            value = getattr(self, name)
+            explicit[name] = MeteringGrain.named(value) if name in grains else value
+        if "alert_thresholds" in explicit:
+            explicit["alert_thresholds"] = tuple(explicit["alert_thresholds"])
+        return Policies.for_edition(self.edition, **explicit)
+
+
+class AutoRechargeDoc(_Doc):
+    """Auto-recharge: ``increment`` (buy ``amount`` until ``threshold``) or ``top-up``."""
+
+    mode: Literal["increment", "top-up"]
+    threshold: Decimal
+    amount: Annotated[Decimal, pydantic.Field(gt=0)] = Decimal(25)
+    target: Decimal | None = None
+
+
+class AccountDoc(_Doc):
+    """The account: credits on, with an opening balance and optional auto-recharge."""
+
+    id: Id = "account"
+    opening_balance: Decimal = Decimal(0)
+    auto_recharge: AutoRechargeDoc | None = None
+
+    def build(self) -> Account:
+        recharge = None
+        if self.auto_recharge is not None:
+            r = self.auto_recharge
+            recharge = AutoRecharge(
+                mode=r.mode, threshold=r.threshold, amount=r.amount, target=r.target
+            )
+        return Account(self.id, opening_balance=self.opening_balance, auto_recharge=recharge)
 
 
 class ScenarioDoc(_Doc):
@@ -470,6 +530,7 @@ class ScenarioDoc(_Doc):
     until: pydantic.AwareDatetime
     catalog: ScenarioCatalogDoc = ScenarioCatalogDoc()
     policies: PoliciesDoc = PoliciesDoc()
+    account: AccountDoc | None = None
     resources: list[ResourceDoc] = []
     events: list[EventDoc] = []
 
@@ -488,7 +549,11 @@ class ScenarioDoc(_Doc):
         Without ``until``, the scenario's own ``until`` applies and every event must
         be at or before it.
         """
-        resources = [_built(f"resources.{i}", r.build) for i, r in enumerate(self.resources)]
+        resources: list[Resource | Account] = [
+            _built(f"resources.{i}", r.build) for i, r in enumerate(self.resources)
+        ]
+        if self.account is not None:
+            resources.append(_built("account", self.account.build))
         events: list[Event] = [_built(f"events.{i}", e.build) for i, e in enumerate(self.events)]
         end = self.until if until is None else instant(until, field="until")
         if until is not None:
