@@ -22,7 +22,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from enum import StrEnum
 from importlib import resources as _resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias
@@ -32,6 +31,7 @@ import pendulum
 import pydantic
 import yaml
 
+from together_billing._choice import Choice
 from together_billing.errors import InvalidArgument, InvalidScenario, UnknownPrice
 from together_billing.money import to_decimal
 from together_billing.time import from_micros, instant, to_micros
@@ -57,8 +57,10 @@ __all__ = [
 PriceKey: TypeAlias = tuple[str, ...]
 
 
-class SourceKind(StrEnum):
+class SourceKind(Choice):
     """Where a price comes from."""
+
+    __field__ = "kind"
 
     TOGETHER = "together"
     """Together AI's own docs, SDKs, API or support articles."""
@@ -236,8 +238,10 @@ class HardwarePrice:
         return ("hardware", self.hardware)
 
 
-class FineTuningMethod(StrEnum):
+class FineTuningMethod(Choice):
     """Training method of a fine-tuning job."""
+
+    __field__ = "method"
 
     SFT = "sft"
     DPO = "dpo"
@@ -259,8 +263,10 @@ class FineTuningPrice:
         return ("fine-tuning", _canonical(self.max_params_b), self.method.value, str(self.lora))
 
 
-class ClusterBilling(StrEnum):
+class ClusterBilling(Choice):
     """How Instant Cluster compute (or storage) is priced (CL1)."""
+
+    __field__ = "billing"
 
     RESERVED = "reserved"
     ON_DEMAND = "on-demand"
@@ -367,6 +373,9 @@ class Catalog:
 
     def __hash__(self) -> int:
         return hash(self._entries)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Catalog:
+        return self  # immutable: a copy would only cost time
 
     def with_entries(self, *entries: PriceEntry) -> Catalog:
         """A new catalog with ``entries`` added (a price change or an override).

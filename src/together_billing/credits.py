@@ -22,12 +22,12 @@ all credits are used, the balance goes negative down to the floor (P-FLOOR).
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Final
 
 import attrs
 import pendulum
 
+from together_billing._choice import Choice
 from together_billing.errors import InvalidArgument
 from together_billing.money import EXACT_CONTEXT, to_decimal
 from together_billing.time import from_micros
@@ -43,8 +43,10 @@ __all__ = [
 ]
 
 
-class AutoRechargeMode(StrEnum):
+class AutoRechargeMode(Choice):
     """The two documented forms of auto-recharge (facts C6)."""
+
+    __field__ = "mode"
 
     INCREMENT = "increment"
     """2025-11: buy ``amount`` at a time until the balance reaches ``threshold`` (W23)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import functools
 import heapq
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -182,6 +183,23 @@ class _LineMeta:
     rate_per: Decimal
     scale: Decimal
     price: PriceEntry
+    effective: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "effective", to_micros(self.price.effective_from))
+
+
+@attrs.frozen
+class _Piece:
+    """A stretch of running time of one group at one price, counted into periods later."""
+
+    resource: str
+    meta: _LineMeta
+    grain: MeteringGrain
+    grid: int
+    count: int
+    start: int
+    end: int
 
 
 # An accrual key: (period, category order, resource, rule, description, price key, effective).
@@ -217,6 +235,7 @@ class _Core:
     credit_generation: int = 0
     accruals: dict[_Key, _Accrual] = attrs.Factory(dict)
     meta: dict[_Key, _LineMeta] = attrs.Factory(dict)
+    pieces: list[_Piece] = attrs.Factory(list)
     log: list[LogEntry] = attrs.Factory(list)
     pending: list[tuple[tuple[Any, ...], int, str, Any]] = attrs.Factory(list)
     sequence: int = 0
@@ -272,9 +291,18 @@ class SimulationResult:
     period (IN4). ``log`` lists the lifecycle actions taken, with their rules.
     """
 
-    invoices: tuple[Invoice, ...]
-    log: tuple[LogEntry, ...]
     state: SimulationState
+    _policies: Policies = attrs.field(alias="policies", repr=False)
+
+    @functools.cached_property
+    def invoices(self) -> tuple[Invoice, ...]:
+        """One invoice per period, built on first use (a replay need not build them)."""
+        core = self.state._core
+        return _invoices(core, self._policies, core.now)
+
+    @functools.cached_property
+    def log(self) -> tuple[LogEntry, ...]:
+        return tuple(self.state._core.log)
 
     @property
     def ledger(self) -> tuple[LedgerEntry, ...]:
@@ -395,11 +423,8 @@ class Simulator:
                 )
         replay = _Replay(core, self.policies).add_resources(resources)
         replay.run(ordered, end, resumed=state is not None)
-        return SimulationResult(
-            invoices=_invoices(core, self.policies, end),
-            log=tuple(core.log),
-            state=SimulationState(core=copy.deepcopy(core)),
-        )
+        # The replay worked on its own copy of the state, so the result can keep it.
+        return SimulationResult(state=SimulationState(core=core), policies=self.policies)
 
 
 def simulate(
@@ -419,10 +444,15 @@ def _sort_key(event: Event) -> tuple[Any, ...]:
     return event.sort_key()
 
 
+def _micros(event: Event) -> int:
+    """The event's instant in microseconds (cached in its sort key)."""
+    return int(event.sort_key()[0])
+
+
 def _first_instant(event: Event) -> int:
     if isinstance(event, TokenUsageBatch):
         return event.at_micros[0]
-    return to_micros(event.at)
+    return _micros(event)
 
 
 class _Replay:
@@ -434,6 +464,10 @@ class _Replay:
         self.grain = policies.grain
         self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
         self._account_added = False
+        self._price_keys: list[tuple[Any, ...]] = []
+        self._meta_cache: dict[
+            tuple[str, int, bool], tuple[_LineMeta, _LineMeta, _LineMeta | None]
+        ] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -494,6 +528,7 @@ class _Replay:
 
     def run(self, events: Sequence[Event], end: int, *, resumed: bool) -> None:
         core = self.core
+        self._price_keys = [e.sort_key() for e in events if isinstance(e, PriceChange)]
         if self._account_added:
             self._after(core.now)
         for event in events:
@@ -545,7 +580,7 @@ class _Replay:
         if isinstance(event, TokenUsageBatch):
             first, last = event.at_micros[0], event.at_micros[-1]
         else:
-            first = last = to_micros(event.at)
+            first = last = _micros(event)
         if last > end:
             raise InvalidTimeline(
                 event,
@@ -663,7 +698,7 @@ class _Replay:
     # -- prices ------------------------------------------------------------------------------
 
     def _price_change(self, event: PriceChange) -> None:
-        at = to_micros(event.at)
+        at = _micros(event)
         self.core.catalog = self.core.catalog.with_entries(event.price)
         key = " ".join(event.price.key)
         self._log(at, "", "price change", "G4", f"{key} from {event.price.source.describe()}")
@@ -674,7 +709,7 @@ class _Replay:
         self, event: Event, resource: DedicatedEndpoint | FineTunedHosting
     ) -> None:
         state = self.core.deployments[resource.id]
-        at = to_micros(event.at)
+        at = _micros(event)
         rule = "DE2" if isinstance(resource, DedicatedEndpoint) else "FT2"
         if isinstance(event, Deploy):
             self._expect(event, state, (_NEW,), "a resource not yet deployed")
@@ -895,14 +930,14 @@ class _Replay:
         grain: MeteringGrain,
         meta_of: Callable[[PriceEntry, MeteringGrain], _LineMeta],
     ) -> None:
-        """Accrue the started grain units of ``groups`` up to ``until``, analytically.
+        """Record the running time of ``groups`` up to ``until``, analytically.
 
-        The span since each group was last settled is cut at price changes of ``key``
-        and at period boundaries; on each piece the units starting there are counted
-        with integer arithmetic (:meth:`MeteringGrain.count`).
+        The span since each group was last settled is cut at price changes of ``key``;
+        each piece is kept whole (grid, units, interval). Invoices later count the
+        grain units starting in each period with integer arithmetic
+        (:meth:`MeteringGrain.count`), so the replay itself does no work per period.
         """
         instants, entries = self.core.catalog.history(key)
-        step = (grain.step_seconds or 0) * 1_000_000
         for group in groups:
             start = group.accounted
             if until <= start:
@@ -915,31 +950,19 @@ class _Replay:
                         key[-1],
                         f"a catalog price effective at or before {from_micros(lo).isoformat()}",
                     )
-                count = grain.count(group.grid, lo, hi)
-                if not count:
-                    continue
-                if step:
-                    first = grain.unit_end(group.grid, lo)
-                    span = (first, first + count * step)
-                else:
-                    span = (lo, hi)
-                self._accrue(
-                    lo, resource_id, meta_of(entries[index], grain), count * group.count, span
-                )
+                if grain.count(group.grid, lo, hi):
+                    meta = meta_of(entries[index], grain)
+                    self.core.pieces.append(
+                        _Piece(resource_id, meta, grain, group.grid, group.count, lo, hi)
+                    )
             group.accounted = until
 
-    def _segments(self, start: int, end: int, instants: Sequence[int]) -> list[tuple[int, int]]:
-        """Split ``[start, end)`` at price changes and period boundaries."""
-        cuts = {start, end}
+    @staticmethod
+    def _segments(start: int, end: int, instants: Sequence[int]) -> list[tuple[int, int]]:
+        """Split ``[start, end)`` at price changes."""
         first = bisect.bisect_right(instants, start)
         last = bisect.bisect_left(instants, end)
-        cuts.update(instants[first:last])
-        period = BillingPeriod.of_micros(start)
-        while (boundary := period.end_micros) < end:
-            cuts.add(boundary)
-            period = period.next()
-        ordered = sorted(cuts)
-        return list(itertools.pairwise(ordered))
+        return list(itertools.pairwise([start, *instants[first:last], end]))
 
     def _period(self, at: int) -> BillingPeriod:
         lo, hi, period = self._period_cache
@@ -968,24 +991,9 @@ class _Replay:
                 EXACT_CONTEXT.multiply(Decimal(quantity) / meta.scale, meta.rate), meta.rate_per
             )
             self.core.ledger.consume(at, amount, resource_id, meta.description)
-        price = meta.price
-        key: _Key = (
-            self._period(at),
-            _CATEGORY_ORDER[meta.category],
-            resource_id,
-            meta.rule,
-            meta.description,
-            price.key,
-            to_micros(price.effective_from),
+        _add_accrual(
+            self.core.accruals, self.core.meta, self._period(at), resource_id, meta, quantity, span
         )
-        found = self.core.accruals.get(key)
-        if found is None:
-            self.core.accruals[key] = _Accrual(quantity, span[0], span[1])
-            self.core.meta[key] = meta
-        else:
-            found.quantity += quantity
-            found.start = min(found.start, span[0])
-            found.end = max(found.end, span[1])
 
     # -- credits (CR1-CR8) ------------------------------------------------------------------
 
@@ -999,7 +1007,10 @@ class _Replay:
             return key, self.policies.cluster_grain
         if isinstance(resource, StorageVolume):
             billing = self.core.volumes[resource_id].billing
-            return ("storage", billing.value), self.policies.storage_grain
+            reserved = ("storage", ClusterBilling.RESERVED.value)
+            if billing is ClusterBilling.RESERVED and self.core.catalog.history(reserved)[0]:
+                return reserved, self.policies.storage_grain
+            return ("storage", ClusterBilling.ON_DEMAND.value), self.policies.storage_grain
         return None
 
     def _burners(self) -> Iterable[tuple[str, list[_Group]]]:
@@ -1072,7 +1083,7 @@ class _Replay:
     def _credit_event(self, event: Purchase | Grant) -> None:
         ledger = self.core.ledger
         assert ledger is not None
-        at = to_micros(event.at)
+        at = _micros(event)
         if isinstance(event, Purchase):
             if event.amount < self.policies.min_purchase:
                 raise InvalidTimeline(
@@ -1342,14 +1353,15 @@ class _Replay:
 
     def _cluster_event(self, event: Event, cluster: InstantCluster) -> None:
         state = self.core.clusters[cluster.id]
-        at = to_micros(event.at)
+        at = _micros(event)
         if isinstance(event, Deploy):
             self._expect(event, state, (_NEW,), "a cluster not yet provisioned")
             if event.ready:
                 self._cluster_ready(event, cluster, state, at)
             else:
                 state.status = _PROVISIONING
-                self._log(at, cluster.id, "provisioning", "CL2", "not billed until ready")
+                rule = "CL2" if cluster.reserved else "CL4"
+                self._log(at, cluster.id, "provisioning", rule, "not billed until ready")
         elif isinstance(event, Ready):
             self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
             self._cluster_ready(event, cluster, state, at)
@@ -1398,6 +1410,10 @@ class _Replay:
             if cluster.reserved:
                 raise InvalidTimeline(event, "resource", cluster.id, "an on-demand cluster")
             self._expect(event, state, (_STOPPED,), "a stopped cluster")
+            if not event.ready:
+                state.status = _PROVISIONING
+                self._log(at, cluster.id, "starting", "CL4", "not billed until ready")
+                return
             state.status = _RUNNING
             _add_units(state.groups, at, state.gpus)
             self._log(at, cluster.id, "started", "CL4", f"{state.gpus} GPUs on demand")
@@ -1451,9 +1467,11 @@ class _Replay:
     def _cluster_ready(
         self, event: Event, cluster: InstantCluster, state: _ClusterState, at: int
     ) -> None:
-        self._check_gpus(event, "gpus", cluster.gpus)
+        restart = state.gpus > 0  # a stopped on-demand cluster keeps its GPU count
+        if not restart:
+            self._check_gpus(event, "gpus", cluster.gpus)
+            state.gpus = cluster.gpus
         state.status = _RUNNING
-        state.gpus = cluster.gpus
         if cluster.reserved:
             self._check_gpus(event, "reserved_gpus", cluster.reserved_gpus)
             assert cluster.duration_days is not None
@@ -1467,11 +1485,16 @@ class _Replay:
                 "ready",
                 "CL2",
                 f"{cluster.reserved_gpus} GPUs reserved for {cluster.duration_days} days, "
-                f"charged in full ({paid}); non-refundable",
+                f"charged in full ({paid}); non-refundable"
+                + (
+                    f"; {cluster.gpus - cluster.reserved_gpus} more GPUs burst at on-demand rates"
+                    if cluster.gpus > cluster.reserved_gpus
+                    else ""
+                ),
             )
             self._reprice_volumes(cluster.id, at)
         else:
-            self._log(at, cluster.id, "ready", "CL4", f"{cluster.gpus} GPUs on demand")
+            self._log(at, cluster.id, "ready", "CL4", f"{state.gpus} GPUs on demand")
         _add_units(state.groups, at, self._metered_gpus(cluster, state))
 
     def _charge_reservation(
@@ -1579,12 +1602,14 @@ class _Replay:
     # -- storage volumes (ST1-ST3) -------------------------------------------------------------
 
     def _volume_billing(self, volume: StorageVolume, at: int) -> ClusterBilling:
-        """Reserved storage pricing while the attached reservation is active and priced (C22)."""
+        """Reserved storage pricing while the attached cluster's reservation is active (C22).
+
+        Where the catalog has no reserved storage rate (yet), the on-demand rate applies.
+        """
         if volume.cluster is None:
             return ClusterBilling.ON_DEMAND
         cluster = self.core.clusters.get(volume.cluster)
-        reserved_price = self.core.catalog.at(("storage", ClusterBilling.RESERVED.value), at)
-        if cluster is not None and cluster.reservation_active(at) and reserved_price is not None:
+        if cluster is not None and cluster.reservation_active(at):
             return ClusterBilling.RESERVED
         return ClusterBilling.ON_DEMAND
 
@@ -1599,17 +1624,20 @@ class _Replay:
                 continue
             self._settle_volume(volume_id, state, at)
             state.billing = billing
-            for group in state.groups:
-                group.accounted = at
-            self._log(
-                at, volume_id, f"storage priced {billing.value}", "ST3", f"cluster {cluster_id}"
-            )
+            if self.core.catalog.history(("storage", ClusterBilling.RESERVED.value))[0]:
+                self._log(
+                    at, volume_id, f"storage priced {billing.value}", "ST3", f"cluster {cluster_id}"
+                )
 
     def _volume_event(self, event: Event, volume: StorageVolume) -> None:
         state = self.core.volumes[volume.id]
-        at = to_micros(event.at)
+        at = _micros(event)
         if isinstance(event, Deploy):
             self._expect(event, state, (_NEW,), "a volume not yet created")
+            if not event.ready:
+                raise InvalidTimeline(
+                    event, "ready", event.ready, "True: a volume bills from its creation (ST1)"
+                )
             state.status = _RUNNING
             state.billing = self._volume_billing(volume, at)
             state.size = volume.size_tib
@@ -1661,26 +1689,49 @@ class _Replay:
         """Accrue size x time up to ``until`` at the volume's storage rate (ST1)."""
         if not state.groups:
             return
-        billing = state.billing
 
         def meta(price: PriceEntry, grain: MeteringGrain) -> _LineMeta:
             assert isinstance(price, StoragePrice)
-            rule = "ST1"
-            description = f"shared volume storage ({billing.value} rate)"
+            description = f"shared volume storage ({price.billing.value} rate)"
             return _time_meta(
-                Category.STORAGE, rule, description, "TiB", price.per_tib_hour, price, grain
+                Category.STORAGE, "ST1", description, "TiB", price.per_tib_hour, price, grain
             )
 
-        key = ("storage", billing.value)
-        self._settle_groups(volume_id, state.groups, until, key, self.policies.storage_grain, meta)
+        grain = self.policies.storage_grain
+        on_demand = ("storage", ClusterBilling.ON_DEMAND.value)
+        if state.billing is ClusterBilling.RESERVED:
+            reserved = ("storage", ClusterBilling.RESERVED.value)
+            instants, _ = self.core.catalog.history(reserved)
+            if instants:
+                # On demand until the first reserved storage rate takes effect (G4).
+                before = min(until, instants[0])
+                self._settle_groups(volume_id, state.groups, before, on_demand, grain, meta)
+                self._settle_groups(volume_id, state.groups, until, reserved, grain, meta)
+                return
+        self._settle_groups(volume_id, state.groups, until, on_demand, grain, meta)
 
     # -- serverless (SL1-SL3) ----------------------------------------------------------------
 
     def _serverless_price(self, resource: ServerlessUsage, at: int) -> ServerlessPrice:
+        found = self.core.catalog.at(("serverless", resource.model), at)
+        if isinstance(found, ServerlessPrice):
+            return found
         params = resource.params_b if self.policies.size_tier_fallback else None
         return self.core.catalog.serverless(resource.model, from_micros(at), params_b=params)
 
     def _usage_metas(
+        self, resource: ServerlessUsage, price: ServerlessPrice, batch: bool
+    ) -> tuple[_LineMeta, _LineMeta, _LineMeta | None]:
+        """The three lines a usage record can add to, made once per resource, price and mode."""
+        cache_key = (resource.id, id(price), batch)
+        found = self._meta_cache.get(cache_key)
+        if found is not None and found[0].price is price:
+            return found
+        made = self._make_usage_metas(resource, price, batch)
+        self._meta_cache[cache_key] = made
+        return made
+
+    def _make_usage_metas(
         self, resource: ServerlessUsage, price: ServerlessPrice, batch: bool
     ) -> tuple[_LineMeta, _LineMeta, _LineMeta | None]:
         discount = (
@@ -1770,6 +1821,11 @@ class _Replay:
                 self._schedule(key, "batch", (batch, position + 1))
             return
         stop = size
+        # Without credits, only a price change can alter how later records bill, so the
+        # batch runs on to the next price change, not to the next event of any kind.
+        here = (times[position], PRIORITY_ACTIVITY, "TokenUsageBatch", batch.resource)
+        following = bisect.bisect_right(self._price_keys, here)
+        horizon = self._price_keys[following] if following < len(self._price_keys) else None
         if horizon is not None:
             limit = horizon[0]
             # Records at the horizon's instant come first only if the horizon event
@@ -1827,7 +1883,7 @@ class _Replay:
             raise InvalidTimeline(
                 event, "status", status, "a job that has not completed or been cancelled"
             )
-        at = to_micros(event.at)
+        at = _micros(event)
         if isinstance(event, JobCancelled):
             if event.tokens_processed > job.total_tokens:
                 raise InvalidTimeline(
@@ -1945,12 +2001,71 @@ def _plain(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+def _add_accrual(
+    accruals: dict[_Key, _Accrual],
+    metas: dict[_Key, _LineMeta],
+    period: BillingPeriod,
+    resource_id: str,
+    meta: _LineMeta,
+    quantity: int,
+    span: tuple[int, int],
+) -> None:
+    """Add ``quantity`` to the invoice line of ``period`` that ``meta`` describes."""
+    key: _Key = (
+        period,
+        _CATEGORY_ORDER[meta.category],
+        resource_id,
+        meta.rule,
+        meta.description,
+        meta.price.key,
+        meta.effective,
+    )
+    found = accruals.get(key)
+    if found is None:
+        accruals[key] = _Accrual(quantity, span[0], span[1])
+        metas[key] = meta
+    else:
+        found.quantity += quantity
+        found.start = min(found.start, span[0])
+        found.end = max(found.end, span[1])
+
+
+def _time_accruals(core: _Core) -> tuple[dict[_Key, _Accrual], dict[_Key, _LineMeta]]:
+    """All accruals: the discrete ones, plus running time counted per period (G3).
+
+    A grain unit belongs to the period in which it starts.
+    """
+    accruals = {key: attrs.evolve(value) for key, value in core.accruals.items()}
+    metas = dict(core.meta)
+    for piece in core.pieces:
+        grain = piece.grain
+        step = (grain.step_seconds or 0) * 1_000_000
+        period = BillingPeriod.of_micros(piece.start)
+        lo = piece.start
+        while lo < piece.end:
+            hi = min(piece.end, period.end_micros)
+            count = grain.count(piece.grid, lo, hi)
+            if count:
+                if step:
+                    first = grain.unit_end(piece.grid, lo)
+                    span = (first, first + count * step)
+                else:
+                    span = (lo, hi)
+                _add_accrual(
+                    accruals, metas, period, piece.resource, piece.meta, count * piece.count, span
+                )
+            lo = hi
+            period = period.next()
+    return accruals, metas
+
+
 def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
     """Build the invoices of every period from the core's start to ``end``."""
     by_period: dict[BillingPeriod, list[InvoiceLine]] = {}
-    for key in sorted(core.accruals, key=_accrual_order):
-        accrual = core.accruals[key]
-        meta = core.meta[key]
+    accruals, metas = _time_accruals(core)
+    for key in sorted(accruals, key=_accrual_order):
+        accrual = accruals[key]
+        meta = metas[key]
         price = meta.price
         line = make_line(
             rounding=policies.rounding,

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import attrs
 import pendulum
 
+from together_billing._choice import Choice
 from together_billing.catalog import Source
 from together_billing.money import EXACT_CONTEXT, Money, RoundingMode, round_to_cents
 from together_billing.resources import Category
@@ -25,8 +25,10 @@ from together_billing.time import BillingPeriod, Interval
 __all__ = ["Invoice", "InvoiceLine", "InvoiceStatus", "LogEntry"]
 
 
-class InvoiceStatus(StrEnum):
+class InvoiceStatus(Choice):
     """A closed period's invoice is ``final``; the open period's is a ``draft`` (IN4)."""
+
+    __field__ = "status"
 
     FINAL = "final"
     DRAFT = "draft"

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import decimal
 from decimal import Decimal
-from enum import StrEnum
 from typing import Final, overload
 
 import attrs
 
+from together_billing._choice import Choice
 from together_billing.errors import CurrencyMismatch, InvalidArgument
 
 __all__ = [
@@ -47,8 +47,10 @@ CENT: Final = Decimal("0.01")
 EXACT_CONTEXT: Final = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN)
 
 
-class RoundingMode(StrEnum):
+class RoundingMode(Choice):
     """How an exact amount is rounded to cents (policy P-ROUND)."""
+
+    __field__ = "rounding"
 
     HALF_UP = "half-up"
     HALF_EVEN = "half-even"

@@ -12,11 +12,11 @@ The defaults are those of the seeds' edition (2025-11).
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import attrs
 
+from together_billing._choice import Choice
 from together_billing.credits import EDITIONS
 from together_billing.errors import InvalidArgument
 from together_billing.money import RoundingMode, to_decimal
@@ -25,15 +25,19 @@ from together_billing.time import MeteringGrain
 __all__ = ["CancelBasis", "Policies", "ReservationPayment", "ShrinkPolicy"]
 
 
-class CancelBasis(StrEnum):
+class CancelBasis(Choice):
     """What a cancelled fine-tuning job is charged for (P-FT-CANCEL, facts C14)."""
+
+    __field__ = "fine_tuning_cancel_basis"
 
     TOKENS = "tokens"
     """The tokens processed up to cancellation, as the job reports them."""
 
 
-class ShrinkPolicy(StrEnum):
+class ShrinkPolicy(Choice):
     """Whether a storage volume may be made smaller (P-SHRINK, facts C1)."""
+
+    __field__ = "storage_shrink"
 
     ALLOWED = "allowed"
     """Increase or decrease freely (the 2025-11-08 docs)."""
@@ -44,8 +48,10 @@ class ShrinkPolicy(StrEnum):
     """Never decrease."""
 
 
-class ReservationPayment(StrEnum):
+class ReservationPayment(Choice):
     """How a reservation is paid (P-RESERVE-PAY): either way it is charged at provisioning."""
+
+    __field__ = "reservation_payment"
 
     UPFRONT = "upfront"
     CREDITS = "credits"

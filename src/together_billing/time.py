@@ -21,6 +21,7 @@ arithmetic is exact and independent of daylight saving time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import ClassVar, Final
 
@@ -45,6 +46,7 @@ MICROS_PER_SECOND: Final = 1_000_000
 MICROS_PER_MINUTE: Final = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR: Final = 60 * MICROS_PER_MINUTE
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - arithmetic base, never exposed
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
@@ -85,14 +87,25 @@ def to_micros(value: dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError("at", value)
-    delta = value - _EPOCH
+    # The standard library's subtraction: pendulum's builds an Interval, 50 times slower.
+    delta = dt.datetime.__sub__(value, _EPOCH)
+    assert isinstance(delta, dt.timedelta)
     return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
 
 
 def from_micros(micros: int) -> pendulum.DateTime:
     """The UTC instant ``micros`` microseconds after the Unix epoch."""
-    value = _EPOCH + dt.timedelta(microseconds=micros)
-    return pendulum.instance(value, tz="UTC")
+    value = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
+    return pendulum.DateTime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=pendulum.UTC,
+    )
 
 
 def _as_instant(value: object) -> pendulum.DateTime:
@@ -183,7 +196,7 @@ class BillingPeriod:
 
     @classmethod
     def of_micros(cls, micros: int) -> BillingPeriod:
-        utc = from_micros(micros)
+        utc = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
         return cls(utc.year, utc.month)
 
     @property
@@ -196,11 +209,13 @@ class BillingPeriod:
 
     @property
     def start_micros(self) -> int:
-        return to_micros(self.start)
+        return _month_start(self.year, self.month)
 
     @property
     def end_micros(self) -> int:
-        return to_micros(self.end)
+        if self.month == 12:
+            return _month_start(self.year + 1, 1)
+        return _month_start(self.year, self.month + 1)
 
     @property
     def interval(self) -> Interval:
@@ -214,6 +229,11 @@ class BillingPeriod:
         if self.month == 12:
             return BillingPeriod(self.year + 1, 1)
         return BillingPeriod(self.year, self.month + 1)
+
+
+@functools.cache
+def _month_start(year: int, month: int) -> int:
+    return to_micros(dt.datetime(year, month, 1, tzinfo=dt.UTC))
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:

@@ -116,18 +116,25 @@ class _Ordered:
 class _ResourceEvent(_Ordered):
     at: pendulum.DateTime = attrs.field(converter=_at)
     resource: str = attrs.field(validator=_resource_id)
+    _key: tuple[Any, ...] = attrs.field(init=False, repr=False, eq=False, hash=False)
 
     def _fields(self) -> tuple[Any, ...]:
         return ()
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (
-            to_micros(self.at),
-            self.priority,
-            type(self).__name__,
-            self.resource,
-            self._fields(),
-        )
+        """``(microseconds, priority, type name, resource, fields)``, computed once."""
+        try:
+            return self._key
+        except AttributeError:
+            key: tuple[Any, ...] = (
+                to_micros(self.at),
+                self.priority,
+                type(self).__name__,
+                self.resource,
+                self._fields(),
+            )
+            object.__setattr__(self, "_key", key)
+            return key
 
 
 @attrs.frozen(order=False)
@@ -328,6 +335,7 @@ class TokenUsageBatch(_Ordered):
     output_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
     cached_input_tokens: tuple[int, ...] | None = attrs.field(default=None)
     batch: bool = False
+    _key: tuple[Any, ...] = attrs.field(init=False, repr=False, eq=False, hash=False)
     priority: ClassVar[int] = PRIORITY_ACTIVITY
 
     def __attrs_post_init__(self) -> None:
@@ -378,13 +386,18 @@ class TokenUsageBatch(_Ordered):
         )
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (
-            self.at_micros[0],
-            self.priority,
-            "TokenUsageBatch",
-            self.resource,
-            (len(self), self.at_micros[-1], sum(self.input_tokens), sum(self.output_tokens)),
-        )
+        try:
+            return self._key
+        except AttributeError:
+            content = (
+                len(self),
+                self.at_micros[-1],
+                sum(self.input_tokens),
+                sum(self.output_tokens),
+            )
+            key = (self.at_micros[0], self.priority, "TokenUsageBatch", self.resource, content)
+            object.__setattr__(self, "_key", key)
+            return key
 
     def records(self) -> list[TokenUsage]:
         """The batch as single :class:`TokenUsage` events."""
