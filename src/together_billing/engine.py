@@ -1234,37 +1234,54 @@ class _Replay:
                         "which run to the reservation's end",
                     )
                 continue
-            if not self.policies.paused_cluster_bills:
-                self._resize_units(resource_id, cluster_state.groups, at, 0)
-            cluster_state.status = _PAUSED
-            cluster_state.generation += 1
-            self._grace(resource_id, at, grace_compute, cluster_state.generation, "CR4")
-            self._log(
-                at,
+            self._suspend(
                 resource_id,
-                "paused",
-                "CR4",
-                "decommissioned unless credits are restored within "
+                cluster_state,
+                at,
+                keep_billing=self.policies.paused_cluster_bills,
+                status=_PAUSED,
+                rule="CR4",
+                detail="decommissioned unless credits are restored within "
                 f"{self.policies.grace_compute_hours} h (P-GRACE-COMPUTE)",
+                grace=grace_compute,
             )
         grace_storage = self.policies.grace_storage_hours * MICROS_PER_HOUR
         for resource_id, volume_state in core.volumes.items():
             if volume_state.status != _RUNNING:
                 continue
             self._settle_volume(resource_id, volume_state, at)
-            if not self.policies.revoked_storage_bills:
-                self._resize_units(resource_id, volume_state.groups, at, 0)
-            volume_state.status = _REVOKED
-            volume_state.generation += 1
-            self._grace(resource_id, at, grace_storage, volume_state.generation, "CR5")
-            self._log(
-                at,
+            self._suspend(
                 resource_id,
-                "access revoked",
-                "CR5",
-                "data deleted unless credits are restored within "
+                volume_state,
+                at,
+                keep_billing=self.policies.revoked_storage_bills,
+                status=_REVOKED,
+                rule="CR5",
+                detail="data deleted unless credits are restored within "
                 f"{self.policies.grace_storage_hours} h (P-GRACE-STORAGE)",
+                grace=grace_storage,
             )
+
+    def _suspend(
+        self,
+        resource_id: str,
+        state: _ClusterState | _VolumeState,
+        at: int,
+        *,
+        keep_billing: bool,
+        status: str,
+        rule: str,
+        detail: str,
+        grace: int,
+    ) -> None:
+        """Pause compute or revoke storage access, and start the grace period (CR4, CR5)."""
+        if not keep_billing:
+            self._resize_units(resource_id, state.groups, at, 0)
+        state.status = status
+        state.generation += 1
+        self._grace(resource_id, at, grace, state.generation, rule)
+        action = "paused" if status == _PAUSED else "access revoked"
+        self._log(at, resource_id, action, rule, detail)
 
     def _grace(self, resource_id: str, at: int, length: int, generation: int, rule: str) -> None:
         end = at + length
@@ -1507,11 +1524,11 @@ class _Replay:
         start = state.reservation_end
         state.reservation_end = start + days * 24 * MICROS_PER_HOUR
         hours = days * 24
-        what = "reservation" if rule == "CL2" else "reservation extension"
+        what = "reservation" if rule == "CL2" else "reservation extensions"
         meta = _LineMeta(
             Category.RESERVED_COMPUTE,
             rule,
-            f"{cluster.gpu_type} {what}: {cluster.reserved_gpus} GPUs x {hours} h",
+            f"{cluster.gpu_type} {what} of {cluster.reserved_gpus} GPUs",
             "GPU-hour",
             price.per_gpu_hour,
             "USD per GPU-hour",

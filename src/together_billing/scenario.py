@@ -98,50 +98,41 @@ Id = Annotated[str, pydantic.Field(min_length=1)]
 # -- resources ---------------------------------------------------------------------------------
 
 
-class DedicatedEndpointDoc(_Doc):
+class _DeploymentDoc(_Doc):
+    id: Id
+    model: str
+    hardware: str
+    min_replicas: Positive = 1
+    max_replicas: Positive = 1
+    inactive_timeout_minutes: NonNegative | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "hardware": self.hardware,
+            "min_replicas": self.min_replicas,
+            "max_replicas": self.max_replicas,
+            "inactive_timeout_minutes": self.inactive_timeout_minutes,
+        }
+
+
+class DedicatedEndpointDoc(_DeploymentDoc):
     """A dedicated endpoint (DE1-DE4)."""
 
     kind: Literal["dedicated_endpoint"]
-    id: Id
-    model: str
-    hardware: str
-    min_replicas: Positive = 1
-    max_replicas: Positive = 1
-    inactive_timeout_minutes: NonNegative | None = None
 
     def build(self) -> Resource:
-        return DedicatedEndpoint(
-            self.id,
-            model=self.model,
-            hardware=self.hardware,
-            min_replicas=self.min_replicas,
-            max_replicas=self.max_replicas,
-            inactive_timeout_minutes=self.inactive_timeout_minutes,
-        )
+        return DedicatedEndpoint(self.id, **self._settings())
 
 
-class FineTunedHostingDoc(_Doc):
+class FineTunedHostingDoc(_DeploymentDoc):
     """A deployed fine-tuned model (FT2, FT3)."""
 
     kind: Literal["fine_tuned_hosting"]
-    id: Id
-    model: str
-    hardware: str
-    min_replicas: Positive = 1
-    max_replicas: Positive = 1
-    inactive_timeout_minutes: NonNegative | None = None
     job: str | None = None
 
     def build(self) -> Resource:
-        return FineTunedHosting(
-            self.id,
-            model=self.model,
-            hardware=self.hardware,
-            min_replicas=self.min_replicas,
-            max_replicas=self.max_replicas,
-            inactive_timeout_minutes=self.inactive_timeout_minutes,
-            job=self.job,
-        )
+        return FineTunedHosting(self.id, job=self.job, **self._settings())
 
 
 class ServerlessDocResource(_Doc):
