@@ -431,6 +431,7 @@ class Catalog:
         return items[index] if index >= 0 else None
 
     def _require(self, key: PriceKey, at: pendulum.DateTime, what: str) -> PriceEntry:
+        at = instant(at)
         found = self.at(key, to_micros(at))
         if found is not None:
             return found
@@ -450,6 +451,7 @@ class Catalog:
         A model with no entry at all is priced by its size tier when ``params_b`` is
         given (P-TIER); a listed model asked for before its first entry is an error.
         """
+        at = instant(at)
         found = self.at(("serverless", model), to_micros(at))
         if isinstance(found, ServerlessPrice):
             return found
