@@ -21,7 +21,7 @@ all credits are used, the balance goes negative down to the floor (P-FLOOR).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Final
 
 import attrs
@@ -99,15 +99,18 @@ class AutoRecharge:
         >>> AutoRecharge(mode="increment", threshold=60, amount=25).purchases(Decimal(5))
         [Decimal('25'), Decimal('25'), Decimal('25')]
         >>> AutoRecharge(mode="top-up", threshold=60, target=100).purchases(Decimal(5))
-        [Decimal('95')]
+        [Decimal('95.00')]
         """
         if balance >= self.threshold:
             return []
         if self.mode is AutoRechargeMode.TOP_UP:
             assert self.target is not None
-            return [self.target - balance]
-        count = -((balance - self.threshold) // self.amount)
-        if balance + count * self.amount < self.threshold:
+            # A card is charged in cents: round up, so the balance reaches the target.
+            needed = EXACT_CONTEXT.subtract(self.target, balance)
+            return [needed.quantize(Decimal("0.01"), rounding=ROUND_CEILING)]
+        shortfall = EXACT_CONTEXT.subtract(self.threshold, balance)
+        count = EXACT_CONTEXT.divide_int(shortfall, self.amount)
+        if EXACT_CONTEXT.multiply(count, self.amount) < shortfall:
             count += 1
         return [self.amount] * int(count)
 
@@ -141,6 +144,8 @@ class LedgerEntry:
     note: str = ""
     from_credits: Decimal = Decimal(0)
     """For a consumption: the part paid from credits (the rest became debt)."""
+    since_micros: int | None = None
+    """For a continuous draw: the start of the span it pays for (it ends at ``at``)."""
 
     @property
     def at(self) -> pendulum.DateTime:
@@ -150,11 +155,17 @@ class LedgerEntry:
         return {
             "at": self.at.isoformat(),
             "kind": self.kind,
-            "amount": format(self.amount, "f"),
-            "balance": format(self.balance, "f"),
+            "amount": _display(self.amount),
+            "balance": _display(self.balance),
             "resource": self.resource,
             "note": self.note,
         }
+
+
+def _display(value: Decimal) -> str:
+    """A ledger amount for people: to the ten-billionth of a dollar, without an exponent."""
+    shown = EXACT_CONTEXT.quantize(value, Decimal("1e-10")).normalize()
+    return format(shown + 0, "f")
 
 
 @attrs.define
@@ -191,12 +202,12 @@ class Ledger:
     def add(self, at: int, kind: str, amount: Decimal, *, expires: int | None = None) -> None:
         """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``."""
         if kind == "grant":
-            self.granted += amount
+            self.granted = EXACT_CONTEXT.add(self.granted, amount)
         else:
-            self.purchased += amount
+            self.purchased = EXACT_CONTEXT.add(self.purchased, amount)
         paid = min(self.debt, amount)
-        self.debt -= paid
-        remaining = amount - paid
+        self.debt = EXACT_CONTEXT.subtract(self.debt, paid)
+        remaining = EXACT_CONTEXT.subtract(amount, paid)
         if remaining:
             self.buckets.append(_Bucket(kind, remaining, at, expires))
         self.entries.append(
@@ -211,7 +222,9 @@ class Ledger:
         purchased = [b for b in self.buckets if b.kind != "grant"]
         return promotional + purchased
 
-    def consume(self, at: int, amount: Decimal, resource: str, note: str = "") -> None:
+    def consume(
+        self, at: int, amount: Decimal, resource: str, note: str = "", *, since: int | None = None
+    ) -> None:
         """Credits out for a charge (P-CONSUME order); beyond the credits, a debt."""
         if not amount:
             return
@@ -229,11 +242,12 @@ class Ledger:
             LedgerEntry(
                 at_micros=at,
                 kind="consumption",
-                amount=-amount,
+                amount=EXACT_CONTEXT.minus(amount),
                 balance=self.balance,
                 resource=resource,
                 note=note,
                 from_credits=EXACT_CONTEXT.subtract(amount, left),
+                since_micros=since,
             )
         )
 
@@ -243,14 +257,19 @@ class Ledger:
         kept = []
         for bucket in self.buckets:
             if bucket.expires is not None and bucket.expires <= at:
-                total += bucket.remaining
+                total = EXACT_CONTEXT.add(total, bucket.remaining)
             else:
                 kept.append(bucket)
         if total:
             self.buckets = kept
-            self.expired += total
+            self.expired = EXACT_CONTEXT.add(self.expired, total)
             self.entries.append(
-                LedgerEntry(at_micros=at, kind="expiry", amount=-total, balance=self.balance)
+                LedgerEntry(
+                    at_micros=at,
+                    kind="expiry",
+                    amount=EXACT_CONTEXT.minus(total),
+                    balance=self.balance,
+                )
             )
         return total
 

@@ -116,6 +116,10 @@ _DECOMMISSIONED: Final = "decommissioned"
 _PAUSED: Final = "paused"
 _REVOKED: Final = "access revoked"
 _MICROS_PER_HOUR_D: Final = Decimal(MICROS_PER_HOUR)
+#: Balances within 1e-30 USD of the floor (or a threshold) count as reaching it:
+#: continuous draws are quotients carried to 50 digits, and a replay split at any
+#: instant must find the same crossing despite their last-digit noise.
+_TOLERANCE: Final = Decimal("1e-30")
 _RESOURCE_TYPES: Final = (
     DedicatedEndpoint,
     FineTunedHosting,
@@ -170,6 +174,7 @@ class _VolumeState:
     groups: list[_Group] = attrs.Factory(list)
     size: int = 0
     generation: int = 0
+    deleted_by_credits: bool = False
 
 
 @attrs.frozen
@@ -311,20 +316,35 @@ class SimulationResult:
         return tuple(ledger.entries) if ledger is not None else ()
 
     @property
-    def credits(self) -> dict[str, Decimal] | None:
-        """Purchased, granted, consumed, expired and remaining credits (exact), or ``None``.
+    def balance(self) -> Decimal | None:
+        """The exact credit balance at the end of the replay, or ``None`` without an Account."""
+        ledger = self.state._core.ledger
+        return None if ledger is None else ledger.balance
 
-        ``purchased + granted == consumed + expired + remaining`` always holds.
+    @property
+    def credits(self) -> dict[str, Decimal] | None:
+        """Purchased, granted, consumed, expired and remaining credits, or ``None``.
+
+        Amounts are to the trillionth of a dollar, and ``purchased + granted ==
+        consumed + expired + remaining`` holds exactly.
         """
         ledger = self.state._core.ledger
         if ledger is None:
             return None
+        consumed = _trillionths(ledger.consumed)
+        expired = _trillionths(ledger.expired)
+        # Continuous draws are quotients carried to 50 digits in the ledger; here they are
+        # given to the trillionth of a dollar, and what remains is derived, so the identity
+        # holds exactly in any decimal context.
         return {
             "purchased": ledger.purchased,
             "granted": ledger.granted,
-            "consumed": ledger.consumed,
-            "expired": ledger.expired,
-            "remaining": ledger.balance,
+            "consumed": consumed,
+            "expired": expired,
+            "remaining": EXACT_CONTEXT.subtract(
+                EXACT_CONTEXT.add(ledger.purchased, ledger.granted),
+                EXACT_CONTEXT.add(consumed, expired),
+            ),
         }
 
     @property
@@ -513,6 +533,13 @@ class _Replay:
                 self.core.clusters.setdefault(resource.id, _ClusterState())
             elif isinstance(resource, StorageVolume):
                 self.core.volumes.setdefault(resource.id, _VolumeState())
+        # Resources are kept in id order, so nothing depends on the order they were given in.
+        core = self.core
+        core.resources = dict(sorted(core.resources.items()))
+        core.deployments = dict(sorted(core.deployments.items()))
+        core.jobs = dict(sorted(core.jobs.items()))
+        core.clusters = dict(sorted(core.clusters.items()))
+        core.volumes = dict(sorted(core.volumes.items()))
         for resource in self.core.resources.values():
             if isinstance(resource, StorageVolume) and resource.cluster is not None:
                 attached = self.core.resources.get(resource.cluster)
@@ -530,7 +557,10 @@ class _Replay:
         core = self.core
         self._price_keys = [e.sort_key() for e in events if isinstance(e, PriceChange)]
         if self._account_added:
-            self._after(core.now)
+            # Apply the credit rules at the start, after any purchase at that instant.
+            core.credit_generation += 1
+            key = (core.now, PRIORITY_END, "CreditCheck", "", (core.credit_generation,))
+            self._schedule(key, "credit-check", core.credit_generation)
         for event in events:
             self._check_window(event, end, resumed)
         index = 0
@@ -545,7 +575,7 @@ class _Replay:
                 if next_internal[0] > end:
                     break
                 key, _, kind, payload = heapq.heappop(pending)
-                if kind == "credit-check" and payload != core.credit_generation:
+                if self._stale(kind, payload):
                     continue
                 self._advance_ledger(key[0])
                 self._internal(key, kind, payload, self._peek(events, index))
@@ -602,6 +632,23 @@ class _Replay:
     def _schedule(self, key: tuple[Any, ...], kind: str, payload: Any) -> None:
         self.core.sequence += 1
         heapq.heappush(self.core.pending, (key, self.core.sequence, kind, payload))
+
+    def _stale(self, kind: str, payload: Any) -> bool:
+        """Whether a scheduled check was overtaken by later events (nothing to do)."""
+        core = self.core
+        if kind == "credit-check":
+            return bool(payload != core.credit_generation)
+        if kind in ("reservation-end", "reservation-alert"):
+            resource_id, generation = payload
+            return bool(core.clusters[resource_id].generation != generation)
+        if kind in ("grace-end", "grace-alert"):
+            resource_id, generation = payload
+            state = core.clusters.get(resource_id) or core.volumes.get(resource_id)
+            return state is None or state.generation != generation
+        if kind == "idle-check":
+            resource_id, generation = payload
+            return bool(core.deployments[resource_id].idle_generation != generation)
+        return False
 
     def _internal(
         self, key: tuple[Any, ...], kind: str, payload: Any, horizon: tuple[Any, ...] | None
@@ -1058,6 +1105,12 @@ class _Replay:
         if ledger is None or until <= core.ledger_time:
             return
         start = core.ledger_time
+        # Book each month's draw in that month (IN3 credits applied per invoice).
+        boundary = BillingPeriod.of_micros(start).end_micros
+        if boundary < until:
+            self._advance_ledger(boundary)
+            self._advance_ledger(until)
+            return
         for resource_id, groups in list(self._burners()):
             meter = self._meter_of(resource_id)
             assert meter is not None
@@ -1077,7 +1130,7 @@ class _Replay:
                     amount += units * (hi - lo) * _hourly(entries[index])
             if amount:
                 amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
-                ledger.consume(until, amount, resource_id, "running")
+                ledger.consume(until, amount, resource_id, "running", since=start)
         core.ledger_time = until
 
     def _credit_event(self, event: Purchase | Grant) -> None:
@@ -1125,7 +1178,7 @@ class _Replay:
         for threshold in self.policies.alert_thresholds:
             if threshold <= floor:
                 continue
-            if balance <= threshold and threshold not in core.thresholds_alerted:
+            if balance <= threshold + _TOLERANCE and threshold not in core.thresholds_alerted:
                 core.thresholds_alerted.add(threshold)
                 self._log(
                     at,
@@ -1134,11 +1187,11 @@ class _Replay:
                     "CR6",
                     f"balance {_cents(balance)} USD is at or below {threshold}",
                 )
-            elif balance > threshold:
+            elif balance > threshold + _TOLERANCE:
                 core.thresholds_alerted.discard(threshold)
-        if not core.exhausted and balance <= floor:
+        if not core.exhausted and balance <= floor + _TOLERANCE:
             self._exhaust(at)
-        elif core.exhausted and balance > floor:
+        elif core.exhausted and balance > floor + _TOLERANCE:
             self._restore(at)
         self._plan_credit_check(at)
 
@@ -1157,10 +1210,18 @@ class _Replay:
         if rate > 0 and not core.exhausted:
             targets = [floor, *(t for t in self.policies.alert_thresholds if floor < t < balance)]
             recharge = core.account.auto_recharge if core.account else None
-            if recharge is not None and recharge.threshold < balance:
-                targets.append(recharge.threshold)
-            crossing = {x: at + _ceil_micros(balance - x, rate) for x in targets if x < balance}
+            # Every planned instant is strictly later than now, so a balance a hair above
+            # a target cannot keep the replay at one instant.
+            crossing = {
+                x: max(at + 1, at + _ceil_micros(EXACT_CONTEXT.subtract(balance, x), rate))
+                for x in targets
+                if x < balance
+            }
             candidates.extend(crossing.values())
+            if recharge is not None and recharge.threshold <= balance:
+                # Auto-recharge fires when the balance goes *below* its threshold.
+                shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
+                candidates.append(at + _ceil_micros(shortfall, rate, strict=True))
             exhaustion = crossing.get(floor)
             if exhaustion is not None and not core.forecast_alerted:
                 warn = exhaustion - self.policies.alert_lead_hours * MICROS_PER_HOUR
@@ -1341,6 +1402,7 @@ class _Replay:
             self._settle_volume(resource_id, state, at)
             self._resize_units(resource_id, state.groups, at, 0)
             state.status = _DELETED
+            state.deleted_by_credits = True
             self._log(at, resource_id, "data deleted", "CR5", "credits were not restored")
 
     def _restore(self, at: int) -> None:
@@ -1418,6 +1480,9 @@ class _Replay:
                     "an on-demand cluster: a reserved cluster cannot be paused "
                     "(Delete terminates it)",
                 )
+            if state.status == _PAUSED:
+                self._log(at, cluster.id, "stop ignored", "CR4", "paused: credits ran out")
+                return
             self._expect(event, state, (_RUNNING,), "a running cluster")
             self._settle_cluster(cluster.id, state, at)
             self._resize_units(cluster.id, state.groups, at, 0)
@@ -1672,6 +1737,9 @@ class _Replay:
             state.size = event.size_tib
             self._log(at, volume.id, "resized", "ST2", f"{before} -> {event.size_tib} TiB")
         elif isinstance(event, Delete):
+            if state.status == _DELETED and state.deleted_by_credits:
+                self._log(at, volume.id, "delete ignored", "CR5", "its data was already deleted")
+                return
             self._expect(event, state, (_RUNNING, _REVOKED), "an existing volume")
             state.generation += 1
             self._settle_volume(volume.id, state, at)
@@ -1970,12 +2038,27 @@ def _hourly(price: PriceEntry) -> Decimal:
     raise AssertionError(price)
 
 
-def _ceil_micros(amount: Decimal, per_hour: Decimal) -> int:
-    """Microseconds until ``amount`` is drawn at ``per_hour``, rounded up (CR2)."""
+def _ceil_micros(amount: Decimal, per_hour: Decimal, *, strict: bool = False) -> int:
+    """Microseconds until ``amount`` is drawn at ``per_hour``, rounded up (CR2).
+
+    With ``strict``, until *more* than ``amount`` is drawn (the next microsecond
+    when the crossing falls exactly on one).
+    """
     exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(amount, _MICROS_PER_HOUR_D), per_hour)
     # Drop the noise of 50-digit quotients so a split replay finds the same microsecond.
     exact = EXACT_CONTEXT.quantize(exact, Decimal("1e-20"))
+    if strict:
+        return int(exact.to_integral_value(rounding="ROUND_FLOOR")) + 1
     return int(exact.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def _trillionths(value: Decimal) -> Decimal:
+    """``value`` to the trillionth of a dollar, without trailing zeros or an exponent."""
+    rounded = EXACT_CONTEXT.quantize(value, Decimal("1e-12")).normalize()
+    exponent = rounded.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        rounded = rounded.quantize(Decimal(1))
+    return rounded + 0
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -2104,9 +2187,13 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
     if core.ledger is not None:
         for entry in core.ledger.entries:
             if entry.kind == "consumption":
-                bucket = BillingPeriod.of_micros(entry.at_micros)
-                applied[bucket] = EXACT_CONTEXT.subtract(
-                    applied.get(bucket, Decimal(0)), entry.amount
+                # A continuous draw belongs to the period of the span it pays for. Only the
+                # part paid from credits is applied: a debt (postpaid, or the rest of a
+                # started minute past the floor) stays due on the invoice (W25).
+                when = entry.at_micros if entry.since_micros is None else entry.since_micros
+                bucket = BillingPeriod.of_micros(when)
+                applied[bucket] = EXACT_CONTEXT.add(
+                    applied.get(bucket, Decimal(0)), entry.from_credits
                 )
     invoices = []
     period = BillingPeriod.of_micros(core.start)

@@ -1,0 +1,213 @@
+"""The pytest plugin of together-billing: fixtures and bill-budget assertions.
+
+Installed with the library (the ``pytest11`` entry point ``together_billing``),
+so every test suite of a project that installs together-billing gets:
+
+- options, in the ``together-billing`` group of ``pytest --help``:
+  ``--billing-catalog PATH`` adds the price entries of a catalog file to the
+  bundled catalog, and ``--billing-edition {2025-11,2026}`` picks the rule
+  edition whose policy defaults the simulator uses;
+- fixtures ``billing_catalog`` (a :class:`~together_billing.Catalog`),
+  ``billing_simulator`` (a :class:`~together_billing.Simulator` with that
+  catalog and edition) and ``billing_budget`` (the assertions below, with the
+  limit of the test's ``billing_budget`` marker as default);
+- assertions :func:`assert_monthly_bill_under` and :func:`assert_credits_last`,
+  whose failure messages list the bill's lines, largest first.
+
+The options are prefixed ``--billing-`` rather than ``--tb-``: pytest's own
+``--tb`` (traceback style) would read as their prefix.
+
+This module imports nothing from the library at load time: fixtures and
+assertions import what they need when used. Being inside the package, though,
+loading it runs ``together_billing/__init__.py``, which imports the whole
+library (pydantic models included).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import pytest
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from together_billing.catalog import Catalog
+    from together_billing.engine import SimulationResult, Simulator
+    from together_billing.money import Money
+    from together_billing.time import BillingPeriod
+
+__all__ = [
+    "BillingBudget",
+    "assert_credits_last",
+    "assert_monthly_bill_under",
+    "billing_budget",
+    "billing_catalog",
+    "billing_simulator",
+]
+
+GROUP: Final = "together-billing"
+CATALOG_OPTION: Final = "--billing-catalog"
+EDITION_OPTION: Final = "--billing-edition"
+EDITIONS: Final = ("2025-11", "2026")
+MARKER: Final = "billing_budget"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(GROUP, "together-billing: bill forecasts and invariant checks")
+    group.addoption(
+        CATALOG_OPTION,
+        action="store",
+        dest="billing_catalog",
+        metavar="PATH",
+        default=None,
+        help="catalog file (YAML or JSON) whose prices are added to the bundled catalog "
+        "in the billing_catalog and billing_simulator fixtures",
+    )
+    group.addoption(
+        EDITION_OPTION,
+        action="store",
+        dest="billing_edition",
+        choices=EDITIONS,
+        default=None,
+        help="rule edition whose policy defaults billing_simulator uses (default: 2025-11)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(limit, *, period=None): the monthly budget that the billing_budget "
+        "fixture's monthly_bill_under(result) checks when given no limit",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    catalog = config.getoption("billing_catalog")
+    edition = config.getoption("billing_edition")
+    if catalog is None and edition is None:
+        return None
+    return [f"together-billing: catalog={catalog or 'bundled'}, edition={edition or '2025-11'}"]
+
+
+# -- assertions ----------------------------------------------------------------------------------
+
+
+def assert_monthly_bill_under(
+    result_or_scenario: SimulationResult | str | Path,
+    limit: Money | Decimal | int | str,
+    *,
+    period: BillingPeriod | str | None = None,
+) -> SimulationResult:
+    """Fail the test if a month's bill is over ``limit`` (a budget in USD, never a float).
+
+    ``result_or_scenario`` is a replay's result or the path of a scenario file.
+    Every month of the replay is checked, or only ``period`` (``"YYYY-MM"``).
+    The failure (:class:`~together_billing.testing.BudgetExceeded`, an
+    ``AssertionError``) lists the most expensive month's lines, largest first
+    (resource, description, amount), and its total against the limit. Returns
+    the result.
+    """
+    __tracebackhide__ = True
+    from together_billing import testing  # noqa: PLC0415 - keep loading the plugin cheap
+
+    return testing.assert_monthly_bill_under(result_or_scenario, limit, period=period)
+
+
+def assert_credits_last(
+    result_or_scenario: SimulationResult | str | Path, *, days: int
+) -> SimulationResult:
+    """Fail the test if the account's credits run out within ``days`` of the replay's start.
+
+    The failure (:class:`~together_billing.testing.CreditsRunOut`) says when the
+    credits ran out and lists the bill's lines, largest first. Returns the result.
+    """
+    __tracebackhide__ = True
+    from together_billing import testing  # noqa: PLC0415 - keep loading the plugin cheap
+
+    return testing.assert_credits_last(result_or_scenario, days=days)
+
+
+class BillingBudget:
+    """The ``billing_budget`` fixture: the budget assertions, with the test's marker as default.
+
+    ``@pytest.mark.billing_budget("500", period="2025-11")`` on a test sets the
+    ``limit`` (and ``period``) that :meth:`monthly_bill_under` uses when called
+    without one.
+    """
+
+    def __init__(
+        self, limit: Money | Decimal | int | str | None = None, period: str | None = None
+    ) -> None:
+        self.limit = limit
+        self.period = period
+
+    def monthly_bill_under(
+        self,
+        result_or_scenario: SimulationResult | str | Path,
+        limit: Money | Decimal | int | str | None = None,
+        *,
+        period: BillingPeriod | str | None = None,
+    ) -> SimulationResult:
+        """:func:`assert_monthly_bill_under`, with the marker's limit and period as defaults."""
+        __tracebackhide__ = True
+        budget = limit if limit is not None else self.limit
+        if budget is None:
+            msg = (
+                "billing_budget.monthly_bill_under() needs a limit: pass one, or mark the "
+                f"test with @pytest.mark.{MARKER}(limit)"
+            )
+            raise pytest.UsageError(msg)
+        return assert_monthly_bill_under(
+            result_or_scenario, budget, period=period if period is not None else self.period
+        )
+
+    def credits_last(
+        self, result_or_scenario: SimulationResult | str | Path, *, days: int
+    ) -> SimulationResult:
+        """:func:`assert_credits_last`."""
+        __tracebackhide__ = True
+        return assert_credits_last(result_or_scenario, days=days)
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def billing_catalog(pytestconfig: pytest.Config) -> Catalog:
+    """The bundled price catalog, plus the entries of ``--billing-catalog PATH`` if given.
+
+    An entry of the file with the same key and effective instant as a bundled one
+    replaces it.
+    """
+    from together_billing.catalog import Catalog, default_catalog  # noqa: PLC0415
+
+    catalog = default_catalog()
+    path = pytestconfig.getoption("billing_catalog")
+    if path is not None:
+        target = Path(path)
+        if not target.is_absolute():
+            target = pytestconfig.rootpath / target
+        catalog = catalog.with_entries(*Catalog.from_file(target).entries)
+    return catalog
+
+
+@pytest.fixture
+def billing_simulator(pytestconfig: pytest.Config, billing_catalog: Catalog) -> Simulator:
+    """A simulator with ``billing_catalog`` and the policies of ``--billing-edition``."""
+    from together_billing.engine import Simulator  # noqa: PLC0415
+    from together_billing.policies import Policies  # noqa: PLC0415
+
+    edition = pytestconfig.getoption("billing_edition") or EDITIONS[0]
+    return Simulator(billing_catalog, Policies.for_edition(edition))
+
+
+@pytest.fixture
+def billing_budget(request: pytest.FixtureRequest) -> BillingBudget:
+    """The budget assertions; the test's ``billing_budget`` marker gives the default limit."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return BillingBudget()
+    limit = marker.args[0] if marker.args else marker.kwargs.get("limit")
+    return BillingBudget(limit, marker.kwargs.get("period"))

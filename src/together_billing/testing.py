@@ -1,0 +1,607 @@
+"""Testing helpers: check a replay against the library's promises, and budget a bill.
+
+:func:`check_invariants` checks a :class:`~together_billing.SimulationResult`
+against every invariant the library promises, and raises
+:class:`InvariantViolation` naming the broken invariant and the smallest offending
+invoice line. Call it from your own tests, property-based ones in particular:
+
+>>> from together_billing import *
+>>> endpoint = DedicatedEndpoint(
+...     "ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+... )
+>>> events = [Deploy("2025-11-03T09:00:00Z", "ep-1"), Stop("2025-11-03T10:30:00Z", "ep-1")]
+>>> result = simulate([endpoint], events, until="2025-12-01T00:00:00Z")
+>>> check_invariants(result, resources=[endpoint], events=events)
+
+The budget helpers answer the questions a deployment plan's tests ask: is a
+month's bill under a limit, and how long do the credits last?
+
+>>> budget_exceeded(result, "10") is None
+True
+>>> print(describe_bill(result.invoices[0], limit="5"))
+Invoice 2025-11 (final): total 5.99 USD, over the limit of 5.00 USD by 0.99 USD
+  ep-1  1x_nvidia_h100_80gb_sxm ready replicas  5.99 USD
+
+The pytest plugin (``together_billing.pytest_plugin``) wraps these in fixtures
+and assertions; see the testing page of the documentation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final, TypeAlias
+
+import pendulum
+
+from together_billing.credits import Account, LedgerEntry
+from together_billing.engine import SimulationResult, Simulator
+from together_billing.errors import BillingError, InvalidArgument
+from together_billing.invoice import Invoice, InvoiceLine
+from together_billing.money import CENT, EXACT_CONTEXT, Money, to_decimal
+from together_billing.resources import Resource
+from together_billing.time import BillingPeriod, from_micros, to_micros
+from together_billing.timeline import Event, TokenUsageBatch
+
+__all__ = [
+    "CREDIT_TOLERANCE",
+    "END_ACTIONS",
+    "INVARIANTS",
+    "BudgetExceeded",
+    "CreditsRunOut",
+    "InvariantViolation",
+    "assert_credits_last",
+    "assert_monthly_bill_under",
+    "budget_exceeded",
+    "check_invariants",
+    "describe_bill",
+    "runway",
+]
+
+#: The invariants :func:`check_invariants` checks, in the order it checks them.
+INVARIANTS: Final = (
+    "lines-sum-to-total",
+    "rounding",
+    "credit-conservation",
+    "no-charge-after-decommission",
+    "replay-reproduces",
+    "reordering",
+    "splitting",
+)
+
+#: The log actions after which a resource must accrue nothing more (CL5, CR4, CR5, ST1).
+END_ACTIONS: Final = frozenset({"decommissioned", "data deleted", "deleted"})
+
+_HALF_CENT: Final = Decimal("0.005")
+#: How far credit sums may drift: ledger draws are quotients carried to 50 digits, and
+#: ``SimulationResult.credits`` gives them to the trillionth of a dollar. A billionth of
+#: a dollar is far below a cent, and far above that noise.
+CREDIT_TOLERANCE: Final = Decimal("1e-9")
+_MICROS_PER_SECOND: Final = 1_000_000
+_UNIT_STEPS: Final = {"second": 1, "minute": 60, "hour": 3600}
+
+_Limit: TypeAlias = Money | Decimal | int | str
+"""A budget: :class:`~together_billing.Money`, or an amount in USD (never a float)."""
+
+
+class InvariantViolation(BillingError, AssertionError):
+    """A replay broke one of the library's promises.
+
+    ``invariant`` is the name of the broken invariant (one of :data:`INVARIANTS`);
+    ``line`` is the smallest offending invoice line, or ``None`` when the
+    violation is not about one line (then ``entry`` may hold the ledger entry).
+    An ``AssertionError``, so pytest reports it as a failed check.
+    """
+
+    def __init__(
+        self,
+        invariant: str,
+        message: str,
+        *,
+        line: InvoiceLine | None = None,
+        entry: LedgerEntry | None = None,
+    ) -> None:
+        self.invariant = invariant
+        self.line = line
+        self.entry = entry
+        msg = f"invariant {invariant!r} violated: {message}"
+        if line is not None:
+            msg += f"\n  offending line: {_describe_line(line)}"
+        if entry is not None:
+            msg += f"\n  offending ledger entry: {entry.to_dict()}"
+        super().__init__(msg)
+
+
+class BudgetExceeded(BillingError, AssertionError):
+    """A month's bill is over its budget.
+
+    ``invoice`` is the offending month's invoice, ``total`` its total and
+    ``limit`` the budget; the message lists the lines, largest first.
+    """
+
+    def __init__(self, invoice: Invoice, limit: Money) -> None:
+        self.invoice = invoice
+        self.total = invoice.total
+        self.limit = limit
+        super().__init__(describe_bill(invoice, limit=limit))
+
+
+class CreditsRunOut(BillingError, AssertionError):
+    """The credits ran out sooner than required.
+
+    ``exhausted`` is the instant they ran out, ``days`` how many days they were
+    required to last from ``start``.
+    """
+
+    def __init__(
+        self,
+        result: SimulationResult,
+        *,
+        start: pendulum.DateTime,
+        exhausted: pendulum.DateTime,
+        days: int,
+    ) -> None:
+        self.start = start
+        self.exhausted = exhausted
+        self.days = days
+        lasted = Decimal((exhausted - start).total_seconds()) / 86400
+        head = (
+            f"credits ran out at {exhausted.isoformat()}, {lasted:.2f} days after "
+            f"{start.isoformat()}; expected them to last at least {days} days"
+        )
+        parts = [head]
+        credits = result.credits
+        if credits is not None:
+            parts.append(
+                "  "
+                + ", ".join(f"{name} {_cents(value)}" for name, value in credits.items())
+                + " USD"
+            )
+        parts.extend(describe_bill(invoice) for invoice in result.invoices if invoice.lines)
+        super().__init__("\n".join(parts))
+
+
+# -- budgets -------------------------------------------------------------------------------------
+
+
+def _limit(limit: _Limit) -> Money:
+    if isinstance(limit, Money):
+        return limit
+    return Money(to_decimal(limit, field="limit"))
+
+
+def _invoices_of(result: SimulationResult, period: BillingPeriod | str | None) -> list[Invoice]:
+    if period is None:
+        return list(result.invoices)
+    return [result.invoice(period)]
+
+
+def budget_exceeded(
+    result: SimulationResult, limit: _Limit, *, period: BillingPeriod | str | None = None
+) -> Invoice | None:
+    """The invoice of the most expensive month over ``limit``, or ``None`` if none is.
+
+    ``period`` (a :class:`~together_billing.BillingPeriod` or ``"YYYY-MM"``)
+    restricts the check to one month; by default every month of the replay,
+    the open month's draft included, must stay under ``limit``.
+    """
+    budget = _limit(limit)
+    over = [i for i in _invoices_of(result, period) if i.total > budget]
+    if not over:
+        return None
+    return max(over, key=lambda invoice: invoice.total.amount)
+
+
+def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
+    """The invoice's lines, largest first (resource, description, amount), and its total.
+
+    With ``limit``, the total is compared with it.
+    """
+    status = invoice.status.value
+    head = f"Invoice {invoice.period.label} ({status}): total {invoice.total}"
+    if limit is not None:
+        budget = _limit(limit)
+        if invoice.total > budget:
+            head += f", over the limit of {budget.rounded()} by {(invoice.total - budget)}"
+        else:
+            head += f", within the limit of {budget.rounded()}"
+    lines = sorted(invoice.lines, key=lambda line: (-line.amount, line.resource, line.description))
+    if not lines:
+        return head + "\n  (no lines)"
+    width_resource = max(len(line.resource) for line in lines)
+    width_description = max(len(line.description) for line in lines)
+    rows = [
+        f"  {line.resource:<{width_resource}}  {line.description:<{width_description}}"
+        f"  {line.money}"
+        for line in lines
+    ]
+    return "\n".join([head, *rows])
+
+
+def runway(result: SimulationResult) -> pendulum.DateTime | None:
+    """The instant the credits first ran out (the log's ``credits exhausted``), or ``None``.
+
+    ``None`` also when the replay has no :class:`~together_billing.Account`.
+    """
+    for entry in result.log:
+        if entry.action == "credits exhausted":
+            return entry.at
+    return None
+
+
+def _replay_start(result: SimulationResult) -> pendulum.DateTime:
+    """The instant the replay started from (its ``start``, or its first event's instant)."""
+    # The start is kept only in the engine's state; reading it here keeps one source of truth.
+    return from_micros(result.state._core.start)
+
+
+def assert_monthly_bill_under(
+    result_or_scenario: SimulationResult | str | Path,
+    limit: _Limit,
+    *,
+    period: BillingPeriod | str | None = None,
+) -> SimulationResult:
+    """Raise :class:`BudgetExceeded` if a month's bill is over ``limit``.
+
+    ``result_or_scenario`` is a replay's result, or the path of a scenario file
+    to replay (see :func:`~together_billing.scenario.run_scenario`). The message
+    lists the offending month's lines, largest first, and its total against the
+    limit. Returns the result, for further checks.
+    """
+    __tracebackhide__ = True
+    result = _result_of(result_or_scenario)
+    invoice = budget_exceeded(result, limit, period=period)
+    if invoice is not None:
+        raise BudgetExceeded(invoice, _limit(limit))
+    return result
+
+
+def assert_credits_last(
+    result_or_scenario: SimulationResult | str | Path, *, days: int
+) -> SimulationResult:
+    """Raise :class:`CreditsRunOut` if the credits run out within ``days`` of the replay's start.
+
+    The replay must have an :class:`~together_billing.Account` and should run
+    at least ``days`` days: credits that have not run out by ``until`` pass.
+    The message lists the bill's lines, largest first. Returns the result.
+    """
+    __tracebackhide__ = True
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise InvalidArgument("days", days, "a whole number of days, 0 or more")
+    result = _result_of(result_or_scenario)
+    if result.credits is None:
+        raise InvalidArgument(
+            "result", result, "a replay with an Account among its resources (credits on)"
+        )
+    exhausted = runway(result)
+    start = _replay_start(result)
+    if exhausted is not None and exhausted < start.add(days=days):
+        raise CreditsRunOut(result, start=start, exhausted=exhausted, days=days)
+    return result
+
+
+def _result_of(value: SimulationResult | str | Path) -> SimulationResult:
+    if isinstance(value, str | Path):
+        from together_billing.scenario import run_scenario  # noqa: PLC0415 - pydantic is heavy
+
+        return run_scenario(value)
+    return value
+
+
+# -- invariants ----------------------------------------------------------------------------------
+
+
+def check_invariants(
+    result: SimulationResult,
+    *,
+    resources: Iterable[Resource | Account] | None = None,
+    events: Iterable[Event] | None = None,
+    simulator: Simulator | None = None,
+) -> None:
+    """Check ``result`` against every invariant the library promises.
+
+    Always checked, on the result alone:
+
+    - ``lines-sum-to-total`` (IN1): each invoice's total is the sum of its lines' amounts.
+    - ``rounding`` (G1, P-ROUND): each line's ``amount_exact`` is ``quantity`` x ``rate`` /
+      ``rate_per``, and its ``amount`` is whole cents within half a cent of it.
+    - ``credit-conservation`` (CR1), with credits on: purchased + granted == consumed +
+      expired + remaining, and each ledger entry's balance follows from the previous one
+      (to :data:`CREDIT_TOLERANCE`, far below a cent).
+    - ``no-charge-after-decommission`` (CL5, CR4, CR5, ST1): once the log says a resource
+      was ``decommissioned``, ``data deleted`` or ``deleted``, no invoice line bills a unit
+      of it starting at or after that instant, and no ledger entry draws credits for it.
+
+    With ``resources`` and ``events`` (the whole input of ``result``), the replay is
+    run again with ``simulator`` (by default one with the result's catalog and
+    policies):
+
+    - ``replay-reproduces``: replaying the same input gives the same ``to_dict()``.
+    - ``reordering``: replaying the events in reverse order (which reverses
+      simultaneous events), and the resources in reverse order, gives the same
+      ``to_dict()``.
+    - ``splitting`` (G3): replaying to the instant of the middle event, then continuing
+      from that state with the later events, gives the same invoices.
+
+    Raises :class:`InvariantViolation` for the first invariant broken.
+    """
+    __tracebackhide__ = True
+    _check_totals(result)
+    _check_rounding(result)
+    _check_credits(result)
+    _check_decommission(result)
+    if resources is None and events is None:
+        return
+    if resources is None or events is None:
+        msg_field = "resources" if resources is None else "events"
+        raise InvalidArgument(msg_field, None, "both resources and events, or neither")
+    _check_replays(result, list(resources), list(events), simulator)
+
+
+def _size(line: InvoiceLine) -> tuple[Any, ...]:
+    """Order lines smallest first: by amount, then by when and what they bill."""
+    return (
+        abs(line.amount),
+        abs(line.amount_exact),
+        line.interval.start,
+        line.resource,
+        line.description,
+    )
+
+
+def _smallest(lines: Iterable[InvoiceLine]) -> InvoiceLine | None:
+    return min(lines, key=_size, default=None)
+
+
+def _describe_line(line: InvoiceLine) -> str:
+    return (
+        f"{line.resource} {line.description!r} ({line.rule}) {line.quantity} {line.unit} "
+        f"x {line.rate} {line.rate_unit}, interval [{line.interval.start.isoformat()}, "
+        f"{line.interval.end.isoformat()}), amount {line.amount} (exact {line.amount_exact})"
+    )
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
+
+
+def _check_totals(result: SimulationResult) -> None:
+    for invoice in result.invoices:
+        lines_sum = sum((line.amount for line in invoice.lines), Decimal(0))
+        if invoice.total.amount != lines_sum:
+            msg = (
+                f"invoice {invoice.period.label} totals {invoice.total.amount} but its "
+                f"{len(invoice.lines)} lines sum to {lines_sum}"
+            )
+            raise InvariantViolation("lines-sum-to-total", msg)
+
+
+def _check_rounding(result: SimulationResult) -> None:
+    offending: list[tuple[InvoiceLine, str]] = []
+    for invoice in result.invoices:
+        for line in invoice.lines:
+            exact = EXACT_CONTEXT.divide(
+                EXACT_CONTEXT.multiply(line.quantity, line.rate), line.rate_per
+            )
+            if line.amount_exact != exact:
+                reason = f"amount_exact {line.amount_exact} != quantity x rate / rate_per {exact}"
+            elif line.amount != line.amount.quantize(CENT):
+                reason = f"amount {line.amount} is not whole cents"
+            elif abs(line.amount - line.amount_exact) > _HALF_CENT:
+                reason = (
+                    f"amount {line.amount} is {abs(line.amount - line.amount_exact)} from "
+                    f"amount_exact {line.amount_exact}, more than half a cent"
+                )
+            else:
+                continue
+            offending.append((line, f"invoice {invoice.period.label}: {reason}"))
+    if offending:
+        line, reason = min(offending, key=lambda pair: _size(pair[0]))
+        raise InvariantViolation("rounding", reason, line=line)
+
+
+def _check_credits(result: SimulationResult) -> None:
+    credits = result.credits
+    if credits is None:
+        return
+    credits_in = EXACT_CONTEXT.add(credits["purchased"], credits["granted"])
+    credits_out = EXACT_CONTEXT.add(
+        EXACT_CONTEXT.add(credits["consumed"], credits["expired"]), credits["remaining"]
+    )
+    if abs(EXACT_CONTEXT.subtract(credits_in, credits_out)) > CREDIT_TOLERANCE:
+        msg = (
+            f"purchased {credits['purchased']} + granted {credits['granted']} = {credits_in}, "
+            f"but consumed {credits['consumed']} + expired {credits['expired']} + remaining "
+            f"{credits['remaining']} = {credits_out}"
+        )
+        raise InvariantViolation("credit-conservation", msg)
+    balance = Decimal(0)
+    for entry in result.ledger:
+        balance = EXACT_CONTEXT.add(balance, entry.amount)
+        if abs(EXACT_CONTEXT.subtract(entry.balance, balance)) > CREDIT_TOLERANCE:
+            msg = f"ledger balance {entry.balance} after this entry, expected {balance}"
+            raise InvariantViolation("credit-conservation", msg, entry=entry)
+    if abs(EXACT_CONTEXT.subtract(balance, credits["remaining"])) > CREDIT_TOLERANCE:
+        msg = f"the ledger's last balance {balance} is not the remaining {credits['remaining']}"
+        raise InvariantViolation("credit-conservation", msg)
+
+
+def _unit_step(line: InvoiceLine) -> int:
+    """Microseconds of one billed unit of a time-based line (0 for one-off charges).
+
+    A time-based line's interval runs to the end of its last started unit (IN1).
+    """
+    if line.interval.start == line.interval.end:
+        return 0
+    unit = line.unit.rsplit("-", 1)[-1]
+    return _UNIT_STEPS.get(unit, 0) * _MICROS_PER_SECOND
+
+
+def _check_decommission(result: SimulationResult) -> None:
+    ended: dict[str, pendulum.DateTime] = {}
+    for log_entry in result.log:
+        if log_entry.action in END_ACTIONS and log_entry.resource not in ended:
+            ended[log_entry.resource] = log_entry.at
+    if not ended:
+        return
+    offending: list[tuple[InvoiceLine, str]] = []
+    for invoice in result.invoices:
+        for line in invoice.lines:
+            end = ended.get(line.resource)
+            if end is None:
+                continue
+            at = to_micros(end)
+            last_unit_start = line.interval.end_micros - _unit_step(line)
+            if line.interval.start_micros >= at or (
+                line.interval.end_micros > at and last_unit_start >= at
+            ):
+                reason = (
+                    f"{line.resource} was {_end_action(result, line.resource)} at "
+                    f"{end.isoformat()}, but invoice {invoice.period.label} bills it up to "
+                    f"{line.interval.end.isoformat()}"
+                )
+                offending.append((line, reason))
+    if offending:
+        line, reason = min(offending, key=lambda pair: _size(pair[0]))
+        raise InvariantViolation("no-charge-after-decommission", reason, line=line)
+    for entry in result.ledger:
+        end = ended.get(entry.resource)
+        if entry.kind == "consumption" and end is not None and entry.at_micros > to_micros(end):
+            msg = (
+                f"{entry.resource} was {_end_action(result, entry.resource)} at "
+                f"{end.isoformat()}, but credits were drawn for it at {entry.at.isoformat()}"
+            )
+            raise InvariantViolation("no-charge-after-decommission", msg, entry=entry)
+
+
+def _end_action(result: SimulationResult, resource: str) -> str:
+    return next(e.action for e in result.log if e.resource == resource and e.action in END_ACTIONS)
+
+
+def _as_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True)
+
+
+def _first_difference(expected: Any, got: Any, path: str = "") -> str:
+    """Where two ``to_dict()`` values first differ, as ``path: expected != got``."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        for key in sorted(set(expected) | set(got)):
+            if expected.get(key) != got.get(key):
+                return _first_difference(expected.get(key), got.get(key), f"{path}.{key}")
+    elif isinstance(expected, list) and isinstance(got, list):
+        for index, (left, right) in enumerate(zip(expected, got, strict=False)):
+            if left != right:
+                return _first_difference(left, right, f"{path}[{index}]")
+        if len(expected) != len(got):
+            return f"{path}: {len(expected)} items != {len(got)} items"
+    return f"{path or '.'}: {expected!r} != {got!r}"
+
+
+def _differing_line(expected: Sequence[Invoice], got: Sequence[Invoice]) -> InvoiceLine | None:
+    """The smallest line of ``expected`` (else of ``got``) that the other does not have."""
+    seen_got = {_as_json(line.to_dict()) for invoice in got for line in invoice.lines}
+    seen_expected = {_as_json(line.to_dict()) for invoice in expected for line in invoice.lines}
+    missing = [
+        line
+        for invoice in expected
+        for line in invoice.lines
+        if _as_json(line.to_dict()) not in seen_got
+    ]
+    extra = [
+        line
+        for invoice in got
+        for line in invoice.lines
+        if _as_json(line.to_dict()) not in seen_expected
+    ]
+    return _smallest(missing) or _smallest(extra)
+
+
+def _compare(
+    invariant: str,
+    how: str,
+    result: SimulationResult,
+    other: SimulationResult,
+    *,
+    invoices_only: bool = False,
+) -> None:
+    if invoices_only:
+        expected: Any = [invoice.to_dict() for invoice in result.invoices]
+        got: Any = [invoice.to_dict() for invoice in other.invoices]
+        where = "invoices"
+    else:
+        expected, got = result.to_dict(), other.to_dict()
+        where = ""
+    if expected == got:
+        return
+    difference = _first_difference(expected, got, where)
+    msg = f"{how} changed the result; first difference at {difference}"
+    raise InvariantViolation(invariant, msg, line=_differing_line(result.invoices, other.invoices))
+
+
+def _default_simulator(result: SimulationResult) -> Simulator:
+    # The state's catalog holds the replay's price changes too; applying them again
+    # replaces each with itself, so a replay with it bills the same.
+    return Simulator(result.state.catalog, result._policies)
+
+
+def _instant(event: Event) -> int:
+    return to_micros(event.at)
+
+
+def _split_instant(events: Sequence[Event]) -> int | None:
+    """The instant of the middle event, moved forward past any batch that would straddle it."""
+    if len(events) < 2:
+        return None
+    ordered = sorted(events, key=lambda event: event.sort_key())
+    batches = [
+        (event.at_micros[0], event.at_micros[-1])
+        for event in ordered
+        if isinstance(event, TokenUsageBatch)
+    ]
+    for candidate in ordered[len(ordered) // 2 :]:
+        cut = _instant(candidate)
+        if all(not lo <= cut < hi for lo, hi in batches):
+            return cut
+    return None
+
+
+def _check_replays(
+    result: SimulationResult,
+    resources: list[Resource | Account],
+    events: list[Event],
+    simulator: Simulator | None,
+) -> None:
+    sim = simulator if simulator is not None else _default_simulator(result)
+    start = _replay_start(result)
+    until = result.state.at
+    again = sim.run(resources, events, until=until, start=start)
+    _compare("replay-reproduces", "replaying the same resources and events", result, again)
+    reversed_events = sim.run(resources, events[::-1], until=until, start=start)
+    _compare("reordering", "replaying the events in reverse order", result, reversed_events)
+    reversed_resources = sim.run(resources[::-1], events, until=until, start=start)
+    _compare(
+        "reordering", "replaying with the resources in reverse order", result, reversed_resources
+    )
+    cut = _split_instant(events)
+    if cut is None:
+        return
+    before = [e for e in events if _last_instant(e) <= cut]
+    after = [e for e in events if _last_instant(e) > cut]
+    middle = from_micros(cut)
+    first = sim.run(resources, before, until=middle, start=start)
+    rest = sim.run([], after, until=until, state=first.state)
+    _compare(
+        "splitting",
+        f"replaying to {middle.isoformat()} and continuing from its state",
+        result,
+        rest,
+        invoices_only=True,
+    )
+
+
+def _last_instant(event: Event) -> int:
+    if isinstance(event, TokenUsageBatch):
+        return event.at_micros[-1]
+    return _instant(event)

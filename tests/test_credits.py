@@ -1,0 +1,963 @@
+"""Credits and credit exhaustion: CR1-CR8, G3 (draw-down), G5, IN3 and the rule editions.
+
+Worked examples W23-W26 and W29-W31 of ``together-billing-facts.md`` are replayed
+with a tiny catalog of user prices built here: an endpoint at $6/h (0.10 per
+minute), clusters at $2 (reserved) / $3 (on-demand) per GPU-hour, storage at
+$0.50 per TiB-hour.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterable, Sequence
+from decimal import Context, Decimal, localcontext
+
+import pytest
+
+from together_billing import (
+    EDITIONS,
+    Account,
+    AutoRecharge,
+    Catalog,
+    Category,
+    ClusterPrice,
+    DedicatedEndpoint,
+    Deploy,
+    Event,
+    FineTunedHosting,
+    FineTuningJob,
+    FineTuningPrice,
+    Grant,
+    HardwarePrice,
+    InstantCluster,
+    InvalidArgument,
+    InvalidTimeline,
+    JobCompleted,
+    LedgerEntry,
+    Policies,
+    Purchase,
+    Requests,
+    Resource,
+    ServerlessPrice,
+    ServerlessUsage,
+    SimulationResult,
+    Start,
+    Stop,
+    StoragePrice,
+    StorageVolume,
+    TokenUsage,
+    simulate,
+)
+from together_billing.credits import Ledger
+from together_billing.scenario import ScenarioDoc
+from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micros
+
+E = "2025-01-01T00:00:00Z"
+DAY = "2025-11-03"
+M = 1_000_000
+CATALOG = Catalog(
+    [
+        HardwarePrice("1x_g", "6", E),  # 0.10 per replica-minute
+        HardwarePrice("1x_s", "7", E),  # crossings that are not whole microseconds
+        ServerlessPrice("chat", "0.20", "0.60", E),
+        ClusterPrice("G", "reserved", "2", E),
+        ClusterPrice("G", "on-demand", "3", E),
+        StoragePrice("on-demand", "0.5", E),
+        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.50", effective_from=E),
+    ]
+)
+PREPAID = Policies.for_edition("2026")
+POSTPAID = Policies.for_edition("2025-11")
+TAIL = "rest of the started"
+
+
+def at(hhmm: str, day: str = DAY) -> str:
+    """An instant, ``"HH:MM"`` or ``"HH:MM:SS"`` UTC, on the test day unless told."""
+    return f"{day}T{hhmm if hhmm.count(':') == 2 else hhmm + ':00'}Z"
+
+
+def endpoint(ident: str = "ep", hardware: str = "1x_g") -> DedicatedEndpoint:
+    return DedicatedEndpoint(ident, model="m", hardware=hardware, inactive_timeout_minutes=0)
+
+
+def on_demand(ident: str = "od", gpus: int = 8) -> InstantCluster:
+    return InstantCluster(ident, gpu_type="G", billing="on-demand", gpus=gpus)
+
+
+def reserved(ident: str = "rc", gpus: int = 16, days: int = 2) -> InstantCluster:
+    return InstantCluster(
+        ident, gpu_type="G", billing="reserved", gpus=gpus, reserved_gpus=8, duration_days=days
+    )
+
+
+def run(
+    resources: Iterable[Resource | Account],
+    events: Sequence[Event],
+    until: str = "2025-11-05T00:00:00Z",
+    policies: Policies = PREPAID,
+) -> SimulationResult:
+    return simulate(resources, events, until=until, catalog=CATALOG, policies=policies)
+
+
+def log_of(result: SimulationResult) -> list[tuple[str, str, str, str]]:
+    """``(instant, resource, action, rule)`` of every log entry."""
+    return [(e.at.isoformat(), e.resource, e.action, e.rule) for e in result.log]
+
+
+def when(result: SimulationResult, resource: str, action: str) -> list[str]:
+    return [e.at.isoformat() for e in result.log if e.resource == resource and e.action == action]
+
+
+def us(text: str) -> int:
+    """Microseconds since the epoch of an ISO instant."""
+    return to_micros(instant(text))
+
+
+def iso(text: str) -> str:
+    return from_micros(us(text)).isoformat()
+
+
+def conserved(result: SimulationResult) -> bool:
+    c = result.credits
+    assert c is not None
+    with localcontext(Context(prec=400)):  # exact: the default context rounds to 28 digits
+        return c["purchased"] + c["granted"] == c["consumed"] + c["expired"] + c["remaining"]
+
+
+def consumed_by(result: SimulationResult, resource: str) -> Decimal:
+    with localcontext(Context(prec=400)):
+        return -sum(
+            (e.amount for e in result.ledger if e.kind == "consumption" and e.resource == resource),
+            Decimal(0),
+        )
+
+
+def running_balance_at(ledger: Sequence[LedgerEntry], micros: int) -> Decimal:
+    """The balance at ``micros`` after the continuous draws up to it, before anything else there."""
+    balance = Decimal(0)
+    for entry in ledger:
+        if entry.at_micros < micros or (
+            entry.at_micros == micros and entry.kind == "consumption" and entry.note == "running"
+        ):
+            balance = entry.balance
+            continue
+        break
+    return balance
+
+
+# -- CR1: the ledger -----------------------------------------------------------------------------
+
+
+def test_CR1_without_an_account_nothing_changes() -> None:
+    """CR1: without an Account there is no ledger, ``credits`` is None, and the lines are the same."""
+    events = [Deploy(at("00:00"), "ep"), Stop(at("10:00"), "ep")]
+    plain = run([endpoint()], events)
+    assert plain.credits is None
+    assert plain.ledger == ()
+    assert all(e.rule not in {"CR1", "CR2", "CR6"} for e in plain.log)
+    with_account = run([endpoint(), Account(opening_balance=1000)], events)
+    assert with_account.credits is not None
+    assert [line.amount for line in with_account.lines] == [line.amount for line in plain.lines]
+
+
+def test_CR1_account_opens_with_its_balance() -> None:
+    """CR1: the opening balance is a purchase at the replay's start, logged as the account opening."""
+    result = run([Account(opening_balance=50)], [], until=at("01:00"))
+    assert [(e.kind, e.amount, e.balance) for e in result.ledger] == [
+        ("purchase", Decimal(50), Decimal(50))
+    ]
+    assert result.credits == {
+        "purchased": Decimal(50),
+        "granted": Decimal(0),
+        "consumed": Decimal(0),
+        "expired": Decimal(0),
+        "remaining": Decimal(50),
+    }
+    assert ("account", "account opened", "CR1") in [(r, a, ru) for _, r, a, ru in log_of(result)]
+
+
+def test_CR1_running_time_draws_rate_times_elapsed_time() -> None:
+    """CR1, G3: a running endpoint draws $6/h continuously: $30 after 5 h (no minute tail yet)."""
+    result = run(
+        [endpoint(), Account(opening_balance=1000)],
+        [Deploy(at("00:00"), "ep")],
+        until=at("05:00"),
+    )
+    assert result.credits is not None
+    assert result.credits["remaining"] == Decimal(970)
+    assert consumed_by(result, "ep") == Decimal(30)
+
+
+def test_G3_stop_draws_the_rest_of_the_started_minute() -> None:
+    """G3: a stop at 00:10:30 draws the running 10.5 minutes, then the rest of minute 11 at the stop."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "ep"), Stop(at("00:10:30"), "ep")],
+    )
+    entries = [(e.at.isoformat(), e.amount, e.note) for e in result.ledger if e.resource == "ep"]
+    assert entries == [
+        (iso(at("00:10:30")), Decimal("-1.05"), "running"),
+        (iso(at("00:10:30")), Decimal("-0.05"), "rest of the started minute (G3)"),
+    ]
+    # The ledger drew exactly what the invoice bills: 11 started minutes.
+    assert consumed_by(result, "ep") == result.total.amount == Decimal("1.10")
+
+
+def test_CR1_usage_and_jobs_draw_at_their_instant() -> None:
+    """CR1: tokens and a fine-tuning job are drawn at their instants, at their line amounts."""
+    job = FineTuningJob(id="ft", model="m", params_b=8, training_tokens=2 * M)
+    result = run(
+        [ServerlessUsage("s", model="chat"), job, Account(opening_balance=100)],
+        [TokenUsage(at("01:00"), "s", M, M), JobCompleted(at("02:00"), "ft")],
+    )
+    draws = [
+        (e.at.isoformat(), e.resource, e.amount) for e in result.ledger if e.kind == "consumption"
+    ]
+    assert draws == [
+        (iso(at("01:00")), "s", Decimal("-0.20")),
+        (iso(at("01:00")), "s", Decimal("-0.60")),
+        (iso(at("02:00")), "ft", Decimal("-1.00")),
+    ]
+    assert result.credits is not None
+    assert result.credits["remaining"] == Decimal("98.20")
+
+
+@pytest.mark.parametrize(
+    ("payment", "drawn"), [("upfront", Decimal(0)), ("credits", Decimal(8 * 48 * 2))]
+)
+def test_CR1_reservation_drawn_at_provisioning_only_when_paid_from_credits(
+    payment: str, drawn: Decimal
+) -> None:
+    """CR1, P-RESERVE-PAY: a 2-day, 8-GPU reservation draws $768 at ready only when paid from credits."""
+    policies = Policies.for_edition("2026", reservation_payment=payment)
+    result = run(
+        [reserved(gpus=8), Account(opening_balance=1000)],
+        [Deploy(at("00:00"), "rc")],
+        until=at("00:00"),
+        policies=policies,
+    )
+    assert consumed_by(result, "rc") == drawn
+    if drawn:
+        (entry,) = [e for e in result.ledger if e.kind == "consumption"]
+        assert entry.at == from_micros(us(at("00:00")))
+
+
+def test_CR2_reservation_from_credits_exhausts_at_provisioning() -> None:
+    """CR2: a reservation charged from credits that jumps across the floor exhausts at its instant."""
+    policies = Policies.for_edition("2026", reservation_payment="credits")
+    result = run(
+        [reserved(gpus=8), Account(opening_balance=100)],
+        [Deploy(at("06:00"), "rc")],
+        policies=policies,
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("06:00"))]
+    assert result.credits is not None
+    assert result.credits["remaining"] == 100 - 8 * 48 * 2
+    # Reserved compute still runs to the end of the reservation (CR3).
+    assert result.state.status("rc") == "running"
+    assert when(result, "rc", "alert") == [iso(at("06:00", "2025-11-04"))]
+
+
+def test_G5_a_purchase_is_never_an_invoice_line() -> None:
+    """G5: purchases, grants and recharges add credits but never appear on an invoice."""
+    result = run(
+        [
+            endpoint(),
+            Account(
+                opening_balance=10,
+                auto_recharge=AutoRecharge(mode="top-up", threshold=20, target=40),
+            ),
+        ],
+        [
+            Deploy(at("00:00"), "ep"),
+            Purchase(at("01:00"), "account", 25),
+            Grant(at("02:00"), "account", 5),
+            Stop(at("03:00"), "ep"),
+        ],
+    )
+    assert [line.resource for line in result.lines] == ["ep"]
+    assert result.total.amount == Decimal("18.00")
+    kinds = {e.kind for e in result.ledger}
+    assert {"purchase", "grant", "recharge"} <= kinds
+
+
+# -- conservation ---------------------------------------------------------------------------------
+
+
+def test_CR1_credits_are_conserved_across_purchases_grants_and_expiry() -> None:
+    """CR1: purchased + granted = consumed + expired + remaining, exactly, in a mixed replay."""
+    result = run(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance=20)],
+        [
+            Grant(at("00:00"), "account", 60, expires=at("20:00")),
+            Deploy(at("00:00"), "ep"),
+            TokenUsage(at("01:00"), "s", 3 * M, M),
+            Purchase(at("05:00"), "account", 10),
+            Stop(at("06:00:30"), "ep"),
+        ],
+    )
+    c = result.credits
+    assert c is not None
+    assert (c["purchased"], c["granted"]) == (Decimal(30), Decimal(60))
+    assert c["expired"] > 0
+    assert conserved(result)
+
+
+def test_CR1_conservation_is_exact_with_a_top_up_after_an_uneven_draw() -> None:
+    """CR1, W24: a top-up at an uneven crossing ($7/h) still conserves credits exactly."""
+    policies = Policies.for_edition("2026", alert_thresholds=())
+    result = run(
+        [
+            endpoint(hardware="1x_s"),
+            Account(
+                opening_balance=100,
+                auto_recharge=AutoRecharge(mode="top-up", threshold=60, target=100),
+            ),
+        ],
+        [Deploy(at("00:00"), "ep")],
+        until=at("08:00"),
+        policies=policies,
+    )
+    recharges = [e for e in result.ledger if e.kind == "recharge"]
+    assert len(recharges) == 1
+    assert conserved(result)
+    # A card is charged in whole cents, rounded up: the balance reaches the target.
+    assert recharges[0].amount == recharges[0].amount.quantize(Decimal("0.01"))
+    assert Decimal(100) <= recharges[0].balance < Decimal("100.01")
+
+
+def test_CR1_ledger_entries_add_up_to_the_balance() -> None:
+    """CR1: the balance at any instant is explained entry by entry (sum of amounts = balance)."""
+    result = run(
+        [endpoint(hardware="1x_s"), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "ep")],
+        until=at("14:00"),
+    )
+    assert any(e.at_micros % M for e in result.ledger)  # a draw at an uneven crossing
+    total = Decimal(0)
+    with localcontext(Context(prec=400)):
+        for entry in result.ledger:
+            total += entry.amount
+            assert abs(total - entry.balance) < Decimal("1e-40"), entry
+
+
+# -- CR2: exhaustion -------------------------------------------------------------------------------
+
+
+def test_CR2_prepaid_endpoint_runs_out_after_16h40() -> None:
+    """CR2 (2026, floor 0): $100 at $6/h runs out after exactly 16 h 40 min."""
+    result = run([endpoint(), Account(opening_balance=100)], [Deploy(at("00:00"), "ep")])
+    assert when(result, "account", "credits exhausted") == [iso(at("16:40"))]
+    assert when(result, "ep", "stopped") == [iso(at("16:40"))]
+    assert result.credits is not None
+    assert result.credits["remaining"] == 0
+    assert result.total.amount == Decimal(100)
+
+
+def test_CR2_W25_postpaid_edition_runs_down_to_minus_100() -> None:
+    """CR2, W25 (2025-11, floor -100): $100 at $6/h runs on below zero and out after 33 h 20 min."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "ep")],
+        until="2025-11-06T00:00:00Z",
+        policies=POSTPAID,
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("09:20", "2025-11-04"))]
+    assert result.credits is not None
+    assert result.credits["remaining"] == Decimal(-100)
+    assert result.total.amount == Decimal(200)
+    # Below zero the draws are debt, not credits.
+    assert sum(e.from_credits for e in result.ledger if e.kind == "consumption") == Decimal(100)
+    assert min(e.balance for e in result.ledger) == Decimal(-100)
+
+
+def test_CR2_crossing_is_rounded_up_to_the_microsecond() -> None:
+    """CR2: $100 at $7/h reaches 0 at 14:17:08.571428571...: exhaustion at .571429."""
+    result = run(
+        [endpoint(hardware="1x_s"), Account(opening_balance=100)], [Deploy(at("00:00"), "ep")]
+    )
+    expected = us(at("00:00")) + -(-100 * MICROS_PER_HOUR // 7)
+    assert when(result, "account", "credits exhausted") == [from_micros(expected).isoformat()]
+    # Just before: above the floor; at it, before the minute tail, within 1 us of burn of it.
+    before = run(
+        [endpoint(hardware="1x_s"), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "ep")],
+        until=from_micros(expected - 1),
+    )
+    assert before.credits is not None
+    assert before.credits["remaining"] > 0
+    at_floor = running_balance_at(result.ledger, expected)
+    assert Decimal(-7) / MICROS_PER_HOUR < at_floor <= 0
+
+
+def test_CR2_an_event_without_charge_does_not_move_the_exhaustion() -> None:
+    """CR2: $7 at $7/h runs out at 01:00:00 exactly, whether or not a request arrives meanwhile."""
+    for extra in ([], [Requests(at("00:00:00.000001"), "ep")]):
+        result = run(
+            [endpoint(hardware="1x_s"), Account(opening_balance=7)],
+            [Deploy(at("00:00"), "ep"), *extra],
+        )
+        assert when(result, "account", "credits exhausted") == [iso(at("01:00"))], extra
+
+
+def test_CR6_replay_terminates_when_the_balance_is_a_hair_above_a_threshold() -> None:
+    """CR6: a balance of 10.000...01 above the $10 alert threshold replays (and alerts) normally."""
+
+    def hang(signum: int, frame: object) -> None:
+        raise TimeoutError("the replay did not end within 2 s")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        result = run(
+            [endpoint(), Account(opening_balance="10.000000000000000000000000000001")],
+            [Deploy(at("00:00"), "ep")],
+        )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(when(result, "account", "credits exhausted")) == 1
+
+
+def test_CR2_discrete_charge_jumping_the_floor_exhausts_at_its_instant() -> None:
+    """CR2: tokens that jump across the floor exhaust at their instant; they are billed in full."""
+    result = run(
+        [ServerlessUsage("s", model="chat"), Account(opening_balance=1)],
+        [TokenUsage(at("03:00"), "s", 10 * M), TokenUsage(at("04:00"), "s", M)],
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("03:00"))]
+    assert result.total.amount == Decimal(2)  # the crossing charge is billed, the later one is not
+    assert when(result, "s", "requests refused") == [iso(at("04:00"))]
+
+
+def test_CR2_job_jumping_the_floor_exhausts_at_its_instant() -> None:
+    """CR2: a fine-tuning job charge that jumps across the floor exhausts at the job's instant."""
+    job = FineTuningJob(id="ft", model="m", params_b=8, training_tokens=20 * M)
+    result = run(
+        [job, endpoint(), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "ep"), JobCompleted(at("00:30"), "ft")],
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("00:30"))]
+    assert when(result, "ep", "stopped") == [iso(at("00:30"))]
+
+
+# -- CR3-CR5, CR8: the exhaustion lifecycle --------------------------------------------------------
+
+
+def test_CR3_W29_reserved_gpus_run_to_the_end_burst_is_decommissioned() -> None:
+    """CR3, W29: reserved 8 + burst 8: at exhaustion the burst goes, the reservation runs to its end."""
+    result = run([reserved(), Account(opening_balance=100)], [Deploy(at("00:00"), "rc")])
+    # Burst 8 GPUs x $3 = $24/h: $100 lasts 4 h 10 min.
+    assert when(result, "account", "credits exhausted") == [iso(at("04:10"))]
+    assert when(result, "rc", "burst capacity decommissioned") == [iso(at("04:10"))]
+    assert [e.rule for e in result.log if e.action == "burst capacity decommissioned"] == ["CR3"]
+    assert when(result, "rc", "decommissioned") == [iso(at("00:00", "2025-11-05"))]
+    assert "paused" not in {e.action for e in result.log if e.resource == "rc"}
+    burst = [line for line in result.lines if line.category is Category.BURST_COMPUTE]
+    assert [line.interval.end.isoformat() for line in burst] == [iso(at("04:10"))]
+    assert [line.quantity for line in burst] == [8 * 250]
+
+
+def test_CR6_reservation_end_alert_24h_before() -> None:
+    """CR6, CL5: an alert comes 24 h before a reservation ends, exhaustion or not."""
+    result = run([reserved(gpus=8), Account(opening_balance=100)], [Deploy(at("00:00"), "rc")])
+    alerts = [e for e in result.log if e.resource == "rc" and e.action == "alert"]
+    assert [e.at.isoformat() for e in alerts] == [iso(at("00:00", "2025-11-04"))]
+    assert alerts[0].rule in {"CL5", "CR6"}
+
+
+def test_CR4_W30_on_demand_cluster_paused_then_decommissioned_after_grace() -> None:
+    """CR4, W30: a fully on-demand cluster is paused at exhaustion and decommissioned 72 h later."""
+    result = run(
+        [on_demand(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "od")],
+        until="2025-11-08T00:00:00Z",
+    )
+    assert log_of(result)[-5:] == [
+        (iso(at("04:10")), "account", "credits exhausted", "CR2"),
+        (iso(at("04:10")), "account", "API access suspended", "CR8"),
+        (iso(at("04:10")), "od", "paused", "CR4"),
+        (iso(at("04:10", "2025-11-05")), "od", "alert", "CR6"),
+        (iso(at("04:10", "2025-11-06")), "od", "decommissioned", "CR4"),
+    ]
+    # P-PAUSED-BILL default: nothing while paused.
+    (line,) = result.lines
+    assert line.interval.end.isoformat() == iso(at("04:10"))
+    assert consumed_by(result, "od") == Decimal(100)
+    assert result.state.status("od") == "decommissioned"
+
+
+def test_CR4_grace_compute_hours_is_configurable() -> None:
+    """CR4, P-GRACE-COMPUTE: a 30 h grace decommissions 30 h after exhaustion, alerted 24 h ahead."""
+    policies = Policies.for_edition("2026", grace_compute_hours=30)
+    result = run(
+        [on_demand(), Account(opening_balance=100)], [Deploy(at("00:00"), "od")], policies=policies
+    )
+    assert when(result, "od", "alert") == [iso(at("10:10"))]
+    assert when(result, "od", "decommissioned") == [iso(at("10:10", "2025-11-04"))]
+
+
+def test_CR4_paused_cluster_bills_when_the_policy_says_so() -> None:
+    """CR4, P-PAUSED-BILL=True: the paused cluster keeps billing until it is decommissioned."""
+    policies = Policies.for_edition("2026", paused_cluster_bills=True)
+    result = run(
+        [on_demand(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "od")],
+        until="2025-11-08T00:00:00Z",
+        policies=policies,
+    )
+    assert when(result, "od", "decommissioned") == [iso(at("04:10", "2025-11-06"))]
+    (line,) = result.lines
+    assert line.interval.end.isoformat() == iso(at("04:10", "2025-11-06"))
+    assert line.amount == Decimal(24 * 76 + 4)  # 76 h 10 min at $24/h
+    assert consumed_by(result, "od") == line.amount
+    last = max(e.at_micros for e in result.ledger if e.resource == "od")
+    assert last == us(at("04:10", "2025-11-06"))
+
+
+def test_CR5_W31_storage_access_revoked_then_data_deleted() -> None:
+    """CR5, W31: the volume's access is revoked at exhaustion; its data is deleted 168 h later."""
+    result = run(
+        [StorageVolume("v", size_tib=4), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v")],
+        until="2025-11-12T00:00:00Z",
+    )
+    # 4 TiB x $0.50 = $2/h: $10 lasts 5 h.
+    assert when(result, "v", "access revoked") == [iso(at("05:00"))]
+    assert when(result, "v", "alert") == [iso(at("05:00", "2025-11-09"))]
+    assert when(result, "v", "data deleted") == [iso(at("05:00", "2025-11-10"))]
+    assert [e.rule for e in result.log if e.resource == "v" and e.action != "alert"][1:] == [
+        "CR5",
+        "CR5",
+    ]
+    (line,) = result.lines
+    assert line.amount == Decimal(10)
+    assert line.interval.end.isoformat() == iso(at("05:00"))
+
+
+def test_CR8_W26_prepaid_suspends_api_endpoints_and_hosting_stop() -> None:
+    """CR8, W26 (2026): at $0 serverless is refused and unbilled; endpoints and hosting stop."""
+    hosting = FineTunedHosting("ft", model="m-ft", hardware="1x_g")
+    result = run(
+        [endpoint(), hosting, ServerlessUsage("s", model="chat"), Account(opening_balance=20)],
+        [
+            Deploy(at("00:00"), "ep"),
+            Deploy(at("00:00"), "ft"),
+            TokenUsage(at("00:30"), "s", M),
+            TokenUsage(at("03:00"), "s", M),
+            Start(at("04:00"), "ep"),
+        ],
+    )
+    # $12/h: $20 - $0.20 of tokens lasts 1 h 39 min.
+    assert when(result, "account", "credits exhausted") == [iso(at("01:39"))]
+    assert when(result, "account", "API access suspended") == [iso(at("01:39"))]
+    assert when(result, "ep", "stopped") == when(result, "ft", "stopped") == [iso(at("01:39"))]
+    assert when(result, "s", "requests refused") == [iso(at("03:00"))]
+    assert when(result, "ep", "start refused") == [iso(at("04:00"))]
+    serverless = [line for line in result.lines if line.resource == "s"]
+    assert [line.quantity for line in serverless] == [M]
+    assert result.state.status("ep") == result.state.status("ft") == "stopped"
+
+
+def test_CR8_exhaustion_suspends_api_can_be_turned_off() -> None:
+    """CR8, P-EXHAUST off: serverless usage after exhaustion is billed and endpoints keep running."""
+    policies = Policies.for_edition("2026", exhaustion_suspends_api=False)
+    result = run(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance=6)],
+        [Deploy(at("00:00"), "ep"), TokenUsage(at("03:00"), "s", M)],
+        policies=policies,
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("01:00"))]
+    assert "requests refused" not in {e.action for e in result.log}
+    assert "stopped" not in {e.action for e in result.log}
+
+
+# -- CR7: restoration -----------------------------------------------------------------------------
+
+
+def test_CR7_purchase_in_grace_resumes_cluster_and_storage_not_endpoints() -> None:
+    """CR7: a purchase in the grace period resumes the paused cluster and the volume's access; the
+    endpoint stopped at exhaustion stays stopped until started again."""
+    result = run(
+        [on_demand(), StorageVolume("v", size_tib=4), endpoint(), Account(opening_balance=100)],
+        [
+            Deploy(at("00:00"), "od"),
+            Deploy(at("00:00"), "v"),
+            Deploy(at("00:00"), "ep"),
+            Purchase(at("12:00"), "account", 500),
+            Start(at("13:00"), "ep"),
+        ],
+        until=at("14:00"),
+    )
+    # $24 + $2 + $6 = $32/h: $100 lasts 3 h 7 min 30 s.
+    exhausted = iso(at("03:07:30"))
+    assert when(result, "account", "credits exhausted") == [exhausted]
+    assert when(result, "od", "paused") == [exhausted]
+    assert when(result, "od", "resumed") == [iso(at("12:00"))]
+    assert when(result, "v", "access restored") == [iso(at("12:00"))]
+    assert when(result, "account", "credits restored") == [iso(at("12:00"))]
+    assert when(result, "ep", "started") == [iso(at("13:00"))]
+    assert result.state.status("od") == "running"
+    # Billing resumed at the purchase, not during the pause.
+    od_lines = [line for line in result.lines if line.resource == "od"]
+    assert sum(line.quantity for line in od_lines) == 8 * (188 + 120)
+
+
+def test_CR7_nothing_already_decommissioned_comes_back() -> None:
+    """CR7: a purchase after the compute grace ended but inside the storage grace restores only storage."""
+    result = run(
+        [on_demand(), StorageVolume("v", size_tib=4), Account(opening_balance=100)],
+        [
+            Deploy(at("00:00"), "od"),
+            Deploy(at("00:00"), "v"),
+            Purchase(at("12:00", "2025-11-07"), "account", 50),
+        ],
+        until="2025-11-08T00:00:00Z",
+    )
+    # $24 + $2 = $26/h: $100 lasts 3 h 50 min 46.153846... s, rounded up to the microsecond.
+    assert when(result, "od", "paused") == [iso(at("03:50:46.153847"))]
+    assert when(result, "od", "decommissioned") == [iso(at("03:50:46.153847", "2025-11-06"))]
+    assert when(result, "od", "resumed") == []
+    assert result.state.status("od") == "decommissioned"
+    assert when(result, "v", "access restored") == [iso(at("12:00", "2025-11-07"))]
+    assert when(result, "v", "data deleted") == []
+
+
+def test_CR7_purchase_cancels_the_pending_decommission_and_its_alert() -> None:
+    """CR7: after a restore inside the grace, the scheduled grace alert and decommission never come."""
+    result = run(
+        [on_demand(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "od"), Purchase(at("12:00"), "account", 5000)],
+        until="2025-11-08T00:00:00Z",
+    )
+    assert when(result, "od", "decommissioned") == []
+    assert [e for e in result.log if e.resource == "od" and e.action == "alert"] == []
+
+
+# -- CR6: alerts ----------------------------------------------------------------------------------
+
+
+def test_CR6_threshold_and_forecast_alerts() -> None:
+    """CR6: forecast alert 24 h ahead of exhaustion (at once here) and the $10 threshold alert."""
+    result = run([endpoint(), Account(opening_balance=100)], [Deploy(at("00:00"), "ep")])
+    alerts = [(e.at.isoformat(), e.detail) for e in result.log if e.action == "alert"]
+    assert [a for a, _ in alerts] == [iso(at("00:00")), iso(at("15:00"))]
+    assert "forecast to run out at " + iso(at("16:40")) in alerts[0][1]
+    assert "10" in alerts[1][1]
+    assert all(e.rule == "CR6" for e in result.log if e.action == "alert")
+
+
+def test_CR6_forecast_alert_comes_alert_lead_hours_before() -> None:
+    """CR6: with $1000 at $6/h (out after 166 h 40 min) the forecast alert comes 24 h before."""
+    result = run(
+        [endpoint(), Account(opening_balance=1000)],
+        [Deploy(at("00:00"), "ep")],
+        until="2025-11-12T00:00:00Z",
+    )
+    forecast = [e for e in result.log if e.action == "alert" and "forecast" in e.detail]
+    assert [e.at.isoformat() for e in forecast] == [iso(at("22:40", "2025-11-08"))]
+    assert when(result, "account", "credits exhausted") == [iso(at("22:40", "2025-11-09"))]
+
+
+def test_CR6_every_threshold_alerts_once_per_fall() -> None:
+    """CR6, P-ALERT: thresholds 50 and 10 each alert once, at the instant the balance reaches them."""
+    policies = Policies.for_edition("2026", alert_thresholds=[50, 10], alert_lead_hours=1)
+    result = run(
+        [endpoint(), Account(opening_balance=100)], [Deploy(at("00:00"), "ep")], policies=policies
+    )
+    thresholds = [
+        e.at.isoformat() for e in result.log if e.action == "alert" and "at or below" in e.detail
+    ]
+    assert thresholds == [iso(at("08:20")), iso(at("15:00"))]
+
+
+# -- auto-recharge (C6) ---------------------------------------------------------------------------
+
+
+def test_C6_W23_increment_recharge_at_the_start() -> None:
+    """C6, W23: balance 5, threshold 60, increment 25: three purchases of 25 at once, balance 80."""
+    recharge = AutoRecharge(mode="increment", threshold=60, amount=25)
+    result = run([Account(opening_balance=5, auto_recharge=recharge)], [], until=at("01:00"))
+    recharges = [(e.at.isoformat(), e.amount) for e in result.ledger if e.kind == "recharge"]
+    assert recharges == [(iso(at("01:00")), Decimal(25))] * 3
+    assert result.credits is not None
+    assert result.credits["remaining"] == 80
+    assert recharge.purchases(Decimal(5)) == [Decimal(25)] * 3
+
+
+def test_C6_W24_top_up_recharge_at_the_start() -> None:
+    """C6, W24: balance 5, threshold 60, target 100: one purchase of 95, balance 100."""
+    recharge = AutoRecharge(mode="top-up", threshold=60, target=100)
+    result = run([Account(opening_balance=5, auto_recharge=recharge)], [], until=at("01:00"))
+    assert [e.amount for e in result.ledger if e.kind == "recharge"] == [Decimal(95)]
+    assert result.credits is not None
+    assert result.credits["remaining"] == 100
+
+
+@pytest.mark.parametrize(
+    ("recharge", "amounts"),
+    [
+        (AutoRecharge(mode="increment", threshold=60, amount=25), 1),
+        (AutoRecharge(mode="top-up", threshold=60, target=100), 1),
+    ],
+)
+def test_C6_recharge_at_the_crossing_instant(recharge: AutoRecharge, amounts: int) -> None:
+    """C6: burn at $7/h brings $100 below 60 at 05:42:51.428572: the recharge happens then."""
+    policies = Policies.for_edition("2026", alert_thresholds=())
+    result = run(
+        [endpoint(hardware="1x_s"), Account(opening_balance=100, auto_recharge=recharge)],
+        [Deploy(at("00:00"), "ep")],
+        until=at("08:00"),
+        policies=policies,
+    )
+    crossing = us(at("00:00")) + -(-40 * MICROS_PER_HOUR // 7)
+    recharges = [e for e in result.ledger if e.kind == "recharge"]
+    assert [e.at_micros for e in recharges] == [crossing] * amounts
+    assert recharges[-1].balance >= 60
+    assert when(result, "account", "credits exhausted") == []
+
+
+def test_C6_recharge_when_the_crossing_is_a_whole_microsecond() -> None:
+    """C6: $100 at $6/h reaches 60 at 06:40 exactly: the recharge comes at 06:40 (or 1 us later)."""
+    recharge = AutoRecharge(mode="increment", threshold=60, amount=25)
+    result = run(
+        [endpoint(), Account(opening_balance=100, auto_recharge=recharge)],
+        [Deploy(at("00:00"), "ep")],
+        until=at("20:00"),
+    )
+    crossing = us(at("06:40"))
+    first = next(e for e in result.ledger if e.kind == "recharge")
+    assert crossing <= first.at_micros <= crossing + 1
+
+
+def test_C6_auto_recharge_settings_are_validated() -> None:
+    """C6: a top-up needs a target above the threshold; an increment needs a positive amount."""
+    with pytest.raises(InvalidArgument) as excinfo:
+        AutoRecharge(mode="top-up", threshold=60)
+    assert excinfo.value.field == "target"
+    with pytest.raises(InvalidArgument) as excinfo:
+        AutoRecharge(mode="top-up", threshold=60, target=60)
+    assert excinfo.value.field == "target"
+    with pytest.raises(InvalidArgument) as excinfo:
+        AutoRecharge(mode="increment", threshold=60, amount=0)
+    assert excinfo.value.field == "amount"
+    assert AutoRecharge(mode="increment", threshold=60).amount == 25  # the $25 default
+
+
+# -- P-MIN-BUY, grants ------------------------------------------------------------------------------
+
+
+def test_P_MIN_BUY_purchase_below_five_dollars_is_rejected() -> None:
+    """P-MIN-BUY: a purchase of $4.99 raises InvalidTimeline naming ``amount``; $5 is fine."""
+    with pytest.raises(InvalidTimeline) as excinfo:
+        run([Account(opening_balance=10)], [Purchase(at("01:00"), "account", "4.99")])
+    assert excinfo.value.field == "amount"
+    assert "amount" in str(excinfo.value)
+    ok = run([Account(opening_balance=10)], [Purchase(at("01:00"), "account", 5)])
+    assert ok.credits is not None
+    assert ok.credits["purchased"] == 15
+    relaxed = Policies.for_edition("2026", min_purchase=1)
+    assert run([Account()], [Purchase(at("01:00"), "account", 2)], policies=relaxed).credits
+
+
+def test_CR1_purchase_needs_the_account() -> None:
+    """CR1: a purchase without an Account, or for another account id, is rejected."""
+    with pytest.raises(InvalidTimeline) as excinfo:
+        run([endpoint()], [Purchase(at("01:00"), "account", 10)])
+    assert excinfo.value.field == "resource"
+    with pytest.raises(InvalidTimeline):
+        run([Account()], [Purchase(at("01:00"), "other", 10)])
+
+
+def test_C20_promotional_grants_are_consumed_first_and_expire() -> None:
+    """C20, P-CONSUME: a $10 grant pays before purchased credits; what is left expires at its instant."""
+    result = run(
+        [endpoint(), Account(opening_balance=50)],
+        [
+            Grant(at("00:00"), "account", 10, expires=at("01:00")),
+            Deploy(at("00:00"), "ep"),
+            Stop(at("00:30"), "ep"),
+        ],
+    )
+    draw = next(e for e in result.ledger if e.kind == "consumption")
+    assert draw.from_credits == Decimal(3)
+    expiry = [(e.at.isoformat(), e.amount) for e in result.ledger if e.kind == "expiry"]
+    assert expiry == [(iso(at("01:00")), Decimal(-7))]
+    assert result.credits is not None
+    assert result.credits["remaining"] == 50
+    assert result.credits["expired"] == 7
+    assert when(result, "account", "promotional credits expired") == [iso(at("01:00"))]
+
+
+def test_C20_the_grant_expiring_soonest_is_used_first() -> None:
+    """C20, P-CONSUME: of two grants, the one expiring sooner pays first; purchased credits last."""
+    ledger = Ledger()
+    ledger.add(0, "purchase", Decimal(20))
+    ledger.add(0, "grant", Decimal(5), expires=200)
+    ledger.add(0, "grant", Decimal(5), expires=100)
+    ledger.consume(1, Decimal(7), "x")
+    assert ledger.expire(100) == 0
+    assert ledger.expire(200) == Decimal(3)
+    assert ledger.balance == Decimal(20)
+
+
+def test_grant_expiry_must_follow_the_grant() -> None:
+    """CR1: a grant expiring at or before its own instant is rejected."""
+    with pytest.raises(InvalidTimeline) as excinfo:
+        run([Account()], [Grant(at("01:00"), "account", 10, expires=at("01:00"))])
+    assert excinfo.value.field == "expires"
+
+
+# -- editions -------------------------------------------------------------------------------------
+
+
+def test_editions_policy_values() -> None:
+    """Rule editions: 2025-11 is postpaid to -100 with a 60 min idle stop; 2026 is prepaid."""
+    old, new = Policies.for_edition("2025-11"), Policies.for_edition("2026")
+    assert old.credit_floor == Policies().credit_floor == Decimal(-100)
+    assert old.idle_timeout_minutes == 60
+    assert old.storage_shrink.value == "allowed"
+    assert new.credit_floor == 0
+    assert new.idle_timeout_minutes is None
+    assert new.storage_shrink.value == "account-team"
+    assert old.exhaustion_suspends_api
+    assert new.exhaustion_suspends_api
+    assert set(EDITIONS) == {"2025-11", "2026"}
+    assert Policies.for_edition("2026", credit_floor=-50).credit_floor == -50
+    defaults = Policies()
+    assert (defaults.min_purchase, defaults.grace_compute_hours, defaults.grace_storage_hours) == (
+        5,
+        72,
+        168,
+    )
+    assert (defaults.paused_cluster_bills, defaults.revoked_storage_bills) == (False, False)
+    assert (defaults.alert_thresholds, defaults.alert_lead_hours) == ((Decimal(10),), 24)
+
+
+def test_editions_unknown_name_is_rejected() -> None:
+    """Rule editions: an unknown edition raises InvalidArgument naming ``edition``."""
+    with pytest.raises(InvalidArgument) as excinfo:
+        Policies.for_edition("2024")
+    assert excinfo.value.field == "edition"
+
+
+def test_P_FLOOR_positive_floor_is_rejected() -> None:
+    """P-FLOOR: the floor is 0 or negative."""
+    with pytest.raises(InvalidArgument):
+        Policies(credit_floor=1)
+
+
+# -- IN3 ----------------------------------------------------------------------------------------
+
+
+def test_IN3_invoice_covered_by_credits_has_nothing_due_and_lists_every_line() -> None:
+    """IN3: usage fully covered by credits: amount due $0, every line listed, credits <= total."""
+    result = run(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance=1000)],
+        [Deploy(at("00:00"), "ep"), TokenUsage(at("01:00"), "s", M, M), Stop(at("02:00:30"), "ep")],
+    )
+    (invoice,) = result.invoices
+    assert len(invoice.lines) == 3
+    assert invoice.amount_due.amount == 0
+    assert invoice.credits_applied == invoice.total
+    assert invoice.total.amount == Decimal("12.90")
+
+
+def test_IN3_credits_applied_never_exceed_the_total() -> None:
+    """IN3: a reservation paid up front is due on the invoice; credits cover the rest only."""
+    result = run(
+        [reserved(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "rc")],
+        until="2025-11-06T00:00:00Z",
+    )
+    (invoice,) = result.invoices
+    assert invoice.credits_applied.amount == Decimal(100)
+    assert invoice.amount_due.amount == Decimal(8 * 48 * 2)
+    assert invoice.credits_applied.amount <= invoice.total.amount
+
+
+def test_IN3_credits_cover_each_period_across_a_month_boundary() -> None:
+    """IN3: an endpoint running over the Oct/Nov boundary on ample credits owes $0 in both months."""
+    result = run(
+        [endpoint(), Account(opening_balance=1000)],
+        [Deploy("2025-10-31T12:00:00Z", "ep"), Stop("2025-11-01T12:00:00Z", "ep")],
+        until="2025-11-02T00:00:00Z",
+    )
+    assert [i.total.amount for i in result.invoices] == [Decimal(72), Decimal(72)]
+    assert [i.amount_due.amount for i in result.invoices] == [0, 0]
+
+
+# -- scenario files --------------------------------------------------------------------------------
+
+SCENARIO = """
+until: "2025-11-05T00:00:00Z"
+start: "2025-11-03T00:00:00Z"
+policies: {edition: "2026"}
+account:
+  opening_balance: 40
+  auto_recharge: {mode: top-up, threshold: 20, target: 50}
+catalog:
+  default: false
+  hardware:
+    - {hardware: 1x_g, per_hour: 6, effective_from: "2025-01-01T00:00:00Z"}
+resources:
+  - {kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_g, inactive_timeout_minutes: 0}
+events:
+  - {type: deploy, at: "2025-11-03T00:00:00Z", resource: ep}
+  - {type: purchase, at: "2025-11-03T02:00:00Z", amount: 10}
+  - {type: grant, at: "2025-11-03T03:00:00Z", amount: 5, expires: "2025-11-03T04:00:00Z"}
+  - {type: stop, at: "2025-11-03T10:00:30Z", resource: ep}
+"""
+
+
+def test_scenario_account_purchase_grant_and_edition_match_the_python_api() -> None:
+    """Scenario files: ``account:``, ``purchase``/``grant`` events and ``edition`` replay as in Python."""
+    import yaml
+
+    doc = ScenarioDoc.model_validate(yaml.safe_load(SCENARIO))
+    from_file = doc.run()
+    catalog = Catalog([HardwarePrice("1x_g", "6", E)])
+    from_api = simulate(
+        [
+            endpoint(),
+            Account(
+                opening_balance=40,
+                auto_recharge=AutoRecharge(mode="top-up", threshold=20, target=50),
+            ),
+        ],
+        [
+            Deploy(at("00:00"), "ep"),
+            Purchase(at("02:00"), "account", 10),
+            Grant(at("03:00"), "account", 5, expires=at("04:00")),
+            Stop(at("10:00:30"), "ep"),
+        ],
+        until="2025-11-05T00:00:00Z",
+        start=at("00:00"),
+        catalog=catalog,
+        policies=Policies.for_edition("2026"),
+    )
+    assert from_file.to_dict() == from_api.to_dict()
+    assert from_file.credits == from_api.credits
+    assert doc.policies.build().credit_floor == 0
+    assert [e.kind for e in from_file.ledger if e.kind != "consumption"][:3] == [
+        "purchase",
+        "purchase",
+        "grant",
+    ]
+
+
+def test_example_credits_run_out_exhausts_as_documented() -> None:
+    """The example ``credits-run-out.yaml``: exhaustion, CR3-CR5 actions, and the CR7 restore."""
+    from pathlib import Path
+
+    from together_billing.scenario import run_scenario
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "credits-run-out.yaml"
+    result = run_scenario(path)
+    exhausted = when(result, "account", "credits exhausted")
+    assert exhausted[0] == "2025-11-03T11:24:49.389703+00:00"
+    assert when(result, "training", "burst capacity decommissioned") == exhausted[:1]
+    assert when(result, "scratch", "decommissioned") == ["2025-11-06T11:24:49.389703+00:00"]
+    assert when(result, "datasets", "access restored") == ["2025-11-07T00:00:00+00:00"]
+    assert when(result, "scratch", "resumed") == []
+    assert conserved(result)
