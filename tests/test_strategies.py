@@ -1,0 +1,298 @@
+"""The public Hypothesis strategies (`together_billing.strategies`).
+
+Every generated scenario replays without error, with or without an account; each
+registered type resolves through `st.from_type`; impossible arguments raise
+`InvalidArgument` when the strategy is built; values respect their bounds; and
+failing examples shrink small.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pendulum
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+import together_billing.strategies as tbs
+from together_billing import (
+    Account,
+    Catalog,
+    DedicatedEndpoint,
+    Deploy,
+    FineTunedHosting,
+    FineTuningJob,
+    InstantCluster,
+    InvalidArgument,
+    Money,
+    NaiveDatetimeError,
+    Policies,
+    ServerlessUsage,
+    StorageVolume,
+    TokenUsageBatch,
+)
+from together_billing.strategies import (
+    DEFAULT_START,
+    DEFAULT_UNTIL,
+    GeneratedScenario,
+    accounts,
+    amounts,
+    catalogs,
+    dedicated_endpoints,
+    instant_clusters,
+    instants,
+    intervals,
+    lifecycles,
+    price_changes,
+    rates,
+    scenarios,
+    timelines,
+)
+from together_billing.time import to_micros
+
+# The entry point registers the types when Hypothesis is imported; register them
+# here as well, so these tests also pass where the package is not installed.
+tbs._hypothesis_setup_hook()
+
+
+def _micros(event: Any) -> tuple[int, int]:
+    """First and last instant of an event (a batch spans several)."""
+    if isinstance(event, TokenUsageBatch):
+        return event.at_micros[0], event.at_micros[-1]
+    at = to_micros(event.at)
+    return at, at
+
+
+# -- every generated scenario replays ---------------------------------------------------------------
+
+
+@given(timelines())
+def test_every_timeline_replays_without_error(scenario: GeneratedScenario) -> None:
+    """A timeline (no account) replays, with one invoice per month of the window."""
+    result = scenario.run()
+
+    assert [i.period.label for i in result.invoices] == ["2025-10", "2025-11"]
+    assert scenario.account is None
+
+
+@given(scenarios(accounts=accounts()))
+def test_every_scenario_with_credits_replays_without_error(scenario: GeneratedScenario) -> None:
+    """With an account (credits on, purchases, grants, maybe exhaustion) every scenario replays."""
+    result = scenario.run()
+
+    assert scenario.account is not None
+    assert result.credits is not None
+
+
+@given(scenarios())
+def test_events_lie_in_the_window_and_never_share_an_instant_per_resource(
+    scenario: GeneratedScenario,
+) -> None:
+    """Events are inside [start, until]; one resource's events are strictly chronological."""
+    start, until = to_micros(scenario.start), to_micros(scenario.until)
+    last: dict[str, int] = {}
+    for event in scenario.events:
+        first, end = _micros(event)
+        assert start <= first <= end <= until
+        if event.resource is None or isinstance(event, TokenUsageBatch):
+            continue
+        assert last.get(event.resource, -1) < first
+        last[event.resource] = end
+
+
+@given(scenarios(grid_seconds=60, start="2025-10-30T00:00:30Z"))
+def test_grid_aligns_every_event(scenario: GeneratedScenario) -> None:
+    """With grid_seconds=60, every event instant is a whole minute (after an unaligned start)."""
+    for event in scenario.events:
+        for micros in _micros(event):
+            assert micros % 60_000_000 == 0
+    scenario.run()
+
+
+def test_module_docstring_example_runs() -> None:
+    """The usage example in the module docstring is real code that passes."""
+    doc = tbs.__doc__ or ""
+    block = re.search(r"::\n\n((?:    .*\n|\n)+)", doc)
+    assert block is not None
+    code = "\n".join(line.removeprefix("    ") for line in block.group(1).splitlines())
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "strategies-docstring", "exec"), namespace)
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+
+    assert len(tests) == 1
+    tests[0]()
+
+
+# -- registered types -------------------------------------------------------------------------------
+
+REGISTERED = [
+    Money,
+    DedicatedEndpoint,
+    FineTunedHosting,
+    ServerlessUsage,
+    FineTuningJob,
+    InstantCluster,
+    StorageVolume,
+    Account,
+    Catalog,
+    GeneratedScenario,
+]
+
+
+@pytest.mark.parametrize("kind", REGISTERED, ids=lambda k: k.__name__)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_from_type_resolves_each_registered_type(kind: type, data: st.DataObject) -> None:
+    """`st.from_type(T)` draws a T for every registered type."""
+    assert isinstance(data.draw(st.from_type(kind)), kind)
+
+
+@settings(max_examples=20)
+@given(st.from_type(DedicatedEndpoint))
+def test_from_type_uses_the_library_strategy(endpoint: DedicatedEndpoint) -> None:
+    """The registered strategy is the library's: hardware the default catalogs price."""
+    assert endpoint.hardware.split("x", 1)[1] in {h.split("x", 1)[1] for h in tbs.HARDWARE}
+
+
+# -- impossible arguments ---------------------------------------------------------------------------
+
+IMPOSSIBLE: list[tuple[str, Callable[[], object]]] = [
+    ("amounts min > max", lambda: amounts(min_value=5, max_value=1)),
+    ("amounts no value at places", lambda: amounts(min_value="0.001", max_value="0.009")),
+    ("amounts negative places", lambda: amounts(places=-1)),
+    ("amounts float bound", lambda: amounts(max_value=1.5)),  # type: ignore[arg-type]
+    ("amounts bad currency", lambda: amounts(currency="dollars")),
+    ("rates min > max", lambda: rates(min_value=3, max_value=2)),
+    ("instants min > max", lambda: instants(min_value=DEFAULT_UNTIL, max_value=DEFAULT_START)),
+    ("instants naive", lambda: instants(min_value="2025-11-01T00:00:00")),
+    ("instants zero grid", lambda: instants(grid_seconds=0)),
+    (
+        "instants empty grid",
+        lambda: instants(
+            min_value="2025-11-01T00:00:01Z", max_value="2025-11-01T00:00:59Z", grid_seconds=60
+        ),
+    ),
+    ("intervals min > max", lambda: intervals(min_value=DEFAULT_UNTIL, max_value=DEFAULT_START)),
+    ("catalogs no models", lambda: catalogs(models=[])),
+    ("catalogs a string of models", lambda: catalogs(models="test/chat")),
+    ("catalogs negative changes", lambda: catalogs(max_changes=-1)),
+    ("endpoints no replicas", lambda: dedicated_endpoints(max_replicas=0)),
+    ("clusters max below step", lambda: instant_clusters(max_gpus=4)),
+    ("price changes empty catalog", lambda: price_changes(Catalog())),
+    ("timelines negative events", lambda: timelines(max_events=-1)),
+    ("scenarios start after until", lambda: scenarios(start=DEFAULT_UNTIL, until=DEFAULT_START)),
+    (
+        "lifecycles negative events",
+        lambda: lifecycles(ServerlessUsage("chat", model="test/chat"), max_events=-1),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "build"), IMPOSSIBLE, ids=[name for name, _ in IMPOSSIBLE])
+def test_impossible_arguments_raise_when_the_strategy_is_built(
+    name: str, build: Callable[[], object]
+) -> None:
+    """Arguments that cannot generate anything raise InvalidArgument at once, not when drawn."""
+    with pytest.raises(InvalidArgument):
+        build()
+
+
+def test_naive_bounds_raise_the_naive_datetime_error() -> None:
+    """A naive bound is reported as such, naming the argument."""
+    with pytest.raises(NaiveDatetimeError) as caught:
+        scenarios(until="2025-11-03T00:00:00")
+
+    assert caught.value.field == "until"
+
+
+# -- values and bounds ------------------------------------------------------------------------------
+
+
+@given(instants(min_value="2025-10-31T23:59:59Z", max_value="2025-11-01T00:00:01Z"))
+def test_instants_are_aware_utc_and_bounded(at: pendulum.DateTime) -> None:
+    """Instants are aware pendulum DateTimes in UTC, within the bounds."""
+    assert isinstance(at, pendulum.DateTime)
+    assert at.tzinfo is not None
+    assert at.utcoffset() == pendulum.duration(0)
+    assert at.timezone_name == "UTC"
+    assert pendulum.parse("2025-10-31T23:59:59Z") <= at <= pendulum.parse("2025-11-01T00:00:01Z")
+
+
+@given(instants(grid_seconds=3600))
+def test_instants_on_a_grid_are_whole_multiples(at: pendulum.DateTime) -> None:
+    """grid_seconds=3600 gives whole hours."""
+    assert (at.minute, at.second, at.microsecond) == (0, 0, 0)
+
+
+@given(intervals())
+def test_intervals_are_ordered_and_bounded(span: Any) -> None:
+    """An interval's start is at or before its end, both in the bounds."""
+    assert DEFAULT_START <= span.start <= span.end <= DEFAULT_UNTIL
+
+
+@given(amounts(min_value="-2.5", max_value=3, places=1))
+def test_amounts_are_bounded_with_places(money: Money) -> None:
+    """Amounts stay in the bounds with at most the requested places."""
+    assert Decimal("-2.5") <= money.amount <= 3
+    assert money.amount == money.amount.quantize(Decimal("0.1"))
+    assert money.currency == "USD"
+
+
+@settings(max_examples=20)
+@given(catalogs(max_changes=3), st.data())
+def test_catalogs_price_every_generated_resource(catalog: Catalog, data: st.DataObject) -> None:
+    """A default catalog prices every default resource strategy's values at the window start."""
+    resource = data.draw(
+        st.one_of(
+            [st.from_type(kind) for kind in REGISTERED[1:7]],
+        )
+    )
+    assert tbs._priced(resource, catalog, Policies(), DEFAULT_START)
+
+
+# -- shrinking --------------------------------------------------------------------------------------
+
+
+def test_a_scenario_shrinks_to_exactly_the_events_needed() -> None:
+    """find() for a scenario with at least three events returns one with exactly three."""
+    found = find(scenarios(), lambda s: len(s.events) >= 3)
+
+    assert len(found.events) == 3
+
+
+def test_a_deploy_shrinks_to_one_event_at_the_start() -> None:
+    """A scenario with a Deploy shrinks to that Deploy alone, at the window's start."""
+    found = find(scenarios(), lambda s: any(isinstance(e, Deploy) for e in s.events))
+
+    assert len(found.events) == 1
+    assert found.events[0].at == DEFAULT_START
+
+
+def test_amounts_and_instants_shrink_to_their_simplest() -> None:
+    """Amounts shrink towards zero (or the nearest bound), instants towards min_value."""
+    assert find(amounts(min_value=1), lambda m: True) == Money(1)
+    assert find(amounts(min_value=-5, max_value=5), lambda m: True) == Money(0)
+    assert find(instants(), lambda t: True) == DEFAULT_START
+
+
+# -- the public surface -----------------------------------------------------------------------------
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """`__all__` is in ruff's order and names every public object of the module."""
+
+    def key(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    defined = {
+        name
+        for name, value in vars(tbs).items()
+        if callable(value) and getattr(value, "__module__", None) == tbs.__name__
+    }
+    assert list(tbs.__all__) == sorted(tbs.__all__, key=key)
+    assert {name for name in defined if not name.startswith("_")} <= set(tbs.__all__)
+    assert all(hasattr(tbs, name) for name in tbs.__all__)
