@@ -588,13 +588,17 @@ def test_CL5_decommissioned_cluster_takes_no_more_events_but_can_be_deleted() ->
 
 
 def test_CL5_terminating_at_the_reservation_end_does_not_decommission_twice() -> None:
-    """CL5: a Delete at the exact end instant comes first (ends before begins); no decommission entry."""
+    """CL5: at the exact end instant the reservation ends first (a Delete sorts after the stops
+    of its instant); the Delete then removes the decommissioned cluster, charging nothing more."""
+    alone = run([reserved(days=1)], [Deploy(at("00:00"), "c")])
     result = run(
         [reserved(days=1)], [Deploy(at("00:00"), "c"), Delete(at("00:00", "2025-11-04"), "c")]
     )
     acts = [a for _, a, _ in actions(result)]
+    assert acts.count("decommissioned") == 1
     assert acts.count("terminated") == 1
-    assert "decommissioned" not in acts
+    assert acts.index("decommissioned") < acts.index("terminated")
+    assert result.total == alone.total
 
 
 @pytest.mark.parametrize("days", [91, 200])

@@ -158,3 +158,16 @@ class TestOrder:
         a = Stop("2025-11-01T08:00:00-05:00", "ep")  # 13:00Z
         b = Deploy("2025-11-01T14:00:00+02:00", "ep")  # 12:00Z
         assert sorted([a, b]) == [b, a]
+
+
+def test_events_pickle_before_and_after_sorting() -> None:
+    """Events survive pickling (for multiprocessing and caches), sorted or not."""
+    import pickle
+
+    fresh = Stop("2025-11-01T00:00:00Z", "ep")
+    sorted_ = Stop("2025-11-01T00:00:00Z", "ep")
+    sorted_.sort_key()
+    for event in (fresh, sorted_):
+        copy = pickle.loads(pickle.dumps(event))
+        assert copy == event
+        assert copy.sort_key() == event.sort_key()

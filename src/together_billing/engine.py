@@ -1168,7 +1168,9 @@ class _Replay:
             self._log(at, account.id, "promotional credits expired", "CR1")
         recharge = account.auto_recharge
         if recharge is not None:
-            for amount in recharge.purchases(ledger.balance):
+            for wanted in recharge.purchases(ledger.balance):
+                # A recharge is a purchase: never below the minimum (P-MIN-BUY).
+                amount = max(wanted, self.policies.min_purchase)
                 ledger.add(at, "recharge", amount)
                 self._log(
                     at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"

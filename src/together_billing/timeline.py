@@ -116,25 +116,26 @@ class _Ordered:
 class _ResourceEvent(_Ordered):
     at: pendulum.DateTime = attrs.field(converter=_at)
     resource: str = attrs.field(validator=_resource_id)
-    _key: tuple[Any, ...] = attrs.field(init=False, repr=False, eq=False, hash=False)
+    _key: tuple[Any, ...] | None = attrs.field(
+        init=False, default=None, repr=False, eq=False, hash=False
+    )
 
     def _fields(self) -> tuple[Any, ...]:
         return ()
 
     def sort_key(self) -> tuple[Any, ...]:
         """``(microseconds, priority, type name, resource, fields)``, computed once."""
-        try:
+        if self._key is not None:
             return self._key
-        except AttributeError:
-            key: tuple[Any, ...] = (
-                to_micros(self.at),
-                self.priority,
-                type(self).__name__,
-                self.resource,
-                self._fields(),
-            )
-            object.__setattr__(self, "_key", key)
-            return key
+        key: tuple[Any, ...] = (
+            to_micros(self.at),
+            self.priority,
+            type(self).__name__,
+            self.resource,
+            self._fields(),
+        )
+        object.__setattr__(self, "_key", key)
+        return key
 
 
 @attrs.frozen(order=False)
@@ -191,9 +192,13 @@ class Stop(_ResourceEvent):
 
 @attrs.frozen(order=False)
 class Delete(_ResourceEvent):
-    """A deployment is deleted for good (stopping it first if it runs)."""
+    """A deployment, cluster or volume is deleted for good (stopping it first if it runs).
 
-    priority: ClassVar[int] = PRIORITY_END
+    It sorts just after the stops of its instant, so "stop, then delete" at one instant
+    (as ``tg beta endpoints rm`` does) is valid.
+    """
+
+    priority: ClassVar[int] = PRIORITY_END + 1
 
 
 @attrs.frozen(order=False)
@@ -335,7 +340,9 @@ class TokenUsageBatch(_Ordered):
     output_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
     cached_input_tokens: tuple[int, ...] | None = attrs.field(default=None)
     batch: bool = False
-    _key: tuple[Any, ...] = attrs.field(init=False, repr=False, eq=False, hash=False)
+    _key: tuple[Any, ...] | None = attrs.field(
+        init=False, default=None, repr=False, eq=False, hash=False
+    )
     priority: ClassVar[int] = PRIORITY_ACTIVITY
 
     def __attrs_post_init__(self) -> None:
@@ -386,18 +393,17 @@ class TokenUsageBatch(_Ordered):
         )
 
     def sort_key(self) -> tuple[Any, ...]:
-        try:
+        if self._key is not None:
             return self._key
-        except AttributeError:
-            content = (
-                len(self),
-                self.at_micros[-1],
-                sum(self.input_tokens),
-                sum(self.output_tokens),
-            )
-            key = (self.at_micros[0], self.priority, "TokenUsageBatch", self.resource, content)
-            object.__setattr__(self, "_key", key)
-            return key
+        content = (
+            len(self),
+            self.at_micros[-1],
+            sum(self.input_tokens),
+            sum(self.output_tokens),
+        )
+        key = (self.at_micros[0], self.priority, "TokenUsageBatch", self.resource, content)
+        object.__setattr__(self, "_key", key)
+        return key
 
     def records(self) -> list[TokenUsage]:
         """The batch as single :class:`TokenUsage` events."""
