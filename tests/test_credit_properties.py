@@ -296,7 +296,13 @@ def test_exhaustion_is_the_first_microsecond_at_the_floor(case: Case) -> None:
         # test_credits.py::test_CR2_an_event_without_charge_does_not_move_the_exhaustion.
         before = case.run([e for e in case.events if to_micros(e.at) < t - 1], until=t - 2)
         assert before.credits is not None
-        assert before.credits["remaining"] > floor
+        actions = [e.action for e in before.log]
+        if actions.count("credits exhausted") > actions.count("credits restored"):
+            # Still exhausted just before t: a purchase at t restored the account and a charge
+            # at that same instant exhausted it again (a discrete jump, checked below).
+            assert before.credits["remaining"] <= floor
+        else:
+            assert before.credits["remaining"] > floor
         # At t the floor is reached: by the continuous draw of (t - 1 us, t] (so the balance
         # there is within one microsecond of burn of the floor), or by a discrete charge at t.
         crossing = crossing_entry(result.ledger, t, floor)

@@ -961,3 +961,34 @@ def test_example_credits_run_out_exhausts_as_documented() -> None:
     assert when(result, "datasets", "access restored") == ["2025-11-07T00:00:00+00:00"]
     assert when(result, "scratch", "resumed") == []
     assert conserved(result)
+
+
+def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
+    """CR2, CR7: a purchase restores an exhausted account and a charge at the same instant
+    exhausts it again: two run-outs, the second at that instant, with the usage billed."""
+    prices = Catalog(
+        [
+            HardwarePrice("1x_g", "6", "2025-01-01T00:00:00Z"),
+            ServerlessPrice("m", "0.30", "1.20", "2025-01-01T00:00:00Z"),
+        ]
+    )
+    result = simulate(
+        [
+            DedicatedEndpoint("ep", model="x", hardware="1x_g", inactive_timeout_minutes=0),
+            ServerlessUsage("s", model="m"),
+            Account(opening_balance=10),
+        ],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            Purchase("2025-11-03T03:00:00Z", "account", 5),
+            TokenUsage("2025-11-03T03:00:00Z", "s", input_tokens=20_000_000),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    runs_out = [str(e.at) for e in result.log if e.action == "credits exhausted"]
+    assert runs_out == ["2025-11-03 01:40:00+00:00", "2025-11-03 03:00:00+00:00"]
+    restored = [str(e.at) for e in result.log if e.action == "credits restored"]
+    assert restored == ["2025-11-03 03:00:00+00:00"]
+    assert any(line.resource == "s" and line.amount == Decimal("6.00") for line in result.lines)
