@@ -16,13 +16,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TextIO
 
 from together_billing.catalog import default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
 from together_billing.invoice import Invoice
+from together_billing.money import round_to_cents
 from together_billing.scenario import ScenarioDoc, run_scenario
 
 __all__ = ["main"]
@@ -148,7 +149,7 @@ def render_table(result: SimulationResult) -> str:
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) + 0
+    return round_to_cents(value) + 0
 
 
 def _dollars(value: Decimal) -> str:

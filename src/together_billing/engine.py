@@ -54,7 +54,7 @@ from together_billing.catalog import (
 from together_billing.credits import Account, Ledger, LedgerEntry
 from together_billing.errors import InvalidArgument, InvalidTimeline, UnknownPrice
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, make_line
-from together_billing.money import EXACT_CONTEXT, Money
+from together_billing.money import EXACT_CONTEXT, Money, round_to_cents
 from together_billing.policies import Policies, ReservationPayment, ShrinkPolicy
 from together_billing.resources import (
     Category,
@@ -2064,7 +2064,8 @@ def _trillionths(value: Decimal) -> Decimal:
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP") + 0
+    """A figure for a log or summary, in cents by the one rounding function (never -0.00)."""
+    return round_to_cents(value) + 0
 
 
 def _add_units(groups: list[_Group], at: int, count: int) -> None:
