@@ -26,10 +26,14 @@ scenario format is documented in ``docs/scenarios.md``.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import attrs
+import pendulum
 import pydantic
 
 from together_billing.catalog import (
@@ -50,7 +54,7 @@ from together_billing.catalog import (
 )
 from together_billing.credits import Account, AutoRecharge
 from together_billing.engine import SimulationResult, Simulator
-from together_billing.errors import BillingError, InvalidScenario
+from together_billing.errors import BillingError, InvalidArgument, InvalidScenario
 from together_billing.policies import Policies
 from together_billing.resources import (
     DedicatedEndpoint,
@@ -61,7 +65,7 @@ from together_billing.resources import (
     ServerlessUsage,
     StorageVolume,
 )
-from together_billing.time import MeteringGrain, instant
+from together_billing.time import MeteringGrain, from_micros, instant, to_micros
 from together_billing.timeline import (
     Delete,
     Deploy,
@@ -81,9 +85,10 @@ from together_billing.timeline import (
     Start,
     Stop,
     TokenUsage,
+    TokenUsageBatch,
 )
 
-__all__ = ["ScenarioDoc", "load_scenario", "run_scenario"]
+__all__ = ["Scenario", "ScenarioDoc", "load_scenario", "run_scenario"]
 
 
 class _Doc(pydantic.BaseModel):
@@ -534,23 +539,174 @@ class ScenarioDoc(_Doc):
         own = entries_from_doc(self.catalog, source_name="scenario catalog")
         return catalog.with_entries(*own)
 
-    def run(self, *, until: object = None, base: Path | None = None) -> SimulationResult:
-        """Replay the scenario, to ``until`` if given (events after it are left out, IN4).
-
-        Without ``until``, the scenario's own ``until`` applies and every event must
-        be at or before it.
-        """
+    def build(self, *, base: Path | None = None) -> Scenario:
+        """The :class:`Scenario` this document describes (catalog files resolve from ``base``)."""
         resources: list[Resource | Account] = [
             _built(f"resources.{i}", r.build) for i, r in enumerate(self.resources)
         ]
         if self.account is not None:
             resources.append(_built("account", self.account.build))
         events: list[Event] = [_built(f"events.{i}", e.build) for i, e in enumerate(self.events)]
+        return Scenario(
+            resources=resources,
+            events=events,
+            until=self.until,
+            start=self.start,
+            catalog=self.build_catalog(base),
+            policies=self.policies.build(),
+            name=self.name,
+        )
+
+    def run(self, *, until: object = None, base: Path | None = None) -> SimulationResult:
+        """Replay the scenario, to ``until`` if given (events after it are left out, IN4).
+
+        Without ``until``, the scenario's own ``until`` applies and every event must
+        be at or before it.
+        """
+        return self.build(base=base).run(until=until)
+
+
+def _resources(value: Iterable[Resource | Account]) -> tuple[Resource | Account, ...]:
+    return tuple(value)
+
+
+def _events(value: Iterable[Event]) -> tuple[Event, ...]:
+    return tuple(sorted(value))
+
+
+def _until(value: object) -> pendulum.DateTime:
+    return instant(value, field="until")
+
+
+def _start(value: object) -> pendulum.DateTime | None:
+    return None if value is None else instant(value, field="start")
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """A whole replay as a value: resources, events, span, prices and policies.
+
+    What forecasts, explanations and forks work on. Events are kept in the
+    replay's total order, so two scenarios with the same events compare equal
+    whatever order they were given in. Build one in Python, or from a scenario
+    file with :meth:`from_file`.
+
+    >>> from together_billing import DedicatedEndpoint, Deploy
+    >>> endpoint = DedicatedEndpoint(
+    ...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+    ... )
+    >>> plan = Scenario(
+    ...     resources=[endpoint],
+    ...     events=[Deploy("2025-11-01T00:00:00Z", "ep")],
+    ...     until="2025-11-02T00:00:00Z",
+    ... )
+    >>> str(plan.run().total)
+    '95.76 USD'
+    >>> str(plan.run(until="2025-11-01T12:00:00Z").total)
+    '47.88 USD'
+    """
+
+    resources: tuple[Resource | Account, ...] = attrs.field(converter=_resources)
+    events: tuple[Event, ...] = attrs.field(converter=_events)
+    until: pendulum.DateTime = attrs.field(converter=_until)
+    start: pendulum.DateTime | None = attrs.field(default=None, converter=_start)
+    catalog: Catalog = attrs.field(factory=default_catalog)
+    policies: Policies = attrs.field(factory=Policies)
+    name: str = ""
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Scenario:
+        """Load a scenario file (YAML or JSON); catalog files resolve beside it."""
+        target = Path(path)
+        return load_scenario(target).build(base=target.parent)
+
+    @property
+    def simulator(self) -> Simulator:
+        """A simulator with this scenario's catalog and policies."""
+        return Simulator(self.catalog, self.policies)
+
+    def resource(self, resource_id: str) -> Resource:
+        """The resource with this id (not the Account)."""
+        for resource in self.resources:
+            if not isinstance(resource, Account) and resource.id == resource_id:
+                return resource
+        known = sorted(r.id for r in self.resources if not isinstance(r, Account))
+        raise InvalidArgument("resource", resource_id, f"one of the scenario's resources {known}")
+
+    @property
+    def account(self) -> Account | None:
+        """The scenario's credit account, if it has one."""
+        return next((r for r in self.resources if isinstance(r, Account)), None)
+
+    def run(self, *, until: object = None) -> SimulationResult:
+        """Replay the scenario to its ``until``, or to an earlier ``until``.
+
+        With ``until``, events after it are left out: the open period's invoice is
+        a draft as of that instant (IN4).
+        """
         end = self.until if until is None else instant(until, field="until")
+        events: Iterable[Event] = self.events
         if until is not None:
-            events = [event for event in events if event.at <= end]
-        simulator = Simulator(self.build_catalog(base), self.policies.build())
-        return simulator.run(resources, events, until=end, start=self.start)
+            events = self.split(end)[0]
+        return self.simulator.run(self.resources, events, until=end, start=self.start)
+
+    def split(self, at: object) -> tuple[tuple[Event, ...], tuple[Event, ...]]:
+        """The events at or before ``at``, and those after it.
+
+        A :class:`TokenUsageBatch` that spans ``at`` is cut in two, so nothing is lost.
+        """
+        cut = to_micros(instant(at, field="at"))
+        before: list[Event] = []
+        after: list[Event] = []
+        for event in self.events:
+            if not isinstance(event, TokenUsageBatch):
+                (before if to_micros(event.at) <= cut else after).append(event)
+                continue
+            index = bisect.bisect_right(event.at_micros, cut)
+            if index == len(event):
+                before.append(event)
+            elif index == 0:
+                after.append(event)
+            else:
+                before.append(_slice(event, 0, index))
+                after.append(_slice(event, index, len(event)))
+        return tuple(before), tuple(after)
+
+    def with_events(self, *events: Event) -> Scenario:
+        """A copy with ``events`` added (``until`` is moved out to the last of them)."""
+        last = max((_last_micros(event) for event in events), default=0)
+        until = max(self.until, from_micros(last)) if events else self.until
+        return attrs.evolve(self, events=(*self.events, *events), until=until)
+
+    def without_events(self, drop: Callable[[Event], bool]) -> Scenario:
+        """A copy without the events for which ``drop`` returns true."""
+        return attrs.evolve(self, events=[event for event in self.events if not drop(event)])
+
+    def with_resources(self, *resources: Resource | Account) -> Scenario:
+        """A copy with these resources added, or replacing those with the same id."""
+        ids = {resource.id for resource in resources}
+        kept = [r for r in self.resources if r.id not in ids]
+        return attrs.evolve(self, resources=(*kept, *resources))
+
+
+def _last_micros(event: Event) -> int:
+    """The instant of an event's last record, in microseconds."""
+    if isinstance(event, TokenUsageBatch):
+        return event.at_micros[-1]
+    return to_micros(event.at)
+
+
+def _slice(batch: TokenUsageBatch, lo: int, hi: int) -> TokenUsageBatch:
+    """Records ``lo`` to ``hi`` of a batch, as a batch."""
+    cached = batch.cached_input_tokens
+    return TokenUsageBatch(
+        batch.resource,
+        batch.at_micros[lo:hi],
+        batch.input_tokens[lo:hi],
+        batch.output_tokens[lo:hi],
+        None if cached is None else cached[lo:hi],
+        batch.batch,
+    )
 
 
 def _built(location: str, build: Any) -> Any:
