@@ -2,9 +2,12 @@
 
 ``together-billing simulate SCENARIO`` replays a scenario file and prints its
 invoices as a table, or as JSON with ``--format json`` (schema in
-``docs/cli.md``; amounts are decimal strings). ``together-billing schema``
-prints the scenario format's JSON Schema; ``together-billing catalog`` lists the
-bundled price catalog with its sources.
+``docs/cli.md``; amounts are decimal strings). ``forecast`` projects the open
+period's bill and the credit runway (``--plot`` draws the balance), ``explain``
+derives every line (``--idle``: the idle-charge report) and ``compare`` diffs two
+scenarios or a scenario and a fork of it. ``together-billing schema`` prints the
+scenario format's JSON Schema; ``together-billing catalog`` lists the bundled
+price catalog with its sources.
 
 Exit codes: 0 success, 2 invalid input (usage, scenario or timeline), 1 any
 other billing error.
@@ -17,6 +20,7 @@ import json
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
 
 from together_billing.catalog import default_catalog
@@ -24,7 +28,7 @@ from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
 from together_billing.invoice import Invoice
 from together_billing.money import round_to_cents
-from together_billing.scenario import ScenarioDoc, run_scenario
+from together_billing.scenario import Scenario, ScenarioDoc, run_scenario
 
 __all__ = ["main"]
 
@@ -44,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         "--until",
         help="replay only up to this instant (ISO 8601 with offset): a draft invoice (IN4)",
     )
+    _forecast_parser(commands)
+    _explain_parser(commands)
+    _compare_parser(commands)
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     catalog = commands.add_parser("catalog", help="list the bundled price catalog")
     catalog.add_argument("--format", choices=("table", "json"), default="table")
@@ -59,6 +66,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             stream.write(json.dumps(ScenarioDoc.model_json_schema(), indent=2) + "\n")
         elif args.command == "catalog":
             _print_catalog(stream, args.format)
+        elif args.command == "forecast":
+            _forecast(stream, args)
+        elif args.command == "explain":
+            _explain(stream, args)
+        elif args.command == "compare":
+            _compare(stream, args)
         else:
             result = run_scenario(args.scenario, until=args.until)
             if args.format == "json":
@@ -193,6 +206,240 @@ def _print_catalog(stream: TextIO, fmt: str) -> None:
         stream.write(json.dumps(data, indent=2) + "\n")
     else:
         stream.write("\n".join(_columns(rows, right=set())) + "\n")
+
+
+# -- forecast, explain, compare ----------------------------------------------------------------
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output format"
+    )
+
+
+def _forecast_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "forecast", help="project the open period's bill, the next ones and the credit runway"
+    )
+    parser.add_argument("scenario", help="a scenario file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "--at", help="where history ends and the forecast starts (default: the scenario's until)"
+    )
+    parser.add_argument(
+        "--until", help="where the forecast ends (default: the end of the open period)"
+    )
+    parser.add_argument(
+        "--steady",
+        action="store_true",
+        help="assume the use of a window of history goes on at the same rate",
+    )
+    parser.add_argument(
+        "--window-days", type=int, default=7, help="with --steady: the window (default 7 days)"
+    )
+    parser.add_argument(
+        "--step-minutes",
+        type=int,
+        default=60,
+        help="with --steady: one assumed record per this many minutes (default 60)",
+    )
+    parser.add_argument("--plot", metavar="PNG", help="draw the credit balance to this PNG file")
+    _format_option(parser)
+
+
+def _explain_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "explain", help="why each line was charged; --idle: charges accrued without requests"
+    )
+    parser.add_argument("scenario", help="a scenario file (.yaml, .yml or .json)")
+    parser.add_argument("--resource", help="only this resource's lines")
+    parser.add_argument("--period", help="only this period's lines (YYYY-MM)")
+    parser.add_argument(
+        "--idle",
+        action="store_true",
+        help="the idle-charge report instead: hosting and endpoint charges without requests",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=60,
+        metavar="MINUTES",
+        help="with --idle: the saving had each deployment stopped after this idle time",
+    )
+    _format_option(parser)
+
+
+def _compare_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "compare", help="diff two scenarios, or a scenario and a fork of it, line by line"
+    )
+    parser.add_argument("scenario", help="the base scenario file")
+    parser.add_argument("other", nargs="?", help="a second scenario file to compare with")
+    parser.add_argument("--at", help="fork the base scenario at this instant")
+    parser.add_argument(
+        "--stop", action="append", default=[], metavar="RESOURCE", help="fork: stop a deployment"
+    )
+    parser.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="RESOURCE=REPLICAS",
+        help="fork: set a deployment's replicas (0 scales to zero)",
+    )
+    parser.add_argument(
+        "--move",
+        action="append",
+        default=[],
+        metavar="RESOURCE=MODEL:INPUT:OUTPUT",
+        help="fork: stop a deployment and send each later request to serverless MODEL as "
+        "INPUT + OUTPUT tokens",
+    )
+    _format_option(parser)
+
+
+def _write_json(stream: TextIO, data: object) -> None:
+    stream.write(json.dumps(data, indent=2) + "\n")
+
+
+def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing.forecast import SteadyUsage, forecast  # noqa: PLC0415 - lazy
+
+    scenario = Scenario.from_file(args.scenario)
+    assume = None
+    if args.steady:
+        assume = SteadyUsage(window_days=args.window_days, step_minutes=args.step_minutes)
+    outlook = forecast(scenario, at=args.at, until=args.until, assume=assume)
+    if args.plot:
+        from together_billing.plot import plot_balance  # noqa: PLC0415 - needs matplotlib
+
+        plot_balance(outlook.result, Path(args.plot), title=scenario.name or None)
+    if args.format == "json":
+        _write_json(stream, outlook.to_dict())
+        return
+    out = [
+        f"Forecast from {outlook.at.isoformat()} to {outlook.until.isoformat()}",
+        f"  assumed: {_assumption(args, len(outlook.assumed))}",
+        "",
+    ]
+    credits = outlook.runway is not None
+    for invoice in outlook.invoices:
+        out.extend(_invoice_table(invoice, credits=credits))
+        out.append("")
+    runway = outlook.runway
+    if runway is not None:
+        out.append("Runway")
+        out.append(f"  balance at start: {_dollars(_cents(runway.balance_at_start))}")
+        if runway.already_exhausted:
+            out.append("  credits were already exhausted at the start")
+        if runway.exhausted_at is None:
+            out.append(f"  credits last to the end, {runway.end.isoformat()}")
+        else:
+            again = " again" if runway.already_exhausted else ""
+            since = runway.exhausted_at - runway.start
+            out.append(
+                f"  credits run out{again} at {runway.exhausted_at.isoformat()} "
+                f"({_duration(since)} from the start)"
+            )
+        out.append(f"  balance at end: {_dollars(_cents(runway.balance_at_end))}")
+        out.append("")
+    out.append("Alerts and actions after the start")
+    if outlook.log:
+        rows = [["at", "resource", "action", "rule", "detail"]]
+        rows.extend(
+            [entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, entry.detail]
+            for entry in outlook.log
+        )
+        out.extend(_columns(rows, right=set()))
+    else:
+        out.append("  none")
+    stream.write("\n".join(out) + "\n")
+
+
+def _assumption(args: argparse.Namespace, count: int) -> str:
+    if args.steady:
+        return (
+            f"the use of the {args.window_days} days before the start, at the same rate "
+            f"({count} event(s), one per {args.step_minutes} minutes)"
+        )
+    return "nothing more than the scenario's own events (deployments left running keep billing)"
+
+
+def _duration(value: object) -> str:
+    import pendulum  # noqa: PLC0415
+
+    assert isinstance(value, pendulum.Duration)
+    total = int(value.total_seconds())
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    return f"{days} d {hours} h {rest // 60} min"
+
+
+def _explain(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing.explain import explain_all, idle_report  # noqa: PLC0415 - lazy
+
+    scenario = Scenario.from_file(args.scenario)
+    result = scenario.run()
+    if args.idle:
+        report = idle_report(scenario, result, stop_after_minutes=args.stop_after)
+        if args.format == "json":
+            _write_json(stream, report.to_dict())
+        else:
+            stream.write(report.text() + "\n")
+        return
+    explanations = [
+        explanation
+        for explanation in explain_all(scenario, result)
+        if (args.resource is None or explanation.line.resource == args.resource)
+        and (args.period is None or explanation.period.label == args.period)
+    ]
+    if args.format == "json":
+        _write_json(
+            stream,
+            {"schema_version": 1, "explanations": [e.to_dict() for e in explanations]},
+        )
+        return
+    if not explanations:
+        stream.write("no lines match\n")
+        return
+    stream.write("\n\n".join(e.text() for e in explanations) + "\n")
+
+
+def _compare(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing import compare as what_if  # noqa: PLC0415 - lazy
+
+    base = Scenario.from_file(args.scenario)
+    forked = args.at is not None or args.stop or args.scale or args.move
+    if args.other is not None and forked:
+        raise InvalidArgument("other", args.other, "either a second scenario or fork options")
+    if args.other is not None:
+        other = Scenario.from_file(args.other)
+    elif forked:
+        if args.at is None:
+            raise InvalidArgument("--at", None, "the instant to fork at (ISO 8601 with offset)")
+        changes: list[what_if.Change] = [what_if.StopResource(r) for r in args.stop]
+        for text in args.scale:
+            resource, _, replicas = text.partition("=")
+            if not replicas.isdigit():
+                raise InvalidArgument("--scale", text, "RESOURCE=REPLICAS, e.g. my-endpoint=0")
+            changes.append(what_if.ScaleTo(resource, int(replicas)))
+        for text in args.move:
+            resource, _, spec = text.partition("=")
+            model, _, tokens = spec.partition(":")
+            inputs, _, outputs = tokens.partition(":")
+            if not (model and inputs.isdigit() and outputs.isdigit()):
+                raise InvalidArgument(
+                    "--move",
+                    text,
+                    "RESOURCE=MODEL:INPUT:OUTPUT, e.g. ep=openai/gpt-oss-20b:800:200",
+                )
+            changes.append(what_if.MoveToServerless(resource, model, int(inputs), int(outputs)))
+        other = what_if.fork(base, args.at, *changes)
+    else:
+        raise InvalidArgument("other", None, "a second scenario file, or --at with fork options")
+    comparison = what_if.compare(base, other)
+    if args.format == "json":
+        _write_json(stream, comparison.to_dict())
+    else:
+        stream.write(comparison.text())
 
 
 if __name__ == "__main__":  # pragma: no cover

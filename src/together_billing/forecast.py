@@ -196,8 +196,10 @@ class Runway:
     """How long the credits last from the forecast's start.
 
     ``exhausted_at`` is the exact instant the balance reaches the credit floor
-    (to the microsecond, P-FLOOR), or ``None`` when the credits last to the end
-    of the forecast; ``already_exhausted`` when they were exhausted at its start.
+    (to the microsecond, P-FLOOR) during the forecast, or ``None`` when the credits
+    last to its end. ``already_exhausted`` when they were exhausted at its start
+    (the runway is then zero; ``exhausted_at`` is when they run out again after
+    a planned purchase restores them, if that happens).
     """
 
     start: pendulum.DateTime
@@ -310,7 +312,7 @@ class Forecast:
             end=self.until,
             balance_at_start=start_balance,
             balance_at_end=end_balance,
-            exhausted_at=None if exhausted else found,
+            exhausted_at=found,
             already_exhausted=exhausted,
         )
 
