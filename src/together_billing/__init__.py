@@ -35,6 +35,7 @@ from together_billing.errors import (
     InvalidArgument,
     InvalidScenario,
     InvalidTimeline,
+    MissingDependency,
     NaiveDatetimeError,
     UnknownPrice,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "LedgerEntry",
     "LogEntry",
     "MeteringGrain",
+    "MissingDependency",
     "Money",
     "NaiveDatetimeError",
     "Policies",

@@ -24,6 +24,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidScenario",
     "InvalidTimeline",
+    "MissingDependency",
     "NaiveDatetimeError",
     "UnknownPrice",
 ]
@@ -114,3 +115,19 @@ class InvalidScenario(BillingError, ValueError):
         lines = "\n".join(f"  {loc}: {message}" for loc, message in errors)
         msg = f"{source} is not a valid scenario:\n{lines}"
         super().__init__(msg)
+
+
+class MissingDependency(BillingError, ImportError):
+    """An optional feature needs a package that is not installed.
+
+    ``name`` (as for any ``ImportError``) and ``field`` are the missing package,
+    ``value`` is the function that needs it and ``expected`` says how to install it
+    through the library's extra.
+    """
+
+    def __init__(self, package: str, *, needed_by: str, extra: str) -> None:
+        self.field = package
+        self.value = needed_by
+        self.expected = f"pip install 'together-billing[{extra}]'"
+        msg = f"{needed_by} needs {package}: {self.expected}"
+        super().__init__(msg, name=package)
