@@ -1398,3 +1398,8 @@ def _hypothesis_setup_hook() -> None:
     st.register_type_strategy(Account, lambda _: accounts())
     st.register_type_strategy(Catalog, lambda _: catalogs())
     st.register_type_strategy(GeneratedScenario, lambda _: scenarios())
+
+
+# Imported before Hypothesis ran its entry points (this module imported Hypothesis first):
+# register here, as the entry point would have. Registering twice is harmless.
+_hypothesis_setup_hook()
