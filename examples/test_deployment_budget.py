@@ -98,9 +98,8 @@ def timelines(draw: st.DrawFn) -> list[Event]:
         events.append(Start(opening, "support-bot") if events else Deploy(opening, "support-bot"))
         events.append(Stop(closing, "support-bot"))
     if events and draw(st.booleans()):
-        events.append(
-            Delete(events[-1].at + timedelta(minutes=draw(st.integers(1, 90))), "support-bot")
-        )
+        deleted = events[-1].at + timedelta(minutes=draw(st.integers(1, 90)))
+        events.append(Delete(min(deleted, DECEMBER), "support-bot"))
     for minute in draw(st.lists(st.integers(0, 30 * 24 * 60 - 1), max_size=5)):
         tokens = draw(st.integers(0, 10_000_000))
         events.append(TokenUsage(NOVEMBER.add(minutes=minute), "chat", input_tokens=tokens))
