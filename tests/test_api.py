@@ -69,6 +69,13 @@ def test_modules_have_their_own_all() -> None:
         "scenario",
         "cli",
         "errors",
+        "forecast",
+        "explain",
+        "compare",
+        "plot",
+        "credits",
+        "testing",
+        "strategies",
     ):
         module = importlib.import_module(f"together_billing.{module_name}")
         for name in module.__all__:
