@@ -116,6 +116,8 @@ _DECOMMISSIONED: Final = "decommissioned"
 _PAUSED: Final = "paused"
 _REVOKED: Final = "access revoked"
 _MICROS_PER_HOUR_D: Final = Decimal(MICROS_PER_HOUR)
+_RESERVED_STORAGE: Final = ("storage", ClusterBilling.RESERVED.value)
+_ON_DEMAND_STORAGE: Final = ("storage", ClusterBilling.ON_DEMAND.value)
 #: Balances within 1e-30 USD of the floor (or a threshold) count as reaching it:
 #: continuous draws are quotients carried to 50 digits, and a replay split at any
 #: instant must find the same crossing despite their last-digit noise.
@@ -1060,6 +1062,24 @@ class _Replay:
             return ("storage", ClusterBilling.ON_DEMAND.value), self.policies.storage_grain
         return None
 
+    def _meter_price(self, key: tuple[str, ...], at: int) -> PriceEntry | None:
+        """The rate a meter draws credits at, at ``at``: what its invoice line bills.
+
+        A volume priced ``reserved`` bills on demand until the first reserved storage
+        rate takes effect (:meth:`_settle_volume`), and so draws on demand too.
+        """
+        price = self.core.catalog.at(key, at)
+        if price is None and key == _RESERVED_STORAGE:
+            return self.core.catalog.at(_ON_DEMAND_STORAGE, at)
+        return price
+
+    def _meter_instants(self, key: tuple[str, ...]) -> list[int]:
+        """The instants at which :meth:`_meter_price` can change."""
+        instants = list(self.core.catalog.history(key)[0])
+        if key == _RESERVED_STORAGE:
+            instants = sorted({*instants, *self.core.catalog.history(_ON_DEMAND_STORAGE)[0]})
+        return instants
+
     def _burners(self) -> Iterable[tuple[str, list[_Group]]]:
         core = self.core
         for states in (core.deployments, core.clusters, core.volumes):
@@ -1079,7 +1099,7 @@ class _Replay:
         if ledger is None or meter is None or not removed:
             return
         key, grain = meter
-        price = self.core.catalog.at(key, at)
+        price = self._meter_price(key, at)
         if grain.step_seconds is None or price is None:
             return
         tail = sum(group.count * (grain.unit_end(group.grid, at) - at) for group in removed)
@@ -1093,7 +1113,7 @@ class _Replay:
         for resource_id, groups in self._burners():
             meter = self._meter_of(resource_id)
             assert meter is not None
-            price = self.core.catalog.at(meter[0], at)
+            price = self._meter_price(meter[0], at)
             if price is not None:
                 rate += sum(group.count for group in groups) * _hourly(price)
         return rate
@@ -1114,7 +1134,7 @@ class _Replay:
         for resource_id, groups in list(self._burners()):
             meter = self._meter_of(resource_id)
             assert meter is not None
-            instants, entries = core.catalog.history(meter[0])
+            instants = self._meter_instants(meter[0])
             units = sum(group.count for group in groups)
             cuts = [
                 start,
@@ -1125,9 +1145,9 @@ class _Replay:
             ]
             amount = Decimal(0)
             for lo, hi in itertools.pairwise(cuts):
-                index = bisect.bisect_right(instants, lo) - 1
-                if index >= 0:
-                    amount += units * (hi - lo) * _hourly(entries[index])
+                price = self._meter_price(meter[0], lo)
+                if price is not None:
+                    amount += units * (hi - lo) * _hourly(price)
             if amount:
                 amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
                 ledger.consume(until, amount, resource_id, "running", since=start)
@@ -1242,7 +1262,7 @@ class _Replay:
             for resource_id, _ in self._burners():
                 meter = self._meter_of(resource_id)
                 assert meter is not None
-                instants, _ = core.catalog.history(meter[0])
+                instants = self._meter_instants(meter[0])
                 index = bisect.bisect_right(instants, at)
                 if index < len(instants):
                     candidates.append(instants[index])
