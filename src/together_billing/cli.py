@@ -26,7 +26,7 @@ from typing import TextIO
 from together_billing.catalog import default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
-from together_billing.invoice import Invoice
+from together_billing.invoice import Invoice, LogEntry
 from together_billing.money import round_to_cents
 from together_billing.scenario import Scenario, ScenarioDoc, run_scenario
 
@@ -322,7 +322,11 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     ]
     credits = outlook.runway is not None
     for invoice in outlook.invoices:
-        out.extend(_invoice_table(invoice, credits=credits))
+        table = _invoice_table(invoice, credits=credits)
+        # A forecast's invoices are projections, whatever their period's status would be.
+        table[0] = f"Projected invoice {invoice.period.label} (as of {invoice.as_of.isoformat()})"
+        table[1] = "=" * len(table[0])
+        out.extend(table)
         out.append("")
     runway = outlook.runway
     if runway is not None:
@@ -344,14 +348,34 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     out.append("Alerts and actions after the start")
     if outlook.log:
         rows = [["at", "resource", "action", "rule", "detail"]]
-        rows.extend(
-            [entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, entry.detail]
-            for entry in outlook.log
-        )
+        rows.extend(_folded(outlook.log))
         out.extend(_columns(rows, right=set()))
     else:
         out.append("  none")
     stream.write("\n".join(out) + "\n")
+
+
+def _folded(log: Sequence[LogEntry]) -> list[list[str]]:
+    """Log rows, with the refused requests of each resource shown once.
+
+    After credits run out, a steady forecast's use is refused hour after hour; each
+    resource's refusals become one row, at the first, saying how many and until when.
+    """
+    refused: dict[tuple[str, str], list[LogEntry]] = {}
+    for entry in log:
+        if entry.action == "requests refused":
+            refused.setdefault((entry.resource, entry.rule), []).append(entry)
+    rows: list[list[str]] = []
+    for entry in log:
+        detail = entry.detail
+        if entry.action == "requests refused":
+            run = refused[(entry.resource, entry.rule)]
+            if entry is not run[0]:
+                continue
+            if len(run) > 1:
+                detail = f"{len(run)} times until {run[-1].at.isoformat()}: {detail}"
+        rows.append([entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, detail])
+    return rows
 
 
 def _assumption(args: argparse.Namespace, count: int) -> str:

@@ -24,6 +24,8 @@ from together_billing.time import BillingPeriod, Interval
 
 __all__ = ["Invoice", "InvoiceLine", "InvoiceStatus", "LogEntry"]
 
+_NO_CENTS = Decimal("0.00")
+
 
 class InvoiceStatus(Choice):
     """A closed period's invoice is ``final``; the open period's is a ``draft`` (IN4)."""
@@ -159,7 +161,8 @@ class Invoice:
 
     @property
     def total(self) -> Money:
-        return Money(sum((line.amount for line in self.lines), Decimal(0)))
+        """The sum of the lines' amounts, in cents ($0.00 for an invoice with no lines)."""
+        return Money(sum((line.amount for line in self.lines), _NO_CENTS))
 
     @property
     def total_exact(self) -> Decimal:
