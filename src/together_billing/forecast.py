@@ -253,7 +253,9 @@ class Forecast:
 
     ``scenario`` is the forecast written out: the original scenario with the
     assumed events added and ``until`` moved to the forecast's end, so
-    ``forecast.scenario.run()`` gives ``forecast.result`` again.
+    ``forecast.scenario.run()`` gives the same invoices, log, credits and balance
+    as ``forecast.result``. Only the ledger differs: it has one more entry, where
+    the continuous draw of running resources is booked at the forecast's start.
     """
 
     at: pendulum.DateTime
