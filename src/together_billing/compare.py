@@ -50,7 +50,7 @@ from together_billing.resources import (
     ServerlessUsage,
 )
 from together_billing.scenario import Scenario
-from together_billing.time import instant, to_micros
+from together_billing.time import from_micros, instant, to_micros
 from together_billing.timeline import (
     Delete,
     Event,
@@ -251,7 +251,22 @@ class DropEvents:
     kinds: tuple[type, ...] | None = None
 
     def apply(self, scenario: Scenario, at: pendulum.DateTime, status: _Status) -> Scenario:
-        return scenario.without_events(_later_of(self.resource, to_micros(at), self.kinds))
+        scenario.resource(self.resource)  # an unknown id raises, naming the known ones
+        cut = to_micros(at)
+        changed = scenario.without_events(_later_of(self.resource, cut, self.kinds))
+        # A batch that began before the instant keeps only its records before it.
+        spanning = [
+            event
+            for event in changed.events
+            if isinstance(event, TokenUsageBatch)
+            and event.resource == self.resource
+            and (self.kinds is None or isinstance(event, self.kinds))
+            and event.at_micros[-1] >= cut
+        ]
+        if not spanning:
+            return changed
+        kept = attrs.evolve(changed, events=spanning).split(from_micros(cut - 1))[0]
+        return changed.without_events(lambda event: event in spanning).with_events(*kept)
 
 
 def fork(scenario: Scenario, at: object, *changes: Change) -> Scenario:

@@ -129,6 +129,8 @@ RULES: Final[dict[str, str]] = {
 }
 
 _BEGINNINGS: Final = ("Deploy", "Start", "Ready")
+#: The log action of requests made to a deployment that is not running (DE2).
+_REFUSED: Final = "requests refused"
 
 
 @attrs.frozen(kw_only=True)
@@ -391,7 +393,7 @@ def _line_credits(
         return None
     drawn = context.credits.get((period, line.resource), Decimal(0))
     lines = result.invoice(period).lines_for(line.resource)
-    whole = sum((other.amount_exact for other in lines), Decimal(0))
+    whole = _sum(other.amount_exact for other in lines)
     if not whole or not drawn:
         return Decimal(0)
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(drawn, line.amount_exact), whole)
@@ -442,7 +444,7 @@ class ResourceIdle:
 
     @property
     def active(self) -> Decimal:
-        return self.billed - self.idle
+        return EXACT_CONTEXT.subtract(self.billed, self.idle)
 
     @property
     def idle_share(self) -> Decimal:
@@ -477,15 +479,15 @@ class IdleReport:
 
     @property
     def billed(self) -> Decimal:
-        return sum((r.billed for r in self.resources), Decimal(0))
+        return _sum(r.billed for r in self.resources)
 
     @property
     def idle(self) -> Decimal:
-        return sum((r.idle for r in self.resources), Decimal(0))
+        return _sum(r.idle for r in self.resources)
 
     @property
     def saving(self) -> Decimal:
-        return sum((r.saving for r in self.resources), Decimal(0))
+        return _sum(r.saving for r in self.resources)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (decimal strings; see docs/explain.md)."""
@@ -552,9 +554,12 @@ def idle_report(
     for piece in core.pieces:
         if piece.resource in core.deployments:
             pieces.setdefault(piece.resource, []).append(piece)
+    refused = {
+        (entry.resource, to_micros(entry.at)) for entry in replay.log if entry.action == _REFUSED
+    }
     requests: dict[str, list[int]] = {}
     for event in scenario.events:
-        if isinstance(event, Requests):
+        if isinstance(event, Requests) and (event.resource, to_micros(event.at)) not in refused:
             requests.setdefault(event.resource, []).append(to_micros(event.at))
     resources = []
     delay = stop_after_minutes * MICROS_PER_MINUTE
@@ -574,9 +579,8 @@ def _resource_idle(
     delay: int,
 ) -> ResourceIdle:
     kind = "dedicated endpoint" if isinstance(resource, DedicatedEndpoint) else "hosted model"
-    billed = sum(
-        (_amount(piece, piece.grain.count(piece.grid, piece.start, piece.end)) for piece in pieces),
-        Decimal(0),
+    billed = _sum(
+        _amount(piece, piece.grain.count(piece.grid, piece.start, piece.end)) for piece in pieces
     )
     stretches = []
     accepted = 0
@@ -608,17 +612,25 @@ def _resource_idle(
         resource=resource.id,
         kind=kind,
         billed=billed,
-        idle=sum((s.idle for s in kept), Decimal(0)),
-        saving=sum((s.saving for s in kept), Decimal(0)),
+        idle=_sum(s.idle for s in kept),
+        saving=_sum(s.saving for s in kept),
         requests=accepted,
         stretches=kept,
     )
 
 
-def _spans(pieces: Iterable[_Piece]) -> list[tuple[int, int]]:
-    """The running spans of a deployment: its pieces' intervals, merged."""
+def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
+    """The running spans of a deployment: its pieces' intervals, merged.
+
+    A piece ends where its replicas were last settled, and they ran on until the end
+    of the unit running then at the latest (no piece is kept where no grain unit
+    starts, as between two changes within one unit). So each piece counts to the end
+    of that unit, and a request made meanwhile lies in a span; the replay refuses the
+    requests made while the deployment was not running, and those are left out.
+    """
+    intervals = [(piece.start, piece.grain.unit_end(piece.grid, piece.end)) for piece in pieces]
     spans: list[tuple[int, int]] = []
-    for start, end in sorted((piece.start, piece.end) for piece in pieces):
+    for start, end in sorted(intervals):
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], max(spans[-1][1], end))
         else:
@@ -631,6 +643,14 @@ def _amount(piece: _Piece, quantity: int) -> Decimal:
     meta = piece.meta
     units = Decimal(quantity * piece.count) / meta.scale
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(units, meta.rate), meta.rate_per)
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``values`` (the default context would round to 28 digits)."""
+    total = Decimal(0)
+    for value in values:
+        total = EXACT_CONTEXT.add(total, value)
+    return total
 
 
 def _idle(
@@ -659,5 +679,5 @@ def _idle(
             if y > x:
                 quantity -= grain.count(piece.grid, x, y)
         if quantity:
-            total += _amount(piece, quantity)
+            total = EXACT_CONTEXT.add(total, _amount(piece, quantity))
     return total
