@@ -237,7 +237,8 @@ class Explanation:
         if self.credits is None:
             out.append("  credits: none (no account)")
         else:
-            out.append(f"  credits: {_plain(self.credits)} USD of it paid from credits")
+            paid = round_to_cents(self.credits, self.rounding)
+            out.append(f"  credits: {paid} USD of it paid from credits (to the cent)")
         return "\n".join(out)
 
 
@@ -373,7 +374,7 @@ def _explain(
         period=period,
         rule_text=RULES.get(line.rule, "not in the rule book"),
         price=price,
-        events=tuple(events),
+        events=tuple(sorted(events)),
         actions=actions,
         credits=_line_credits(line, period, result, context),
         rounding=scenario.policies.rounding,
@@ -558,9 +559,11 @@ def idle_report(
         (entry.resource, to_micros(entry.at)) for entry in replay.log if entry.action == _REFUSED
     }
     requests: dict[str, list[int]] = {}
+    served: dict[str, int] = {}
     for event in scenario.events:
         if isinstance(event, Requests) and (event.resource, to_micros(event.at)) not in refused:
             requests.setdefault(event.resource, []).append(to_micros(event.at))
+            served[event.resource] = served.get(event.resource, 0) + event.count
     resources = []
     delay = stop_after_minutes * MICROS_PER_MINUTE
     for resource in scenario.resources:
@@ -568,7 +571,9 @@ def idle_report(
             continue
         own = sorted(pieces.get(resource.id, []), key=lambda piece: piece.start)
         instants = sorted(requests.get(resource.id, ()))
-        resources.append(_resource_idle(resource, own, instants, delay))
+        found = _resource_idle(resource, own, instants, delay)
+        # Count requests, not events: a Requests event carries ``count`` of them.
+        resources.append(attrs.evolve(found, requests=served.get(resource.id, 0)))
     return IdleReport(stop_after_minutes=stop_after_minutes, resources=tuple(resources))
 
 
