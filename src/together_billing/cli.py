@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+from together_billing._text import columns
 from together_billing.catalog import default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
@@ -87,18 +88,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     return 0
 
 
-def _columns(rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  " + "  ".join(cells).rstrip())
-    return lines
-
-
 def _invoice_table(invoice: Invoice, *, credits: bool = False) -> list[str]:
     header = (
         f"Invoice {invoice.period.label} ({invoice.status.value}, as of "
@@ -122,7 +111,7 @@ def _invoice_table(invoice: Invoice, *, credits: bool = False) -> list[str]:
                     f"${line.amount}",
                 ]
             )
-        out.extend(_columns(rows, right={4, 6}))
+        out.extend(columns(rows, right={4, 6}))
         out.append("")
         for category, money in invoice.subtotals().items():
             out.append(f"  {category.value} ({category.group}): ${money.amount}")
@@ -148,7 +137,7 @@ def render_table(result: SimulationResult) -> str:
         out.append("")
         out.append("Credits (purchased + granted = consumed + expired + remaining)")
         rows = [[name, _dollars(_cents(value))] for name, value in credits.items()]
-        out.extend(_columns(rows, right={1}))
+        out.extend(columns(rows, right={1}))
     if result.log:
         out.append("")
         out.append("Log")
@@ -157,7 +146,7 @@ def render_table(result: SimulationResult) -> str:
             [entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, entry.detail]
             for entry in result.log
         )
-        out.extend(_columns(rows, right=set()))
+        out.extend(columns(rows, right=set()))
     return "\n".join(out) + "\n"
 
 
@@ -205,7 +194,7 @@ def _print_catalog(stream: TextIO, fmt: str) -> None:
     if fmt == "json":
         stream.write(json.dumps(data, indent=2) + "\n")
     else:
-        stream.write("\n".join(_columns(rows, right=set())) + "\n")
+        stream.write("\n".join(columns(rows, right=set())) + "\n")
 
 
 # -- forecast, explain, compare ----------------------------------------------------------------
@@ -349,7 +338,7 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     if outlook.log:
         rows = [["at", "resource", "action", "rule", "detail"]]
         rows.extend(_folded(outlook.log))
-        out.extend(_columns(rows, right=set()))
+        out.extend(columns(rows, right=set()))
     else:
         out.append("  none")
     stream.write("\n".join(out) + "\n")

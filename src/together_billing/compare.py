@@ -31,13 +31,13 @@ True
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final, Protocol
 
 import attrs
 import pendulum
 
+from together_billing._text import columns
 from together_billing.catalog import Catalog, ClusterBilling, default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
@@ -416,7 +416,7 @@ class Comparison:
         if len(rows) == 1:
             out.append("  none")
         else:
-            out.extend(_table(rows, right={3, 4, 5}))
+            out.extend(columns(rows, right={3, 4, 5}))
         out.append("")
         out.append("Totals")
         totals = [["period", "before", "after", "delta"]]
@@ -432,7 +432,7 @@ class Comparison:
                 _signed(self.delta.amount),
             ]
         )
-        out.extend(_table(totals, right={1, 2, 3}))
+        out.extend(columns(totals, right={1, 2, 3}))
         if self.log_removed or self.log_added:
             out.append("")
             out.append("Log differences")
@@ -448,18 +448,6 @@ class Comparison:
 
 def _signed(value: Decimal) -> str:
     return f"-${-value}" if value < 0 else f"+${value}"
-
-
-def _table(rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  "
-        + "  ".join(
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ).rstrip()
-        for row in rows
-    ]
 
 
 def _result(value: Scenario | SimulationResult) -> SimulationResult:

@@ -48,6 +48,7 @@ from typing import Any, Final
 import attrs
 import pendulum
 
+from together_billing._text import columns
 from together_billing.catalog import PriceEntry, Source
 from together_billing.engine import (
     _CATEGORY_ORDER,
@@ -518,15 +519,9 @@ class IdleReport:
                     f"${round_to_cents(r.saving)}",
                 ]
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         title = "Idle charges (no requests); saving if stopped after"
         out = [f"{title} {self.stop_after_minutes} idle minutes"]
-        for row in rows:
-            cells = [
-                cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i])
-                for i, cell in enumerate(row)
-            ]
-            out.append("  " + "  ".join(cells).rstrip())
+        out.extend(columns(rows, right=range(2, len(header))))
         out.append(
             f"  TOTAL idle ${round_to_cents(self.idle)} of ${round_to_cents(self.billed)} billed;"
             f" saving ${round_to_cents(self.saving)}"
