@@ -680,6 +680,12 @@ def test_gpu_step_policy_checks_the_deployed_and_reserved_gpus() -> None:
         8,
         "a multiple of 16 GPUs (P-GPU-STEP)",
     )
+    # Checked when the cluster becomes ready, also after a provisioning delay.
+    assert error_of(
+        [ON_DEMAND],
+        [Deploy(at("00:00"), "o", ready=False), Ready(at("00:10"), "o")],
+        policies=Policies(gpu_step=16),
+    ) == ("gpus", 8, "a multiple of 16 GPUs (P-GPU-STEP)")
     odd = InstantCluster(
         "c", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=4, duration_days=2
     )
@@ -728,6 +734,11 @@ def test_missing_time_prices_name_the_price_key() -> None:
             [Deploy(at("00:00"), "v"), Deploy(at("01:00"), "v")],
             None,
             ("status", "running", "a volume not yet created"),
+        ),
+        (
+            [Deploy(at("00:00"), "v"), Delete(at("01:00"), "v"), Delete(at("02:00"), "v")],
+            None,
+            ("status", "deleted", "an existing volume"),
         ),
         (
             [Deploy(at("00:00"), "v"), Stop(at("01:00"), "v")],
@@ -1413,7 +1424,11 @@ def test_auto_recharge_buys_at_least_the_minimum_below_the_threshold(
         (at_, detail) for at_, _, action, _, detail in log_of(result) if action == "auto-recharge"
     ]
     assert recharges == expected
-    assert all(entry.rule == "CR1" for entry in result.log if entry.action == "auto-recharge")
+    assert all(
+        (entry.resource, entry.rule) == ("account", "CR1")
+        for entry in result.log
+        if entry.action == "auto-recharge"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1459,6 +1474,7 @@ def test_grant_must_expire_after_it_is_given() -> None:
     grant = Grant(at("01:00"), "account", "10", expires=at("01:00"))
     with pytest.raises(InvalidTimeline) as info:
         run([Account()], [grant])
+    assert info.value.event is grant
     assert (info.value.field, info.value.value) == ("expires", grant.expires)
     assert info.value.expected.startswith("an instant after 2025-11-03")
 
@@ -1525,8 +1541,10 @@ def test_start_after_until_is_refused() -> None:
 
 def test_events_before_the_start_or_the_continuation_point_are_refused() -> None:
     """An event before ``start`` is refused; when continuing, even one at the state's instant is."""
+    early = TokenUsage(at("00:00"), "s", 10)
     with pytest.raises(InvalidTimeline) as info:
-        run([CHAT], [TokenUsage(at("00:00"), "s", 10)], start=at("01:00"), until=at("03:00"))
+        run([CHAT], [early], start=at("01:00"), until=at("03:00"))
+    assert info.value.event is early
     assert (info.value.field, info.value.value, info.value.expected) == (
         "at",
         iso("00:00"),
@@ -2484,3 +2502,142 @@ def test_revoked_storage_that_bills_is_charged_until_its_data_is_deleted() -> No
         Decimal("29.00"),
         iso("05:00", "04"),
     )
+
+
+def endpoint(ident: str, timeout: int = 0) -> DedicatedEndpoint:
+    return DedicatedEndpoint(ident, model="m", hardware="1x_g", inactive_timeout_minutes=timeout)
+
+
+def test_scheduled_checks_come_before_a_stop_at_the_same_instant() -> None:
+    """Timeline order: an idle deadline, a reservation alert or end due at a Stop's instant is applied first."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    result = run(
+        [cluster, endpoint("ep"), endpoint("fp"), endpoint("ip", 30), endpoint("jp", 30)],
+        [
+            Deploy(at("00:00"), "jp"),
+            Stop(at("00:30"), "jp"),
+            Deploy(at("00:00"), "c"),
+            Deploy(at("00:00"), "ep"),
+            Stop(at("00:00", "04"), "ep"),
+            Deploy(at("00:30", "04"), "fp"),
+            Stop(at("00:00", "05"), "fp"),
+            Deploy(at("00:00"), "ip"),
+            Requests(at("00:10"), "ip"),
+            Stop(at("00:40"), "ip"),
+        ],
+        until="2025-11-06T00:00:00Z",
+    )
+    assert [(e.at.isoformat(), e.resource, e.action) for e in result.log] == [
+        (iso("00:00"), "c", "ready"),
+        (iso("00:00"), "ep", "deployed"),
+        (iso("00:00"), "ip", "deployed"),
+        (iso("00:00"), "jp", "deployed"),
+        (iso("00:30"), "jp", "auto-stopped"),
+        (iso("00:30"), "jp", "stop ignored"),
+        # The request at 00:10 moved the idle deadline to 00:40, the Stop's instant.
+        (iso("00:40"), "ip", "auto-stopped"),
+        (iso("00:40"), "ip", "stop ignored"),
+        (iso("00:00", "04"), "c", "alert"),
+        (iso("00:00", "04"), "ep", "stopped"),
+        (iso("00:30", "04"), "fp", "deployed"),
+        (iso("00:00", "05"), "c", "decommissioned"),
+        (iso("00:00", "05"), "fp", "stopped"),
+    ]
+
+
+def test_grace_checks_come_before_a_stop_at_the_same_instant() -> None:
+    """Timeline order: the grace alert and the decommissioning due at a Stop's instant are applied first."""
+    paused = "00:07:08.571429"
+    result = run(
+        [Account(opening_balance="5"), ON_DEMAND, endpoint("ep"), endpoint("fp")],
+        [
+            Deploy(at("00:00"), "o"),
+            Deploy(at("00:00"), "ep"),
+            Deploy(at("00:00"), "fp"),
+            Stop(f"2025-11-05T{paused}Z", "fp"),
+            Stop(f"2025-11-06T{paused}Z", "ep"),
+        ],
+        until="2025-11-07T00:00:00Z",
+        policies=Policies(alert_thresholds=[], credit_floor=0, exhaustion_suspends_api=False),
+    )
+    assert [(e.at.isoformat(), e.resource, e.action) for e in result.log][-6:] == [
+        (f"2025-11-03T{paused}+00:00", "account", "credits exhausted"),
+        (f"2025-11-03T{paused}+00:00", "o", "paused"),
+        (f"2025-11-05T{paused}+00:00", "o", "alert"),
+        (f"2025-11-05T{paused}+00:00", "fp", "stopped"),
+        (f"2025-11-06T{paused}+00:00", "o", "decommissioned"),
+        (f"2025-11-06T{paused}+00:00", "ep", "stopped"),
+    ]
+
+
+def test_storage_price_changes_do_not_split_other_draws() -> None:
+    """CR1: an endpoint's credits are drawn at its own events; a storage price change is no reason to draw."""
+    catalog = CATALOG.with_entries(StoragePrice("on-demand", "0.30", at("01:00")))
+    result = run(
+        [Account(opening_balance="100"), EP0],
+        [Deploy(at("00:00"), "ep"), Stop(at("02:00"), "ep")],
+        until=at("03:00"),
+        catalog=catalog,
+        policies=NO_ALERTS,
+    )
+    assert [(e.at_micros, e.amount) for e in result.ledger] == [
+        (1762128000000000, Decimal(100)),
+        (1762135200000000, Decimal(-12)),
+    ]
+
+
+def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
+    """CR2/CR8: credits running out at the instant of a Stop stop the endpoint first; the Stop is then ignored."""
+    result = run(
+        [Account(opening_balance="10"), EP0],
+        [Deploy(at("00:00"), "ep"), Stop(at("01:40"), "ep")],
+        until=at("03:00"),
+        policies=Policies(alert_thresholds=[], credit_floor=0),
+    )
+    assert log_of(result)[3:] == [
+        (
+            iso("01:40"),
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance 0.00 USD reached the floor 0 (P-FLOOR)",
+        ),
+        (iso("01:40"), "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (iso("01:40"), "ep", "stopped", "CR8", ""),
+        (iso("01:40"), "ep", "stop ignored", "CR8", "already stopped: credits ran out"),
+    ]
+
+
+def test_superseded_credit_checks_do_not_run() -> None:
+    """CR2: a credit check planned before a later event changed the rate is dropped: no draw at its instant."""
+    result = run(
+        [Account(opening_balance="10"), endpoint("a"), endpoint("b")],
+        [Deploy(at("00:00"), "a"), Deploy(at("00:30"), "b")],
+        until=at("03:00"),
+        policies=Policies(alert_thresholds=[], credit_floor=0, exhaustion_suspends_api=False),
+    )
+    # Alone, a would have exhausted the credits at 01:40; with b from 00:30 they run out at 01:05.
+    assert [(e.at_micros - 1762128000000000, e.amount, e.resource) for e in result.ledger] == [
+        (0, Decimal(10), ""),
+        (30 * 60_000_000, Decimal(-3), "a"),
+        (65 * 60_000_000, Decimal("-3.5"), "a"),
+        (65 * 60_000_000, Decimal("-3.5"), "b"),
+        (180 * 60_000_000, Decimal("-11.5"), "a"),
+        (180 * 60_000_000, Decimal("-11.5"), "b"),
+    ]
+    assert [e.action for e in result.log if e.resource == "account"] == [
+        "account opened",
+        "alert",
+        "credits exhausted",
+    ]
+
+
+@pytest.mark.parametrize("field", ["until", "start"])
+def test_malformed_until_or_start_names_the_argument(field: str) -> None:
+    """Simulator.run: an ``until`` or ``start`` that is not an instant is refused naming that argument."""
+    options = {"until": at("03:00"), "start": at("00:00"), field: "not an instant"}
+    with pytest.raises(InvalidArgument) as info:
+        run([CHAT], [], **options)  # type: ignore[arg-type]
+    assert (info.value.field, info.value.value) == (field, "not an instant")
