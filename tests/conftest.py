@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from together_billing import (
     Catalog,
@@ -34,7 +34,51 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# While mutmut tests a mutant, only pass or fail matters: few examples, and no shrinking
+# of a failure (shrinking a failing property test can take minutes). See pytest_configure.
+settings.register_profile(
+    "mutation",
+    max_examples=5,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _mutant_under_test() -> str:
+    """The mutant mutmut is testing in this process, or ``""`` (also in its stats and clean runs)."""
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    return name if "__mutmut_" in name else ""
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Under a mutant, use the ``mutation`` profile; mutmut's stats and clean runs keep the usual one."""
+    if _mutant_under_test():
+        settings.load_profile("mutation")
+
+
+#: Tests of modules built on the engine that replay generated scenarios (see below).
+_SKIPPED_FOR_ENGINE_MUTANTS = ("tests/test_strategies.py", "tests/test_plot.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under a mutant of engine.py, leave out the tests of the strategies and of the plot.
+
+    They test strategies.py and plot.py with Hypothesis scenarios that are replayed (and,
+    for the strategies, filtered by replaying): a mutant that breaks replays makes them
+    reject nearly every example, and a surviving mutant runs them in full, which takes
+    40-200 s per mutant. The engine keeps its own deterministic and property tests.
+    Leaving tests out can only lower the mutation score.
+    """
+    if ".engine." not in _mutant_under_test():
+        return
+    kept = [item for item in items if not item.nodeid.startswith(_SKIPPED_FOR_ENGINE_MUTANTS)]
+    if kept and len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
 
 #: When every price in the tiny test catalogs takes effect.
 EPOCH = "2025-01-01T00:00:00Z"
