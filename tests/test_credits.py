@@ -38,6 +38,7 @@ from together_billing import (
     Purchase,
     Requests,
     Resource,
+    ScaleReplicas,
     ServerlessPrice,
     ServerlessUsage,
     SimulationResult,
@@ -885,6 +886,72 @@ def test_IN3_credits_cover_each_period_across_a_month_boundary() -> None:
     )
     assert [i.total.amount for i in result.invoices] == [Decimal(72), Decimal(72)]
     assert [i.amount_due.amount for i in result.invoices] == [0, 0]
+
+
+def test_IN3_a_minute_begun_before_midnight_is_paid_on_its_own_invoice() -> None:
+    """IN3: on a grid of 23:59:30-00:00:30, October's last minute is billed in October; the
+    credits drawn for its November part are applied there too, so neither month owes anything."""
+    result = run(
+        [endpoint(), Account(opening_balance=1000)],
+        [Deploy("2025-10-31T12:00:30Z", "ep"), Stop("2025-11-01T12:00:30Z", "ep")],
+        until="2025-11-02T00:00:00Z",
+    )
+    assert [i.total.amount for i in result.invoices] == [Decimal(72), Decimal(72)]
+    assert [i.credits_applied.amount for i in result.invoices] == [Decimal(72), Decimal(72)]
+    assert [i.amount_due.amount for i in result.invoices] == [0, 0]
+    # The draw of 00:00:00-00:00:30 pays for October's minute; the rest of the span is November's.
+    (carried,) = [e for e in result.ledger if e.unit_start_micros is not None]
+    assert (carried.at, carried.since_micros, carried.unit_start_micros) == (
+        instant("2025-11-01T12:00:30Z"),
+        us("2025-11-01T00:00:00Z"),
+        us("2025-10-31T23:59:30Z"),
+    )
+    assert carried.amount == Decimal("-0.05")
+    assert carried.period.label == "2025-10"
+    assert conserved(result)
+
+
+@pytest.mark.parametrize("stop", ["00:00:00", "00:00:10", "00:00:30"])
+def test_IN3_the_rest_of_a_minute_begun_in_october_is_applied_to_october(stop: str) -> None:
+    """IN3, G3: stopped at or just after midnight, the endpoint's last minute began in October:
+    whatever of it is drawn in November (running, and the rest at the stop) is October's."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [Deploy("2025-10-31T23:00:30Z", "ep"), Stop(f"2025-11-01T{stop}Z", "ep")],
+        until="2025-11-02T00:00:00Z",
+    )
+    october, november = result.invoices
+    assert (october.total.amount, october.credits_applied.amount) == (Decimal(6), Decimal(6))
+    assert october.amount_due.amount == 0
+    assert (november.lines, november.credits_applied.amount) == ((), 0)
+    assert {e.period.label for e in result.ledger if e.kind == "consumption"} == {"2025-10"}
+    assert consumed_by(result, "ep") == Decimal(6)
+
+
+def test_IN3_a_scale_down_after_midnight_splits_the_rest_by_the_minute_each_replica_began() -> None:
+    """IN3, G3: two replicas on different grids, both removed at 00:00:20: the one whose minute
+    began before midnight is October's, the one that began at 00:00:10 is November's."""
+    result = run(
+        [
+            DedicatedEndpoint("ep", model="m", hardware="1x_g", min_replicas=1, max_replicas=3),
+            Account(opening_balance=100),
+        ],
+        [
+            Deploy("2025-10-31T23:58:30Z", "ep"),
+            ScaleReplicas("2025-11-01T00:00:10Z", "ep", replicas=2),
+            ScaleReplicas("2025-11-01T00:00:20Z", "ep", replicas=0),
+        ],
+        until="2025-11-01T01:00:00Z",
+    )
+    rests = [(e.period.label, e.amount) for e in result.ledger if e.note.startswith(TAIL)]
+    # Replica 1: minute 23:59:30-00:00:30, 10 s left; replica 2: 00:00:10-00:01:10, 50 s left
+    # ($0.10 a minute).
+    assert [(label, amount * 6) for label, amount in sorted(rests)] == [  # 28 digits
+        ("2025-10", Decimal("-0.1")),
+        ("2025-11", Decimal("-0.5")),
+    ]
+    october, november = result.invoices
+    assert october.amount_due.amount == november.amount_due.amount == 0
 
 
 # -- scenario files --------------------------------------------------------------------------------

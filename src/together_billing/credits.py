@@ -30,7 +30,7 @@ import pendulum
 from together_billing._choice import Choice
 from together_billing.errors import InvalidArgument
 from together_billing.money import EXACT_CONTEXT, to_decimal
-from together_billing.time import from_micros
+from together_billing.time import BillingPeriod, from_micros
 
 __all__ = [
     "EDITIONS",
@@ -146,10 +146,29 @@ class LedgerEntry:
     """For a consumption: the part paid from credits (the rest became debt)."""
     since_micros: int | None = None
     """For a continuous draw: the start of the span it pays for (it ends at ``at``)."""
+    unit_start_micros: int | None = None
+    """For a consumption that pays for part of a billed unit (a minute, an hour) begun in an
+    earlier billing period: that unit's start. ``None`` for the usual case."""
 
     @property
     def at(self) -> pendulum.DateTime:
         return from_micros(self.at_micros)
+
+    @property
+    def period(self) -> BillingPeriod:
+        """The billing period whose invoice this movement belongs to (IN3).
+
+        A consumption belongs to the period of what it pays for: the unit it finishes
+        (``unit_start_micros``), else the start of its span (``since_micros``), else its
+        instant. A minute begun on 31 October and drawn after midnight is October's.
+
+        >>> LedgerEntry(at_micros=0, kind="purchase", amount=Decimal(5), balance=Decimal(5)).period
+        BillingPeriod(year=1970, month=1)
+        """
+        for when in (self.unit_start_micros, self.since_micros):
+            if when is not None:
+                return BillingPeriod.of_micros(when)
+        return BillingPeriod.of_micros(self.at_micros)
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -223,7 +242,14 @@ class Ledger:
         return promotional + purchased
 
     def consume(
-        self, at: int, amount: Decimal, resource: str, note: str = "", *, since: int | None = None
+        self,
+        at: int,
+        amount: Decimal,
+        resource: str,
+        note: str = "",
+        *,
+        since: int | None = None,
+        unit_start: int | None = None,
     ) -> None:
         """Credits out for a charge (P-CONSUME order); beyond the credits, a debt."""
         if not amount:
@@ -248,6 +274,7 @@ class Ledger:
                 note=note,
                 from_credits=EXACT_CONTEXT.subtract(amount, left),
                 since_micros=since,
+                unit_start_micros=unit_start,
             )
         )
 

@@ -69,6 +69,7 @@ from together_billing.resources import (
 from together_billing.time import (
     MICROS_PER_HOUR,
     MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
     BillingPeriod,
     Interval,
     MeteringGrain,
@@ -1102,10 +1103,20 @@ class _Replay:
         price = self._meter_price(key, at)
         if grain.step_seconds is None or price is None:
             return
-        tail = sum(group.count * (grain.unit_end(group.grid, at) - at) for group in removed)
-        if tail:
-            amount = EXACT_CONTEXT.divide(tail * _hourly(price), _MICROS_PER_HOUR_D)
-            ledger.consume(at, amount, resource_id, f"rest of the started {grain.unit} (G3)")
+        # A unit begun in the previous billing period is that period's (IN3): its rest is
+        # drawn now but applied to that period's invoice.
+        step = grain.step_seconds * MICROS_PER_SECOND
+        period_start = BillingPeriod.of_micros(at).start_micros
+        tails: dict[int | None, int] = {}
+        for group in removed:
+            end = grain.unit_end(group.grid, at)
+            begun = end - step if end - step < period_start else None
+            tails[begun] = tails.get(begun, 0) + group.count * (end - at)
+        for begun in sorted(tails, key=lambda b: -1 if b is None else b, reverse=True):
+            if tails[begun]:
+                amount = EXACT_CONTEXT.divide(tails[begun] * _hourly(price), _MICROS_PER_HOUR_D)
+                note = f"rest of the started {grain.unit} (G3)"
+                ledger.consume(at, amount, resource_id, note, unit_start=begun)
 
     def _burn_rate(self, at: int) -> Decimal:
         """USD per hour drawn by everything running at ``at``."""
@@ -1131,10 +1142,12 @@ class _Replay:
             self._advance_ledger(boundary)
             self._advance_ledger(until)
             return
+        period_start = BillingPeriod.of_micros(start).start_micros
         for resource_id, groups in list(self._burners()):
             meter = self._meter_of(resource_id)
             assert meter is not None
-            instants = self._meter_instants(meter[0])
+            key, grain = meter
+            instants = self._meter_instants(key)
             units = sum(group.count for group in groups)
             cuts = [
                 start,
@@ -1143,15 +1156,48 @@ class _Replay:
                 ],
                 until,
             ]
-            amount = Decimal(0)
-            for lo, hi in itertools.pairwise(cuts):
-                price = self._meter_price(meter[0], lo)
-                if price is not None:
-                    amount += units * (hi - lo) * _hourly(price)
+            # Units begun in the previous billing period (a minute from 23:59:30 to 00:00:30)
+            # are that period's (IN3): the part of the draw that finishes them is booked
+            # apart, for that period's invoice.
+            earlier = Decimal(0)
+            begun: int | None = None
+            if grain.step_seconds is not None and start < period_start + grain.step_seconds * (
+                MICROS_PER_SECOND
+            ):
+                step = grain.step_seconds * MICROS_PER_SECOND
+                for group in groups:
+                    end = min(until, grain.unit_end(group.grid, period_start))
+                    if group.grid < period_start and start < end:
+                        earlier += group.count * self._metered(key, cuts, start, end)
+                        unit = grain.unit_end(group.grid, period_start) - step
+                        begun = unit if begun is None else min(begun, unit)
+            amount = units * self._metered(key, cuts, start, until)
+            if earlier:
+                ledger.consume(
+                    until,
+                    EXACT_CONTEXT.divide(earlier, _MICROS_PER_HOUR_D),
+                    resource_id,
+                    "running",
+                    since=start,
+                    unit_start=begun,
+                )
+                amount -= earlier
             if amount:
                 amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
                 ledger.consume(until, amount, resource_id, "running", since=start)
         core.ledger_time = until
+
+    def _metered(self, key: tuple[str, ...], cuts: Sequence[int], lo: int, hi: int) -> Decimal:
+        """One unit's draw over ``[lo, hi)`` times an hour in microseconds (``cuts`` are the
+        instants its price can change, bracketing the span)."""
+        amount = Decimal(0)
+        for cut, next_cut in itertools.pairwise(cuts):
+            a, b = max(cut, lo), min(next_cut, hi)
+            if a < b:
+                price = self._meter_price(key, a)
+                if price is not None:
+                    amount += (b - a) * _hourly(price)
+        return amount
 
     def _credit_event(self, event: Purchase | Grant) -> None:
         ledger = self.core.ledger
@@ -2213,8 +2259,7 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
                 # A continuous draw belongs to the period of the span it pays for. Only the
                 # part paid from credits is applied: a debt (postpaid, or the rest of a
                 # started minute past the floor) stays due on the invoice (W25).
-                when = entry.at_micros if entry.since_micros is None else entry.since_micros
-                bucket = BillingPeriod.of_micros(when)
+                bucket = entry.period
                 applied[bucket] = EXACT_CONTEXT.add(
                     applied.get(bucket, Decimal(0)), entry.from_credits
                 )

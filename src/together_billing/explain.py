@@ -313,8 +313,7 @@ class _Context:
             for entry in core.ledger.entries:
                 if entry.kind != "consumption":
                     continue
-                when = entry.at_micros if entry.since_micros is None else entry.since_micros
-                bucket = (BillingPeriod.of_micros(when), entry.resource)
+                bucket = (entry.period, entry.resource)
                 self.credits[bucket] = EXACT_CONTEXT.add(
                     self.credits.get(bucket, Decimal(0)), entry.from_credits
                 )
