@@ -19,6 +19,7 @@ from together_billing import (
     InvoiceLine,
     JobCompleted,
     Money,
+    Policies,
     PriceChange,
     Requests,
     ScaleReplicas,
@@ -322,3 +323,10 @@ class TestDeterminism:
         )
         assert a == b
         assert json.loads(a)["total"] == "3.60"
+
+
+def test_a_result_names_the_policies_it_applied() -> None:
+    """SimulationResult.policies is the Policies the replay ran under (the default or given)."""
+    prepaid = Policies.for_edition("2026")
+    assert sim().run([EP], [], until=UNTIL).policies == Policies()
+    assert Simulator(CATALOG, prepaid).run([EP], [], until=UNTIL).policies is prepaid

@@ -104,6 +104,21 @@ class TestWholeNumberSettings:
             Policies(gpu_step=0)
         assert info.value.expected == "a whole number of GPUs >= 1"
 
+    @pytest.mark.parametrize(
+        "field",
+        [
+            "reservation_alert_hours",
+            "grace_compute_hours",
+            "grace_storage_hours",
+            "alert_lead_hours",
+        ],
+    )
+    def test_hour_settings_refusal_says_hours(self, field: str) -> None:
+        """The hour settings' refusal asks for a whole number of hours, not GPUs."""
+        with pytest.raises(InvalidArgument) as info:
+            Policies(**{field: 0})
+        assert info.value.expected == "a whole number of hours >= 1"
+
 
 class TestTimeouts:
     @pytest.mark.parametrize("field", TIMEOUT_SETTINGS)

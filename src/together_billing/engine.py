@@ -308,6 +308,11 @@ class SimulationResult:
         core = self.state._core
         return _invoices(core, self._policies, core.now)
 
+    @property
+    def policies(self) -> Policies:
+        """The policies the replay applied (its credit floor, rounding, grains...)."""
+        return self._policies
+
     @functools.cached_property
     def log(self) -> tuple[LogEntry, ...]:
         return tuple(self.state._core.log)
@@ -1217,7 +1222,7 @@ class _Replay:
             expires = None if event.expires is None else to_micros(event.expires)
             if expires is not None and expires <= at:
                 raise InvalidTimeline(
-                    event, "expires", event.expires, f"an instant after {event.at}"
+                    event, "expires", event.expires, f"an instant after {event.at.isoformat()}"
                 )
             ledger.add(at, "grant", event.amount, expires=expires)
             until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"

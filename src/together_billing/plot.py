@@ -222,7 +222,7 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
     exhausted = [entry.at for entry in log if entry.action == "credits exhausted"]
     return BalanceSeries(
         points=tuple(points[first:]),
-        floor=result._policies.credit_floor,
+        floor=result.policies.credit_floor,
         exhaustion=exhausted[0] if exhausted else None,
         alerts=tuple(e for e in log if _is_credit_rule(e) and e.action == "alert"),
         actions=tuple(e for e in log if _is_credit_rule(e) and e.action != "alert"),

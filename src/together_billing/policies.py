@@ -59,7 +59,8 @@ class ReservationPayment(Choice):
 
 def _step(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidArgument(attribute.name, value, "a whole number of GPUs >= 1")
+        unit = "GPUs" if attribute.name == "gpu_step" else "hours"
+        raise InvalidArgument(attribute.name, value, f"a whole number of {unit} >= 1")
 
 
 def _floor(value: object) -> Decimal:

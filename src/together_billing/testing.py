@@ -543,7 +543,7 @@ def _compare(
 def _default_simulator(result: SimulationResult) -> Simulator:
     # The state's catalog holds the replay's price changes too; applying them again
     # replaces each with itself, so a replay with it bills the same.
-    return Simulator(result.state.catalog, result._policies)
+    return Simulator(result.state.catalog, result.policies)
 
 
 def _instant(event: Event) -> int:
