@@ -516,6 +516,31 @@ def test_CR4_paused_cluster_bills_when_the_policy_says_so() -> None:
     assert last == us(at("04:10", "2025-11-06"))
 
 
+def test_CR4_a_paused_cluster_draws_each_price_in_force_while_it_bills() -> None:
+    """CR4, CR1: no credit check runs while exhausted, so one draw spans the pause; the two
+    price changes inside it are each drawn at their own rate, as the invoice bills them."""
+    catalog = Catalog(
+        [
+            ClusterPrice("G", "on-demand", "3", E),
+            ClusterPrice("G", "on-demand", "4", "2025-11-04T00:00:00Z"),
+            ClusterPrice("G", "on-demand", "2", "2025-11-05T00:00:00Z"),
+        ]
+    )
+    result = simulate(
+        [on_demand(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "od")],
+        until="2025-11-08T00:00:00Z",
+        catalog=catalog,
+        policies=Policies.for_edition("2026", paused_cluster_bills=True),
+    )
+    # $24/h for 4 h 10 min, then $24 until midnight, $32 on the 4th, $16 until 04:10 on the 6th.
+    assert [line.amount for line in result.lines] == [576, 768, Decimal("450.67")]
+    with localcontext(Context(prec=400)):
+        billed = sum((line.amount_exact for line in result.lines), Decimal(0))
+        assert abs(consumed_by(result, "od") - billed) < Decimal("1e-40")
+        assert abs(billed - (576 + 768 + Decimal(16 * 169) / 6)) < Decimal("1e-40")
+
+
 def test_CR5_W31_storage_access_revoked_then_data_deleted() -> None:
     """CR5, W31: the volume's access is revoked at exhaustion; its data is deleted 168 h later."""
     result = run(
@@ -684,6 +709,22 @@ def test_C6_W23_increment_recharge_at_the_start() -> None:
     assert result.credits is not None
     assert result.credits["remaining"] == 80
     assert recharge.purchases(Decimal(5)) == [Decimal(25)] * 3
+
+
+def test_C6_recharge_is_the_first_microsecond_below_the_threshold() -> None:
+    """C6, CR2: $7 an hour from $100 with a $20 threshold: the balance is exactly 20 after
+    41,142,857,142.857... us, so it first goes below at 41,142,857,143 us (11:25:42.857143),
+    where the recharge is bought, not a microsecond later."""
+    recharge = AutoRecharge(mode="increment", threshold=20, amount=25)
+    result = run(
+        [endpoint(hardware="1x_s"), Account(opening_balance=100, auto_recharge=recharge)],
+        [Deploy(at("00:00"), "ep")],
+        until=at("12:00"),
+    )
+    (bought,) = [e for e in result.ledger if e.kind == "recharge"]
+    assert bought.at_micros - us(at("00:00")) == 41_142_857_143
+    assert bought.at == instant(at("11:25:42.857143"))
+    assert Decimal(20) - Decimal("7e-6") / 3600 < bought.balance - 25 < Decimal(20)
 
 
 def test_C6_W24_top_up_recharge_at_the_start() -> None:

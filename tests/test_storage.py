@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from together_billing import (
+    Account,
     Catalog,
     Category,
     ClusterPrice,
@@ -486,3 +487,54 @@ def test_default_catalog_has_no_storage_price() -> None:
     assert error.value.field == "storage"
     assert error.value.value == "on-demand"
     assert "storage" in str(error.value)
+
+
+def test_ST3_only_the_terminated_clusters_volumes_move_to_on_demand() -> None:
+    """ST3: ending one cluster reprices its volume, even when another cluster's volume
+    sorts first (volumes are kept in id order); the other volume keeps its reserved rate."""
+    result = run(
+        [
+            reserved_cluster("a", days=30),
+            reserved_cluster("b", days=30),
+            volume("u", size=1, cluster="a"),
+            volume("v", size=2, cluster="b"),
+        ],
+        [
+            *(Deploy(at("00:00"), ident) for ident in ("a", "b", "u", "v")),
+            Delete(at("06:00"), "b"),
+        ],
+        until="2025-11-04T00:00:00Z",
+    )
+    assert [(e.resource, e.action) for e in result.log if e.rule == "ST3"] == [
+        ("v", "storage priced on-demand")
+    ]
+    by_volume = {
+        ident: {
+            line.rate: line.quantity for line in storage_lines(result) if line.resource == ident
+        }
+        for ident in ("u", "v")
+    }
+    assert by_volume == {
+        "v": {RESERVED: 2 * 6 * 60, ON_DEMAND: 2 * 18 * 60},
+        "u": {RESERVED: 24 * 60},
+    }
+
+
+def test_ST1_credits_are_drawn_at_the_rate_each_volume_is_billed_at() -> None:
+    """ST1, ST3, CR1: with both storage rates in the catalog, a volume on no cluster draws
+    credits at the on-demand rate and one attached to a reservation at the reserved rate."""
+    result = run(
+        [
+            reserved_cluster("c", days=30),
+            volume("free", size=1),
+            volume("v", size=1, cluster="c"),
+            Account(opening_balance=10_000),
+        ],
+        [Deploy(at("00:00"), ident) for ident in ("c", "free", "v")],
+        until=at("10:00"),
+    )
+    drawn = {
+        ident: -sum(e.amount for e in result.ledger if e.resource == ident)
+        for ident in ("free", "v")
+    }
+    assert drawn == {"free": 10 * ON_DEMAND, "v": 10 * RESERVED}
