@@ -7,6 +7,8 @@ with the environment variable ``HYPOTHESIS_PROFILE``.
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -57,6 +59,38 @@ def pytest_configure(config: pytest.Config) -> None:
     """Under a mutant, use the ``mutation`` profile; mutmut's stats and clean runs keep the usual one."""
     if _mutant_under_test():
         settings.load_profile("mutation")
+
+
+class EndlessMutant(Exception):
+    """A test under a mutant used more than ``MUTANT_CPU_SECONDS`` of CPU (an endless loop)."""
+
+
+#: Far beyond any test of the suite (the slowest takes a few seconds).
+MUTANT_CPU_SECONDS = 60
+
+
+@pytest.fixture(autouse=True)
+def _mutant_cpu_limit() -> Iterator[None]:
+    """Under a mutant, fail a test that loops: a mutant that hangs a replay is caught.
+
+    Counts CPU time (``ITIMER_VIRTUAL``), which the tests' own wall-clock alarms
+    (``ITIMER_REAL``) leave alone. Without it mutmut waits for its own timeout, minutes
+    per mutant, and counts the mutant as not killed.
+    """
+    if not _mutant_under_test():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise EndlessMutant(f"over {MUTANT_CPU_SECONDS} s of CPU under {_mutant_under_test()}")
+
+    previous = signal.signal(signal.SIGVTALRM, stop)
+    signal.setitimer(signal.ITIMER_VIRTUAL, MUTANT_CPU_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
 
 
 #: Tests of modules built on the engine that replay generated scenarios (see below).
