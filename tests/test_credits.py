@@ -673,6 +673,27 @@ def test_CR6_threshold_and_forecast_alerts() -> None:
     assert all(e.rule == "CR6" for e in result.log if e.action == "alert")
 
 
+@pytest.mark.parametrize("order", ["ep first", "od first"])
+def test_CR6_forecast_alert_uses_the_rate_of_everything_started_at_that_instant(
+    order: str,
+) -> None:
+    """CR6: an endpoint ($6/h) and a cluster ($24/h) start together on $100: the alert, given
+    at once, forecasts the run-out at 03:20 (after both), not 16:40 (the endpoint alone)."""
+    events = [Deploy(at("00:00"), "ep", ready=True), Deploy(at("00:00"), "od")]
+    if order == "od first":
+        events.reverse()
+    result = run([endpoint(), on_demand(), Account(opening_balance=100)], events)
+    (forecast,) = [e for e in result.log if e.detail.startswith("credits forecast")]
+    assert (forecast.at.isoformat(), forecast.detail) == (
+        iso(at("00:00")),
+        f"credits forecast to run out at {iso(at('03:20'))} at the current rate",
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("03:20"))]
+    # Logged after what happened at that instant.
+    actions = [(e.resource, e.action) for e in result.log if e.at == forecast.at]
+    assert actions[-1] == ("account", "alert")
+
+
 def test_CR6_forecast_alert_comes_alert_lead_hours_before() -> None:
     """CR6: with $1000 at $6/h (out after 166 h 40 min) the forecast alert comes 24 h before."""
     result = run(

@@ -1071,16 +1071,16 @@ def test_exhaustion_and_restoration_log_of_every_kind_of_resource() -> None:
     assert log_of(result) == [
         (iso("00:00"), "account", "account opened", "CR1", "balance 10"),
         (iso("00:00"), "ep", "deployed", "DE2", ""),
-        # Planned after the first event of the instant, at the endpoint's rate alone.
+        (iso("00:00"), "o", "ready", "CL4", "8 GPUs on demand"),
+        (iso("00:00"), "v", "created", "ST1", "2 TiB, on-demand"),
+        # Decided after the instant's last event, at the rate of all three.
         (
             iso("00:00"),
             "account",
             "alert",
             "CR6",
-            "credits forecast to run out at 2025-11-03T18:20:00+00:00 at the current rate",
+            f"credits forecast to run out at {exhausted} at the current rate",
         ),
-        (iso("00:00"), "o", "ready", "CL4", "8 GPUs on demand"),
-        (iso("00:00"), "v", "created", "ST1", "2 TiB, on-demand"),
         (
             "2025-11-03T00:08:13.150685+00:00",
             "account",
@@ -1327,8 +1327,8 @@ def test_exhaustion_without_suspension_keeps_endpoints_and_serverless_running() 
     assert [entry.action for entry in result.log] == [
         "account opened",
         "deployed",
-        "alert",
         "created",
+        "alert",
         "credits exhausted",
         "access revoked",
     ]

@@ -587,7 +587,7 @@ class _Replay:
                     continue
                 self._advance_ledger(key[0])
                 self._internal(key, kind, payload, self._peek(events, index))
-                self._after(key[0])
+                self._after(key[0], more=self._more_at(key[0], events, index))
                 continue
             if next_external is None:
                 break
@@ -596,7 +596,7 @@ class _Replay:
             at = _first_instant(event)
             self._advance_ledger(at)
             self._apply(event, self._peek(events, index))
-            self._after(at)
+            self._after(at, more=self._more_at(at, events, index))
         self._advance_ledger(end)
         for resource_id, deployment in core.deployments.items():
             self._settle(resource_id, deployment, end)
@@ -613,6 +613,19 @@ class _Replay:
         if self.core.pending:
             candidates.append(self.core.pending[0][0])
         return min(candidates) if candidates else None
+
+    def _more_at(self, at: int, events: Sequence[Event], index: int) -> bool:
+        """Whether more happens at ``at``: the next event, or a check due then that is
+        not stale (stale ones at the top are dropped here, as the loop would drop them)."""
+        if index < len(events) and events[index].sort_key()[0] == at:
+            return True
+        pending = self.core.pending
+        while pending and pending[0][0][0] == at:
+            _, _, kind, payload = pending[0]
+            if not self._stale(kind, payload):
+                return True
+            heapq.heappop(pending)
+        return False
 
     def _check_window(self, event: Event, end: int, resumed: bool) -> None:
         if isinstance(event, TokenUsageBatch):
@@ -1228,8 +1241,12 @@ class _Replay:
             until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
             self._log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
 
-    def _after(self, at: int) -> None:
-        """Apply the credit rules at ``at`` and plan the next instant they can change."""
+    def _after(self, at: int, *, more: bool) -> None:
+        """Apply the credit rules at ``at`` and plan the next instant they can change.
+
+        ``more`` says that more happens at ``at``: the forecast alert then waits for the
+        instant's last event, so that it uses the rate of everything running.
+        """
         core = self.core
         ledger = core.ledger
         account = core.account
@@ -1266,9 +1283,9 @@ class _Replay:
             self._exhaust(at)
         elif core.exhausted and balance > floor + _TOLERANCE:
             self._restore(at)
-        self._plan_credit_check(at)
+        self._plan_credit_check(at, more=more)
 
-    def _plan_credit_check(self, at: int) -> None:
+    def _plan_credit_check(self, at: int, *, more: bool) -> None:
         core = self.core
         ledger = core.ledger
         assert ledger is not None
@@ -1298,7 +1315,9 @@ class _Replay:
             exhaustion = crossing.get(floor)
             if exhaustion is not None and not core.forecast_alerted:
                 warn = exhaustion - self.policies.alert_lead_hours * MICROS_PER_HOUR
-                if warn <= at:
+                if warn > at:
+                    candidates.append(warn)
+                elif not more:  # else the instant's last event decides, at the full rate
                     core.forecast_alerted = True
                     self._log(
                         at,
@@ -1308,8 +1327,6 @@ class _Replay:
                         f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
                         "at the current rate",
                     )
-                else:
-                    candidates.append(warn)
             for resource_id, _ in self._burners():
                 meter = self._meter_of(resource_id)
                 assert meter is not None
