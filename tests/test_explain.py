@@ -36,9 +36,11 @@ from together_billing import (
     InstantCluster,
     InvalidArgument,
     InvoiceLine,
+    Policies,
     PriceChange,
     Ready,
     Requests,
+    ScaleGpus,
     ScaleReplicas,
     ServerlessPrice,
     ServerlessUsage,
@@ -343,6 +345,38 @@ def test_credit_share_of_a_postpaid_line_is_only_what_credits_paid() -> None:
     (found,) = check_every_line(scenario, result)
     assert found.credits == Decimal(5)
     assert "5.00 USD of it paid from credits" in found.text()
+
+
+@pytest.mark.parametrize("payment", ["upfront", "credits"])
+def test_a_reservation_paid_up_front_takes_no_credit_share(payment: str) -> None:
+    """CL2, CL3: a reserved cluster bursting 8 GPUs for an hour on ample credits. Paid up
+    front, the reservation drew nothing, so the burst line gets the whole draw; paid from
+    credits, each line gets what it drew."""
+    catalog = Catalog(
+        [ClusterPrice("G", "reserved", "2", E), ClusterPrice("G", "on-demand", "3", E)]
+    )
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    scenario = Scenario(
+        resources=[cluster, Account(opening_balance=1000)],
+        events=[
+            Deploy(at("00:00"), "c"),
+            ScaleGpus(at("01:00"), "c", gpus=16),
+            ScaleGpus(at("02:00"), "c", gpus=8),
+        ],
+        until=at("06:00"),
+        catalog=catalog,
+        policies=Policies(reservation_payment=payment),
+    )
+    result = scenario.run()
+    shares = {e.line.rule: e.credits for e in check_every_line(scenario, result)}
+    reservation = Decimal(8 * 24 * 2)  # 8 GPUs x 24 h x $2
+    burst = Decimal(8 * 3)  # 8 GPUs x 1 h x $3
+    if payment == "upfront":
+        assert shares == {"CL2": 0, "CL3": burst}
+    else:
+        assert shares == {"CL2": reservation, "CL3": burst}
 
 
 def test_credit_shares_follow_the_period_each_draw_pays_for() -> None:

@@ -59,7 +59,8 @@ from together_billing.engine import (
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import InvoiceLine, LogEntry
 from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
-from together_billing.resources import DedicatedEndpoint, FineTunedHosting
+from together_billing.policies import Policies, ReservationPayment
+from together_billing.resources import Category, DedicatedEndpoint, FineTunedHosting
 from together_billing.scenario import Scenario
 from together_billing.time import (
     MICROS_PER_MINUTE,
@@ -387,17 +388,28 @@ def _line_credits(
     """This line's share of what its resource drew from credits in the period.
 
     Credits are drawn per resource (continuously while it runs, at once for usage),
-    so a resource's draw in a period is shared among its lines in proportion to
-    their exact amounts.
+    so a resource's draw in a period is shared among its lines that draw credits, in
+    proportion to their exact amounts. A reservation paid up front
+    (``reservation_payment: upfront``, CL2) draws none, so it gets no share.
     """
     if context.credits is None:
         return None
+    if not _draws_credits(line, result.policies):
+        return Decimal(0)
     drawn = context.credits.get((period, line.resource), Decimal(0))
     lines = result.invoice(period).lines_for(line.resource)
-    whole = _sum(other.amount_exact for other in lines)
+    whole = _sum(other.amount_exact for other in lines if _draws_credits(other, result.policies))
     if not whole or not drawn:
         return Decimal(0)
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(drawn, line.amount_exact), whole)
+
+
+def _draws_credits(line: InvoiceLine, policies: Policies) -> bool:
+    """Whether the charges of ``line`` are drawn from credits (all but an upfront reservation)."""
+    return not (
+        line.category is Category.RESERVED_COMPUTE
+        and policies.reservation_payment is ReservationPayment.UPFRONT
+    )
 
 
 # -- the idle-charge report ------------------------------------------------------------------
