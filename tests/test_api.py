@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import together_billing
 
@@ -80,3 +85,46 @@ def test_modules_have_their_own_all() -> None:
         module = importlib.import_module(f"together_billing.{module_name}")
         for name in module.__all__:
             assert hasattr(module, name), f"{module_name}.{name}"
+
+
+def test_every_public_name_is_imported_from_the_module_that_defines_it() -> None:
+    """The lazy table maps each name of `__all__` to a module holding that very object."""
+    exports = together_billing._EXPORTS
+    assert set(exports) == set(together_billing.__all__) - {"__version__"}
+    for name, module in exports.items():
+        defined = getattr(importlib.import_module(f"together_billing.{module}"), name)
+        assert getattr(together_billing, name) is defined, name
+
+
+def test_the_type_checking_imports_match_the_lazy_table() -> None:
+    """What type checkers see (the `TYPE_CHECKING` imports) is what runs (`_EXPORTS`)."""
+    tree = ast.parse(Path(together_billing.__file__).read_text(encoding="utf-8"))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING"
+    ]
+    seen = {
+        alias.name: node.module.removeprefix("together_billing.")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    assert seen == together_billing._EXPORTS
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="'Nope'"):
+        _ = together_billing.Nope  # type: ignore[attr-defined]
+
+
+def test_importing_the_package_or_its_pytest_plugin_loads_nothing_heavy() -> None:
+    """The pytest plugin loads in every test session of a project that installs us: it and the
+    package import neither the engine nor pydantic, pendulum or attrs until they are used."""
+    heavy = ["together_billing.engine", "together_billing.catalog", "pydantic", "pendulum", "attrs"]
+    code = (
+        "import sys, together_billing, together_billing.pytest_plugin; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
