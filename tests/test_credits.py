@@ -35,6 +35,7 @@ from together_billing import (
     JobCompleted,
     LedgerEntry,
     Policies,
+    PriceChange,
     Purchase,
     Requests,
     Resource,
@@ -694,6 +695,43 @@ def test_CR6_forecast_alert_uses_the_rate_of_everything_started_at_that_instant(
     assert actions[-1] == ("account", "alert")
 
 
+def test_CR6_forecast_alert_waits_for_a_check_due_at_the_same_instant() -> None:
+    """CR6, CL5: a one-day reservation's end alert is due when it is deployed; the forecast
+    alert (8 burst GPUs at $3 on $100: out at 04:10) is logged after it, at that instant."""
+    result = run([reserved(days=1), Account(opening_balance=100)], [Deploy(at("00:00"), "rc")])
+    at_start = [
+        (e.resource, e.action, e.detail) for e in result.log if e.at == instant(at("00:00"))
+    ]
+    assert [(resource, action) for resource, action, _ in at_start[-2:]] == [
+        ("rc", "alert"),
+        ("account", "alert"),
+    ]
+    assert (
+        at_start[-1][2] == f"credits forecast to run out at {iso(at('04:10'))} at the current rate"
+    )
+
+
+def test_CR6_no_forecast_alert_when_the_instant_ends_with_nothing_running() -> None:
+    """CR6, DE4, G4: at 01:00 the price rises a hundredfold, then one endpoint stops idle and
+    the other is stopped: nothing runs after that instant, so no run-out is forecast."""
+    idle = DedicatedEndpoint("idle", model="m", hardware="1x_g", inactive_timeout_minutes=60)
+    result = run(
+        [idle, endpoint(), Account(opening_balance=400)],
+        [
+            Deploy(at("00:00"), "idle", ready=True),
+            Deploy(at("00:00"), "ep", ready=True),
+            PriceChange(HardwarePrice("1x_g", "600", at("01:00"))),
+            Stop(at("01:00"), "ep"),
+        ],
+    )
+    assert [e.action for e in result.log if e.at == instant(at("01:00"))] == [
+        "price change",
+        "auto-stopped",
+        "stopped",
+    ]
+    assert not [e for e in result.log if e.detail.startswith("credits forecast")]
+
+
 def test_CR6_forecast_alert_comes_alert_lead_hours_before() -> None:
     """CR6: with $1000 at $6/h (out after 166 h 40 min) the forecast alert comes 24 h before."""
     result = run(
@@ -963,10 +1001,11 @@ def test_IN3_a_minute_begun_before_midnight_is_paid_on_its_own_invoice() -> None
     assert [i.amount_due.amount for i in result.invoices] == [0, 0]
     # The draw of 00:00:00-00:00:30 pays for October's minute; the rest of the span is November's.
     (carried,) = [e for e in result.ledger if e.unit_start_micros is not None]
-    assert (carried.at, carried.since_micros, carried.unit_start_micros) == (
+    assert (carried.at, carried.since_micros, carried.unit_start_micros, carried.note) == (
         instant("2025-11-01T12:00:30Z"),
         us("2025-11-01T00:00:00Z"),
         us("2025-10-31T23:59:30Z"),
+        "running",
     )
     assert carried.amount == Decimal("-0.05")
     assert carried.period.label == "2025-10"
@@ -1007,13 +1046,52 @@ def test_IN3_a_scale_down_after_midnight_splits_the_rest_by_the_minute_each_repl
     )
     rests = [(e.period.label, e.amount) for e in result.ledger if e.note.startswith(TAIL)]
     # Replica 1: minute 23:59:30-00:00:30, 10 s left; replica 2: 00:00:10-00:01:10, 50 s left
-    # ($0.10 a minute).
-    assert [(label, amount * 6) for label, amount in sorted(rests)] == [  # 28 digits
+    # ($0.10 a minute). The earlier month's part is booked first, as for running draws.
+    assert [(label, amount * 6) for label, amount in rests] == [  # 28 digits
         ("2025-10", Decimal("-0.1")),
         ("2025-11", Decimal("-0.5")),
     ]
     october, november = result.invoices
     assert october.amount_due.amount == november.amount_due.amount == 0
+
+
+def test_IN3_replicas_on_two_grids_carry_their_own_minutes_into_october() -> None:
+    """IN3: replicas ready at 23:58:30 and 23:59:45 run past midnight; the November draw of
+    00:00:00-00:00:30 (one replica) and 00:00:00-00:00:45 (the other) is October's, marked
+    with the earlier of the two minutes' starts."""
+    two = DedicatedEndpoint("ep", model="m", hardware="1x_g", max_replicas=2)
+    result = run(
+        [two, Account(opening_balance=100)],
+        [
+            Deploy("2025-10-31T23:58:30Z", "ep", ready=True),
+            ScaleReplicas("2025-10-31T23:59:45Z", "ep", replicas=2),
+            Stop("2025-11-01T00:30:00Z", "ep"),
+        ],
+        until="2025-11-01T01:00:00Z",
+    )
+    carried = [e for e in result.ledger if e.unit_start_micros is not None and e.note == "running"]
+    (entry,) = carried
+    assert entry.unit_start_micros == us("2025-10-31T23:59:30Z")
+    assert entry.amount == Decimal("-0.125")  # 75 replica-seconds at $0.10 a minute
+    october, november = result.invoices
+    assert october.amount_due.amount == november.amount_due.amount == 0
+    assert october.credits_applied == october.total
+
+
+def test_IN3_a_unit_begun_at_the_months_start_is_not_marked() -> None:
+    """IN3, G3: a replica removed at 00:00:20 whose minute began at 00:00:00 on 1 November:
+    the rest of that minute is November's and carries no earlier unit start."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [
+            Deploy("2025-10-31T23:00:00Z", "ep", ready=True),
+            Stop("2025-11-01T00:00:20Z", "ep"),
+        ],
+        until="2025-11-01T01:00:00Z",
+    )
+    (rest,) = [e for e in result.ledger if e.note.startswith(TAIL)]
+    assert (rest.unit_start_micros, rest.period.label) == (None, "2025-11")
+    assert [i.amount_due.amount for i in result.invoices] == [0, 0]
 
 
 # -- scenario files --------------------------------------------------------------------------------
