@@ -51,7 +51,8 @@ from together_billing import (
     simulate,
 )
 from together_billing.credits import Ledger
-from together_billing.scenario import ScenarioDoc
+from together_billing.forecast import forecast
+from together_billing.scenario import Scenario, ScenarioDoc
 from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micros
 
 E = "2025-01-01T00:00:00Z"
@@ -711,6 +712,26 @@ def test_CR6_forecast_alert_waits_for_a_check_due_at_the_same_instant() -> None:
     )
 
 
+def test_CR6_a_price_rise_at_the_planned_alert_instant_gives_the_alert_then() -> None:
+    """CR6, G4: $400 at $6/h runs out after 66 h 40 min, so a check is planned for the alert
+    24 h before (4 Nov, 18:40). A price rise to $12/h at that very instant replans, which
+    makes the planned check stale; the alert is still given at 18:40, with the new run-out."""
+    result = run(
+        [endpoint(), Account(opening_balance=400)],
+        [
+            Deploy(at("00:00"), "ep", ready=True),
+            PriceChange(HardwarePrice("1x_g", "12", at("18:40", "2025-11-04"))),
+        ],
+        until="2025-11-06T00:00:00Z",
+    )
+    (forecast,) = [e for e in result.log if e.detail.startswith("credits forecast")]
+    # $144 left at 18:40 lasts 12 h at $12/h.
+    assert (forecast.at.isoformat(), forecast.detail) == (
+        iso(at("18:40", "2025-11-04")),
+        f"credits forecast to run out at {iso(at('06:40', '2025-11-05'))} at the current rate",
+    )
+
+
 def test_CR6_no_forecast_alert_when_the_instant_ends_with_nothing_running() -> None:
     """CR6, DE4, G4: at 01:00 the price rises a hundredfold, then one endpoint stops idle and
     the other is stopped: nothing runs after that instant, so no run-out is forecast."""
@@ -784,6 +805,34 @@ def test_C6_recharge_is_the_first_microsecond_below_the_threshold() -> None:
     assert bought.at_micros - us(at("00:00")) == 41_142_857_143
     assert bought.at == instant(at("11:25:42.857143"))
     assert Decimal(20) - Decimal("7e-6") / 3600 < bought.balance - 25 < Decimal(20)
+
+
+@pytest.mark.parametrize("cut", [None, "00:00:00.1"])
+def test_C6_CR6_a_balance_exactly_at_a_threshold_has_reached_it_not_passed_below(
+    cut: str | None,
+) -> None:
+    """C6, CR6, CR2: $57 at $7/h reaches exactly $50 at 01:00. The $50 alert is given at 01:00
+    and the recharge ("below the threshold") one microsecond later, also when the replay is
+    resumed at 00:00:00.1, whose draw of 7/36,000 USD leaves 50-digit noise on the balance.
+    """
+    recharge = AutoRecharge(mode="increment", threshold=50, amount=5)
+    scenario = Scenario(
+        resources=[endpoint(hardware="1x_s"), Account(opening_balance=57, auto_recharge=recharge)],
+        events=[Deploy(at("00:00"), "ep", ready=True)],
+        until=at("02:00"),
+        catalog=CATALOG,
+        policies=Policies.for_edition("2025-11", alert_thresholds=[50]),
+    )
+    result = scenario.run() if cut is None else forecast(scenario, at=at(cut)).result
+    found = [
+        (e.at, e.action, e.detail)
+        for e in result.log
+        if e.action == "auto-recharge" or e.detail.startswith("balance 50")
+    ]
+    assert found[:2] == [
+        (instant(at("01:00")), "alert", "balance 50.00 USD is at or below 50"),
+        (instant(at("01:00:00.000001")), "auto-recharge", "5 USD (increment)"),
+    ]
 
 
 def test_C6_W24_top_up_recharge_at_the_start() -> None:

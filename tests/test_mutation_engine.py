@@ -1067,7 +1067,7 @@ def test_exhaustion_and_restoration_log_of_every_kind_of_resource() -> None:
         policies=Policies(alert_thresholds=["5", "0"]),
     )
     exhausted = "2025-11-03T03:00:49.315069+00:00"
-    again = "2025-11-03T13:38:47.000001+00:00"
+    again = "2025-11-03T13:38:47+00:00"
     assert log_of(result) == [
         (iso("00:00"), "account", "account opened", "CR1", "balance 10"),
         (iso("00:00"), "ep", "deployed", "DE2", ""),
@@ -1134,7 +1134,7 @@ def test_exhaustion_and_restoration_log_of_every_kind_of_resource() -> None:
         ),
         (iso("08:00"), "v", "deleted", "ST1", ""),
         (
-            "2025-11-03T10:08:47.000001+00:00",
+            "2025-11-03T10:08:47+00:00",
             "account",
             "alert",
             "CR6",
@@ -1163,14 +1163,14 @@ def test_exhaustion_and_restoration_log_of_every_kind_of_resource() -> None:
             "decommissioned unless credits are restored within 72 h (P-GRACE-COMPUTE)",
         ),
         (
-            "2025-11-05T13:38:47.000001+00:00",
+            "2025-11-05T13:38:47+00:00",
             "o",
             "alert",
             "CR6",
             "the paused cluster will be decommissioned in 24 h unless credits are restored (CR4)",
         ),
         (
-            "2025-11-06T13:38:47.000001+00:00",
+            "2025-11-06T13:38:47+00:00",
             "o",
             "decommissioned",
             "CR4",

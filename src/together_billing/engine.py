@@ -119,9 +119,10 @@ _REVOKED: Final = "access revoked"
 _MICROS_PER_HOUR_D: Final = Decimal(MICROS_PER_HOUR)
 _RESERVED_STORAGE: Final = ("storage", ClusterBilling.RESERVED.value)
 _ON_DEMAND_STORAGE: Final = ("storage", ClusterBilling.ON_DEMAND.value)
-#: Balances within 1e-30 USD of the floor (or a threshold) count as reaching it:
-#: continuous draws are quotients carried to 50 digits, and a replay split at any
-#: instant must find the same crossing despite their last-digit noise.
+#: Balances within 1e-30 USD of the floor (or an alert or recharge threshold) count as
+#: reaching it, not as passing below it: continuous draws are quotients carried to 50
+#: digits, and a replay split at any instant must find the same crossing despite their
+#: last-digit noise.
 _TOLERANCE: Final = Decimal("1e-30")
 _RESOURCE_TYPES: Final = (
     DedicatedEndpoint,
@@ -493,6 +494,9 @@ class _Replay:
         self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
         self._account_added = False
         self._price_keys: list[tuple[Any, ...]] = []
+        # The events of the current run and the index of the next one (see _more_at).
+        self._events: Sequence[Event] = ()
+        self._next = 0
         self._meta_cache: dict[
             tuple[str, int, bool], tuple[_LineMeta, _LineMeta, _LineMeta | None]
         ] = {}
@@ -564,6 +568,8 @@ class _Replay:
     def run(self, events: Sequence[Event], end: int, *, resumed: bool) -> None:
         core = self.core
         self._price_keys = [e.sort_key() for e in events if isinstance(e, PriceChange)]
+        self._events = events
+        self._next = 0
         if self._account_added:
             # Apply the credit rules at the start, after any purchase at that instant.
             core.credit_generation += 1
@@ -587,16 +593,17 @@ class _Replay:
                     continue
                 self._advance_ledger(key[0])
                 self._internal(key, kind, payload, self._peek(events, index))
-                self._after(key[0], more=self._more_at(key[0], events, index))
+                self._after(key[0])
                 continue
             if next_external is None:
                 break
             event = events[index]
             index += 1
+            self._next = index
             at = _first_instant(event)
             self._advance_ledger(at)
             self._apply(event, self._peek(events, index))
-            self._after(at, more=self._more_at(at, events, index))
+            self._after(at)
         self._advance_ledger(end)
         for resource_id, deployment in core.deployments.items():
             self._settle(resource_id, deployment, end)
@@ -614,18 +621,17 @@ class _Replay:
             candidates.append(self.core.pending[0][0])
         return min(candidates) if candidates else None
 
-    def _more_at(self, at: int, events: Sequence[Event], index: int) -> bool:
-        """Whether more happens at ``at``: the next event, or a check due then that is
-        not stale (stale ones at the top are dropped here, as the loop would drop them)."""
+    def _more_at(self, at: int) -> bool:
+        """Whether more is still to happen at ``at``: the next event, or a scheduled check
+        that is not stale. A pending credit check does not count: the one being planned
+        supersedes it."""
+        events, index = self._events, self._next
         if index < len(events) and events[index].sort_key()[0] == at:
             return True
-        pending = self.core.pending
-        while pending and pending[0][0][0] == at:
-            _, _, kind, payload = pending[0]
-            if not self._stale(kind, payload):
-                return True
-            heapq.heappop(pending)
-        return False
+        return any(
+            key[0] == at and kind != "credit-check" and not self._stale(kind, payload)
+            for key, _, kind, payload in self.core.pending
+        )
 
     def _check_window(self, event: Event, end: int, resumed: bool) -> None:
         if isinstance(event, TokenUsageBatch):
@@ -1241,12 +1247,8 @@ class _Replay:
             until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
             self._log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
 
-    def _after(self, at: int, *, more: bool) -> None:
-        """Apply the credit rules at ``at`` and plan the next instant they can change.
-
-        ``more`` says that more happens at ``at``: the forecast alert then waits for the
-        instant's last event, so that it uses the rate of everything running.
-        """
+    def _after(self, at: int) -> None:
+        """Apply the credit rules at ``at`` and plan the next instant they can change."""
         core = self.core
         ledger = core.ledger
         account = core.account
@@ -1255,7 +1257,8 @@ class _Replay:
         if ledger.expire(at):
             self._log(at, account.id, "promotional credits expired", "CR1")
         recharge = account.auto_recharge
-        if recharge is not None:
+        # Below the threshold means below by more than the tolerance, as for the floor.
+        if recharge is not None and _below(ledger.balance, recharge.threshold):
             for wanted in recharge.purchases(ledger.balance):
                 # A recharge is a purchase: never below the minimum (P-MIN-BUY).
                 amount = max(wanted, self.policies.min_purchase)
@@ -1268,7 +1271,7 @@ class _Replay:
         for threshold in self.policies.alert_thresholds:
             if threshold <= floor:
                 continue
-            if balance <= threshold + _TOLERANCE and threshold not in core.thresholds_alerted:
+            if _reached(balance, threshold) and threshold not in core.thresholds_alerted:
                 core.thresholds_alerted.add(threshold)
                 self._log(
                     at,
@@ -1277,15 +1280,15 @@ class _Replay:
                     "CR6",
                     f"balance {_cents(balance)} USD is at or below {threshold}",
                 )
-            elif balance > threshold + _TOLERANCE:
+            elif not _reached(balance, threshold):
                 core.thresholds_alerted.discard(threshold)
-        if not core.exhausted and balance <= floor + _TOLERANCE:
+        if not core.exhausted and _reached(balance, floor):
             self._exhaust(at)
-        elif core.exhausted and balance > floor + _TOLERANCE:
+        elif core.exhausted and not _reached(balance, floor):
             self._restore(at)
-        self._plan_credit_check(at, more=more)
+        self._plan_credit_check(at)
 
-    def _plan_credit_check(self, at: int, *, more: bool) -> None:
+    def _plan_credit_check(self, at: int) -> None:
         core = self.core
         ledger = core.ledger
         assert ledger is not None
@@ -1298,17 +1301,17 @@ class _Replay:
         balance = ledger.balance
         floor = self.policies.credit_floor
         if rate > 0 and not core.exhausted:
-            targets = [floor, *(t for t in self.policies.alert_thresholds if floor < t < balance)]
+            targets = [floor, *(t for t in self.policies.alert_thresholds if t > floor)]
             recharge = core.account.auto_recharge if core.account else None
-            # Every planned instant is strictly later than now, so a balance a hair above
-            # a target cannot keep the replay at one instant.
+            # A target within the tolerance is reached already (see _after). Every planned
+            # instant is strictly later than now, so the replay cannot stay at one instant.
             crossing = {
                 x: max(at + 1, at + _ceil_micros(EXACT_CONTEXT.subtract(balance, x), rate))
                 for x in targets
-                if x < balance
+                if not _reached(balance, x)
             }
             candidates.extend(crossing.values())
-            if recharge is not None and recharge.threshold <= balance:
+            if recharge is not None and not _below(balance, recharge.threshold):
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
                 candidates.append(at + _ceil_micros(shortfall, rate, strict=True))
@@ -1317,7 +1320,9 @@ class _Replay:
                 warn = exhaustion - self.policies.alert_lead_hours * MICROS_PER_HOUR
                 if warn > at:
                     candidates.append(warn)
-                elif not more:  # else the instant's last event decides, at the full rate
+                # While more is due at this instant, its last event decides, at the rate of
+                # everything left running.
+                elif not self._more_at(at):
                     core.forecast_alerted = True
                     self._log(
                         at,
@@ -2128,6 +2133,17 @@ def _hourly(price: PriceEntry) -> Decimal:
     raise AssertionError(price)
 
 
+def _reached(balance: Decimal, level: Decimal) -> bool:
+    """Whether ``balance`` is at or below ``level``, within ``_TOLERANCE`` (to 50 digits:
+    in the default 28-digit context, ``50 + 1e-30`` would round to ``50``)."""
+    return balance <= EXACT_CONTEXT.add(level, _TOLERANCE)
+
+
+def _below(balance: Decimal, level: Decimal) -> bool:
+    """Whether ``balance`` is below ``level`` by more than ``_TOLERANCE``."""
+    return balance < EXACT_CONTEXT.subtract(level, _TOLERANCE)
+
+
 def _ceil_micros(amount: Decimal, per_hour: Decimal, *, strict: bool = False) -> int:
     """Microseconds until ``amount`` is drawn at ``per_hour``, rounded up (CR2).
 
@@ -2136,7 +2152,7 @@ def _ceil_micros(amount: Decimal, per_hour: Decimal, *, strict: bool = False) ->
     """
     exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(amount, _MICROS_PER_HOUR_D), per_hour)
     # Drop the noise of 50-digit quotients so a split replay finds the same microsecond.
-    exact = EXACT_CONTEXT.quantize(exact, Decimal("1e-20"))
+    exact = EXACT_CONTEXT.quantize(exact, Decimal("1e-26"))
     if strict:
         return int(exact.to_integral_value(rounding="ROUND_FLOOR")) + 1
     return int(exact.to_integral_value(rounding="ROUND_CEILING"))
