@@ -130,9 +130,7 @@ class IdleCase:
     def __init__(self, prices: tb.Catalog, days: int) -> None:
         start = instant(IDLE_START)
         self.catalog = prices
-        self.endpoint = tb.DedicatedEndpoint(
-            "ep-idle", model="idle-model", hardware=HARDWARE, inactive_timeout_minutes=0
-        )
+        self.endpoint = tb.DedicatedEndpoint("ep-idle", model="idle-model", hardware=HARDWARE)
         self.events = [tb.Deploy(start, "ep-idle")]
         self.until = start + dt.timedelta(days=days)
 
@@ -553,9 +551,7 @@ def cycle_events(count: int) -> list[tb.Event]:
 
 
 def bench_scaling(prices: tb.Catalog, sizes: Sequence[int]) -> list[dict[str, Any]]:
-    endpoint = tb.DedicatedEndpoint(
-        "ep-cycle", model="cycle-model", hardware=HARDWARE, inactive_timeout_minutes=0
-    )
+    endpoint = tb.DedicatedEndpoint("ep-cycle", model="cycle-model", hardware=HARDWARE)
     found = []
     for size in sizes:
         events = cycle_events(size)

@@ -80,7 +80,7 @@ def at(hhmm: str, day: str = DAY) -> str:
 
 
 def endpoint(ident: str = "ep", hardware: str = "1x_g") -> DedicatedEndpoint:
-    return DedicatedEndpoint(ident, model="m", hardware=hardware, inactive_timeout_minutes=0)
+    return DedicatedEndpoint(ident, model="m", hardware=hardware)
 
 
 def on_demand(ident: str = "od", gpus: int = 8) -> InstantCluster:
@@ -124,7 +124,10 @@ def conserved(result: SimulationResult) -> bool:
     c = result.credits
     assert c is not None
     with localcontext(Context(prec=400)):  # exact: the default context rounds to 28 digits
-        return c["purchased"] + c["granted"] == c["consumed"] + c["expired"] + c["remaining"]
+        settled = c.get("settled", Decimal(0))
+        return (
+            c["purchased"] + c["granted"] + settled == c["consumed"] + c["expired"] + c["remaining"]
+        )
 
 
 def consumed_by(result: SimulationResult, resource: str) -> Decimal:
@@ -358,9 +361,10 @@ def test_CR2_prepaid_endpoint_runs_out_after_16h40() -> None:
 
 
 def test_CR2_W25_postpaid_edition_runs_down_to_minus_100() -> None:
-    """CR2, W25 (2025-11, floor -100): $100 at $6/h runs on below zero and out after 33 h 20 min."""
+    """CR2, W25 (2025-11, a linked card: floor -100): $100 at $6/h runs on below zero and out
+    after 33 h 20 min; the $100 below zero is due on the invoice."""
     result = run(
-        [endpoint(), Account(opening_balance=100)],
+        [endpoint(), Account(opening_balance=100, linked_card=True)],
         [Deploy(at("00:00"), "ep")],
         until="2025-11-06T00:00:00Z",
         policies=POSTPAID,
@@ -372,6 +376,25 @@ def test_CR2_W25_postpaid_edition_runs_down_to_minus_100() -> None:
     # Below zero the draws are debt, not credits.
     assert sum(e.from_credits for e in result.ledger if e.kind == "consumption") == Decimal(100)
     assert min(e.balance for e in result.ledger) == Decimal(-100)
+    (invoice,) = result.invoices
+    assert (invoice.credits_applied.amount, invoice.amount_due.amount) == (100, 100)
+
+
+def test_P_FLOOR_prepaid_by_default_linked_card_to_minus_100_only_in_2025_11() -> None:
+    """P-FLOOR: $0 by default in both editions; -$100 only for a linked card under 2025-11."""
+    for edition in ("2025-11", "2026"):
+        result = run(
+            [endpoint(), Account(opening_balance=100)],
+            [Deploy(at("00:00"), "ep")],
+            policies=Policies.for_edition(edition),
+        )
+        assert when(result, "account", "credits exhausted") == [iso(at("16:40"))]
+    carded = run(
+        [endpoint(), Account(opening_balance=100, linked_card=True)],
+        [Deploy(at("00:00"), "ep")],
+        policies=PREPAID,
+    )
+    assert when(carded, "account", "credits exhausted") == [iso(at("16:40"))]
 
 
 def test_CR2_crossing_is_rounded_up_to_the_microsecond() -> None:
@@ -550,7 +573,9 @@ def test_CR5_W31_storage_access_revoked_then_data_deleted() -> None:
         [Deploy(at("00:00"), "v")],
         until="2025-11-12T00:00:00Z",
     )
-    # 4 TiB x $0.50 = $2/h: $10 lasts 5 h.
+    # 4 TiB x $0.50 = $2/h: $10 lasts 5 h. The data is kept while access is revoked, so the
+    # volume keeps billing until its data is deleted, 168 h later: 173 h x $2 = $346, of
+    # which $336 is due on the invoice (the account had $10).
     assert when(result, "v", "access revoked") == [iso(at("05:00"))]
     assert when(result, "v", "alert") == [iso(at("05:00", "2025-11-09"))]
     assert when(result, "v", "data deleted") == [iso(at("05:00", "2025-11-10"))]
@@ -559,6 +584,17 @@ def test_CR5_W31_storage_access_revoked_then_data_deleted() -> None:
         "CR5",
     ]
     (line,) = result.lines
+    assert line.amount == Decimal(346)
+    assert line.interval.end.isoformat() == iso(at("05:00", "2025-11-10"))
+    (invoice,) = result.invoices
+    assert (invoice.credits_applied.amount, invoice.amount_due.amount) == (10, 336)
+    unbilled = run(
+        [StorageVolume("v", size_tib=4), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v")],
+        until="2025-11-12T00:00:00Z",
+        policies=Policies.for_edition("2026", revoked_storage_bills=False),
+    )
+    (line,) = unbilled.lines
     assert line.amount == Decimal(10)
     assert line.interval.end.isoformat() == iso(at("05:00"))
 
@@ -638,7 +674,7 @@ def test_CR7_nothing_already_decommissioned_comes_back() -> None:
         [
             Deploy(at("00:00"), "od"),
             Deploy(at("00:00"), "v"),
-            Purchase(at("12:00", "2025-11-07"), "account", 50),
+            Purchase(at("12:00", "2025-11-07"), "account", 500),
         ],
         until="2025-11-08T00:00:00Z",
     )
@@ -962,13 +998,14 @@ def test_grant_expiry_must_follow_the_grant() -> None:
 
 
 def test_editions_policy_values() -> None:
-    """Rule editions: 2025-11 is postpaid to -100 with a 60 min idle stop; 2026 is prepaid."""
+    """Rule editions: both run out at $0 with no idle stop; a linked card goes to -100 in 2025-11."""
     old, new = Policies.for_edition("2025-11"), Policies.for_edition("2026")
-    assert old.credit_floor == Policies().credit_floor == Decimal(-100)
-    assert old.idle_timeout_minutes == 60
+    assert old.credit_floor == Policies().credit_floor == new.credit_floor == 0
+    assert old.linked_card_floor == Policies().linked_card_floor == Decimal(-100)
+    assert new.linked_card_floor == 0
+    assert old.inactive_timeout_minutes is None
+    assert new.inactive_timeout_minutes is None
     assert old.storage_shrink.value == "allowed"
-    assert new.credit_floor == 0
-    assert new.idle_timeout_minutes is None
     assert new.storage_shrink.value == "account-team"
     assert old.exhaustion_suspends_api
     assert new.exhaustion_suspends_api
@@ -980,7 +1017,7 @@ def test_editions_policy_values() -> None:
         72,
         168,
     )
-    assert (defaults.paused_cluster_bills, defaults.revoked_storage_bills) == (False, False)
+    assert (defaults.paused_cluster_bills, defaults.revoked_storage_bills) == (False, True)
     assert (defaults.alert_thresholds, defaults.alert_lead_hours) == ((Decimal(10),), 24)
 
 
@@ -1157,7 +1194,7 @@ catalog:
   hardware:
     - {hardware: 1x_g, per_hour: 6, effective_from: "2025-01-01T00:00:00Z"}
 resources:
-  - {kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_g, inactive_timeout_minutes: 0}
+  - {kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_g}
 events:
   - {type: deploy, at: "2025-11-03T00:00:00Z", resource: ep}
   - {type: purchase, at: "2025-11-03T02:00:00Z", amount: 10}
@@ -1230,7 +1267,7 @@ def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
     )
     result = simulate(
         [
-            DedicatedEndpoint("ep", model="x", hardware="1x_g", inactive_timeout_minutes=0),
+            DedicatedEndpoint("ep", model="x", hardware="1x_g"),
             ServerlessUsage("s", model="m"),
             Account(opening_balance=10),
         ],

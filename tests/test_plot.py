@@ -43,15 +43,13 @@ from together_billing.time import from_micros, instant, to_micros
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ENDPOINT = DedicatedEndpoint(
-    "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-)
+ENDPOINT = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 
 
 def _small() -> SimulationResult:
     """$100, an endpoint at $3.99/h from 09:00 to 11:00, $20 bought at 11:30, until 12:00."""
     return simulate(
-        [ENDPOINT, Account(opening_balance=100)],
+        [ENDPOINT, Account(opening_balance=100, linked_card=True)],
         [
             Deploy("2025-11-03T09:00:00Z", "ep"),
             Stop("2025-11-03T11:00:00Z", "ep"),

@@ -35,7 +35,7 @@ from together_billing import DedicatedEndpoint, Deploy, Stop
 from together_billing.pytest_plugin import assert_monthly_bill_under
 
 ENDPOINT = DedicatedEndpoint(
-    "chat-api", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+    "chat-api", model="m", hardware="1x_nvidia_h100_80gb_sxm"
 )
 EVENTS = [Deploy("2025-11-03T09:00:00Z", "chat-api"), Stop("2025-11-05T09:00:00Z", "chat-api")]
 
@@ -108,7 +108,7 @@ def test_the_catalog_and_edition_options_reach_the_fixtures(pytester: pytest.Pyt
 
         def test_simulator(billing_simulator, billing_catalog):
             assert billing_simulator.policies.credit_floor == 0
-            assert billing_simulator.policies.idle_timeout_minutes is None
+            assert billing_simulator.policies.linked_card_floor == 0
         """
     )
     result = run(pytester, "--billing-catalog", "prices.yaml", "--billing-edition", "2026")
@@ -124,7 +124,7 @@ def test_fixtures_default_to_the_bundled_catalog_and_2025_11(pytester: pytest.Py
 
         def test_defaults(billing_catalog, billing_simulator):
             assert billing_catalog.entries == default_catalog().entries
-            assert billing_simulator.policies.idle_timeout_minutes == 60
+            assert billing_simulator.policies.linked_card_floor == -100
         """
     )
     result = run(pytester)

@@ -68,7 +68,7 @@ def scenario_inputs(name: str) -> tuple[SimulationResult, list, list, Simulator]
 
 @pytest.fixture
 def endpoint() -> DedicatedEndpoint:
-    return DedicatedEndpoint("ep", model="m", hardware=GPU, inactive_timeout_minutes=0)
+    return DedicatedEndpoint("ep", model="m", hardware=GPU)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The worked examples W1-W19 of ``together-billing-facts.md``, replayed with explicit user prices.
 
 Each test's docstring cites the example id and its source as listed in the facts
-file. Endpoints use ``inactive_timeout_minutes=0`` where the example assumes
-continuous running.
+file. No option is set beyond what each example states: an endpoint bills until it is
+stopped unless an idle timeout is set (P-IDLE, unset by default).
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ def endpoint(hardware: str = H100, replicas: int = 1) -> DedicatedEndpoint:
         hardware=hardware,
         min_replicas=replicas,
         max_replicas=max(replicas, 2),
-        inactive_timeout_minutes=0,
     )
 
 

@@ -12,9 +12,7 @@ Cluster reservation costs what on-demand would (:func:`reservation_vs_on_demand`
 
 >>> from together_billing import DedicatedEndpoint, Deploy
 >>> from together_billing.scenario import Scenario
->>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> plan = Scenario(
 ...     resources=[endpoint],
 ...     events=[Deploy("2025-11-03T09:00:00Z", "ep")],

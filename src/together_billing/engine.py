@@ -13,9 +13,7 @@ each period with integer arithmetic. So the cost of a replay grows with the
 number of events (and of periods), never with the simulated duration.
 
 >>> from together_billing import *
->>> endpoint = DedicatedEndpoint(
-...     "ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm")
 >>> result = Simulator().run(
 ...     [endpoint],
 ...     [Deploy("2025-11-03T09:00:00Z", "ep-1"), Stop("2025-11-03T10:30:00Z", "ep-1")],
@@ -167,8 +165,9 @@ class _ClusterState:
     """Metered GPUs: those above the reservation (burst), or all of an on-demand cluster's."""
     generation: int = 0
 
-    def reservation_active(self, at: int) -> bool:
-        return self.status == _RUNNING and self.reservation_start <= at < self.reservation_end
+    def reservation_paid(self, at: int) -> bool:
+        """Whether ``at`` lies in the paid reservation, even if the cluster ended early (CL2)."""
+        return self.reservation_start <= at < self.reservation_end
 
 
 @attrs.define
@@ -314,6 +313,11 @@ class SimulationResult:
         """The policies the replay applied (its credit floor, rounding, grains...)."""
         return self._policies
 
+    @property
+    def credit_floor(self) -> Decimal:
+        """The balance at which this replay's credits are exhausted (P-FLOOR, CR2)."""
+        return self._policies.floor_for(self.state._core.account)
+
     @functools.cached_property
     def log(self) -> tuple[LogEntry, ...]:
         return tuple(self.state._core.log)
@@ -334,8 +338,9 @@ class SimulationResult:
     def credits(self) -> dict[str, Decimal] | None:
         """Purchased, granted, consumed, expired and remaining credits, or ``None``.
 
-        Amounts are to the trillionth of a dollar, and ``purchased + granted ==
-        consumed + expired + remaining`` holds exactly.
+        Amounts are to the trillionth of a dollar, and ``purchased + granted (+ settled)
+        == consumed + expired + remaining`` holds exactly. ``settled``, present only when
+        not zero, is the debt of closed periods that their invoices billed (amount due).
         """
         ledger = self.state._core.ledger
         if ledger is None:
@@ -345,16 +350,20 @@ class SimulationResult:
         # Continuous draws are quotients carried to 50 digits in the ledger; here they are
         # given to the trillionth of a dollar, and what remains is derived, so the identity
         # holds exactly in any decimal context.
-        return {
+        settled = _trillionths(ledger.settled)
+        summary = {
             "purchased": ledger.purchased,
             "granted": ledger.granted,
             "consumed": consumed,
             "expired": expired,
             "remaining": EXACT_CONTEXT.subtract(
-                EXACT_CONTEXT.add(ledger.purchased, ledger.granted),
+                EXACT_CONTEXT.add(EXACT_CONTEXT.add(ledger.purchased, ledger.granted), settled),
                 EXACT_CONTEXT.add(consumed, expired),
             ),
         }
+        if settled:
+            summary["settled"] = settled
+        return summary
 
     @property
     def final_invoices(self) -> tuple[Invoice, ...]:
@@ -403,8 +412,8 @@ class SimulationResult:
 class Simulator:
     """Replays timelines against a price catalog under a set of policies.
 
-    >>> Simulator().policies.idle_timeout_minutes
-    60
+    >>> Simulator().policies.credit_floor
+    Decimal('0')
     """
 
     def __init__(self, catalog: Catalog | None = None, policies: Policies | None = None) -> None:
@@ -698,6 +707,8 @@ class _Replay:
         elif kind == "grace-alert":
             resource_id, generation = payload
             self._grace_alert(key[0], resource_id, generation)
+        elif kind == "storage-reprice":
+            self._reprice_volumes(payload, key[0])
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -928,13 +939,9 @@ class _Replay:
     # -- idle auto-stop (DE4) ----------------------------------------------------------------
 
     def _idle_timeout(self, resource: DedicatedEndpoint | FineTunedHosting) -> int | None:
+        """The resource's own timeout, else the policy's; ``None`` (unset) is off (P-IDLE)."""
         minutes = resource.inactive_timeout_minutes
-        if minutes is None:
-            if isinstance(resource, DedicatedEndpoint):
-                minutes = self.policies.idle_timeout_minutes
-            else:
-                minutes = self.policies.hosting_idle_timeout_minutes
-        return minutes if minutes else None
+        return minutes if minutes is not None else self.policies.inactive_timeout_minutes
 
     def _arm_idle(
         self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int
@@ -1166,6 +1173,16 @@ class _Replay:
             self._advance_ledger(boundary)
             self._advance_ledger(until)
             return
+        self._draw(start, until)
+        core.ledger_time = until
+        if ledger.debts:
+            # A closed period's debt is billed on its invoice (credits.py).
+            ledger.settle(until)
+
+    def _draw(self, start: int, until: int) -> None:
+        """Draw what runs in ``[start, until)``, inside one billing period (CR1)."""
+        ledger = self.core.ledger
+        assert ledger is not None
         period_start = BillingPeriod.of_micros(start).start_micros
         for resource_id, groups in list(self._burners()):
             meter = self._meter_of(resource_id)
@@ -1209,7 +1226,6 @@ class _Replay:
             if amount:
                 amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
                 ledger.consume(until, amount, resource_id, "running", since=start)
-        core.ledger_time = until
 
     def _metered(self, key: tuple[str, ...], cuts: Sequence[int], lo: int, hi: int) -> Decimal:
         """One unit's draw over ``[lo, hi)`` times an hour in microseconds (``cuts`` are the
@@ -1222,6 +1238,10 @@ class _Replay:
                 if price is not None:
                     amount += (b - a) * _hourly(price)
         return amount
+
+    def _floor(self) -> Decimal:
+        """The credit floor of this replay's account (P-FLOOR; see Policies.floor_for)."""
+        return self.policies.floor_for(self.core.account)
 
     def _credit_event(self, event: Purchase | Grant) -> None:
         ledger = self.core.ledger
@@ -1267,7 +1287,7 @@ class _Replay:
                     at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
                 )
         balance = ledger.balance
-        floor = self.policies.credit_floor
+        floor = self._floor()
         for threshold in self.policies.alert_thresholds:
             if threshold <= floor:
                 continue
@@ -1297,9 +1317,12 @@ class _Replay:
         expiry = ledger.next_expiry(at)
         if expiry is not None:
             candidates.append(expiry)
+        if ledger.debts:
+            # The period's close settles its debt, which can end an exhaustion (W25).
+            candidates.append(BillingPeriod.of_micros(at).end_micros)
         rate = self._burn_rate(at)
         balance = ledger.balance
-        floor = self.policies.credit_floor
+        floor = self._floor()
         if rate > 0 and not core.exhausted:
             targets = [floor, *(t for t in self.policies.alert_thresholds if t > floor)]
             recharge = core.account.auto_recharge if core.account else None
@@ -1359,7 +1382,7 @@ class _Replay:
             "credits exhausted",
             "CR2",
             f"balance {_cents(core.ledger.balance)} USD reached the floor "
-            f"{self.policies.credit_floor} (P-FLOOR)",
+            f"{self._floor()} (P-FLOOR)",
         )
         if self.policies.exhaustion_suspends_api:
             core.suspended = True
@@ -1611,8 +1634,13 @@ class _Replay:
                 detail = f"reservation to {left} is not refunded (CL2)"
             state.status = _DELETED
             self._log(at, cluster.id, "terminated", "CL5" if cluster.reserved else "CL4", detail)
-            if running:
-                self._reprice_volumes(cluster.id, at)
+            if cluster.reserved and at < state.reservation_end:
+                # Its volumes keep the reserved storage rate to the paid end (ST3, CL2).
+                self._schedule(
+                    (state.reservation_end, PRIORITY_END, "StorageReprice", cluster.id, ()),
+                    "storage-reprice",
+                    cluster.id,
+                )
         else:
             raise InvalidTimeline(
                 event,
@@ -1786,7 +1814,7 @@ class _Replay:
         if volume.cluster is None:
             return ClusterBilling.ON_DEMAND
         cluster = self.core.clusters.get(volume.cluster)
-        if cluster is not None and cluster.reservation_active(at):
+        if cluster is not None and cluster.reservation_paid(at):
             return ClusterBilling.RESERVED
         return ClusterBilling.ON_DEMAND
 
@@ -1794,7 +1822,7 @@ class _Replay:
         for volume_id, state in self.core.volumes.items():
             volume = self.core.resources[volume_id]
             assert isinstance(volume, StorageVolume)
-            if volume.cluster != cluster_id or state.status != _RUNNING:
+            if volume.cluster != cluster_id or state.status not in (_RUNNING, _REVOKED):
                 continue
             billing = self._volume_billing(volume, at)
             if billing is state.billing:
@@ -2293,26 +2321,31 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
     applied: dict[BillingPeriod, Decimal] = {}
     if core.ledger is not None:
         for entry in core.ledger.entries:
+            # A draw belongs to the period of the span it pays for; only the part paid from
+            # credits is applied. Credits added in a period pay its debt first: that part is
+            # applied too. Debt still unpaid at the period's close is due on the invoice
+            # (W25), once: later credits never pay it (see credits.py).
             if entry.kind == "consumption":
-                # A continuous draw belongs to the period of the span it pays for. Only the
-                # part paid from credits is applied: a debt (postpaid, or the rest of a
-                # started minute past the floor) stays due on the invoice (W25).
-                bucket = entry.period
-                applied[bucket] = EXACT_CONTEXT.add(
-                    applied.get(bucket, Decimal(0)), entry.from_credits
-                )
+                paid, bucket = entry.from_credits, entry.period
+            elif entry.paid_debt:
+                paid, bucket = entry.paid_debt, entry.period
+            else:
+                continue
+            applied[bucket] = EXACT_CONTEXT.add(applied.get(bucket, Decimal(0)), paid)
     invoices = []
     period = BillingPeriod.of_micros(core.start)
     as_of = from_micros(end)
     while period.start_micros < end or (period.start_micros == end == core.start):
         status = InvoiceStatus.FINAL if period.end_micros <= end else InvoiceStatus.DRAFT
+        paid = applied.get(period, Decimal(0))
         invoices.append(
             Invoice(
                 period=period,
                 status=status,
                 as_of=min(as_of, period.end),
                 lines=tuple(by_period.get(period, ())),
-                credits_applied=_cents(applied.get(period, Decimal(0))),
+                credits_applied=_cents(paid),
+                paid_from_credits_exact=paid,
             )
         )
         if period.end_micros >= end:

@@ -14,9 +14,7 @@ deployment) repeated at the same steady rate.
 
 >>> from together_billing import Account, DedicatedEndpoint, Deploy, Purchase
 >>> from together_billing.scenario import Scenario
->>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> plan = Scenario(
 ...     resources=[endpoint, Account(opening_balance=100)],
 ...     events=[Deploy("2025-11-03T09:00:00Z", "ep")],

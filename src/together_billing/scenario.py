@@ -109,7 +109,7 @@ class _DeploymentDoc(_Doc):
     hardware: str
     min_replicas: Positive = 1
     max_replicas: Positive = 1
-    inactive_timeout_minutes: NonNegative | None = None
+    inactive_timeout_minutes: Positive | None = None
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -466,16 +466,16 @@ class PoliciesDoc(_Doc):
     storage_shrink: Literal["allowed", "account-team", "forbidden"] = "allowed"
     reservation_payment: Literal["upfront", "credits"] = "upfront"
     reservation_alert_hours: Positive = 24
-    idle_timeout_minutes: NonNegative | None = 60
-    hosting_idle_timeout_minutes: NonNegative | None = None
+    inactive_timeout_minutes: Positive | None = None
     size_tier_fallback: bool = True
     batch_discount: Annotated[Decimal, pydantic.Field(ge=0, le=1)] | None = None
-    credit_floor: Annotated[Decimal, pydantic.Field(le=0)] = Decimal(-100)
+    credit_floor: Annotated[Decimal, pydantic.Field(le=0)] = Decimal(0)
+    linked_card_floor: Annotated[Decimal, pydantic.Field(le=0)] = Decimal(-100)
     min_purchase: Annotated[Decimal, pydantic.Field(ge=0)] = Decimal(5)
     grace_compute_hours: Positive = 72
     grace_storage_hours: Positive = 168
     paused_cluster_bills: bool = False
-    revoked_storage_bills: bool = False
+    revoked_storage_bills: bool = True
     alert_thresholds: list[Decimal] = pydantic.Field(default_factory=lambda: [Decimal(10)])
     alert_lead_hours: Positive = 24
     exhaustion_suspends_api: bool = True
@@ -506,6 +506,7 @@ class AccountDoc(_Doc):
     id: Id = "account"
     opening_balance: Decimal = Decimal(0)
     auto_recharge: AutoRechargeDoc | None = None
+    linked_card: bool = False
 
     def build(self) -> Account:
         recharge = None
@@ -514,7 +515,12 @@ class AccountDoc(_Doc):
             recharge = AutoRecharge(
                 mode=r.mode, threshold=r.threshold, amount=r.amount, target=r.target
             )
-        return Account(self.id, opening_balance=self.opening_balance, auto_recharge=recharge)
+        return Account(
+            self.id,
+            opening_balance=self.opening_balance,
+            auto_recharge=recharge,
+            linked_card=self.linked_card,
+        )
 
 
 class ScenarioDoc(_Doc):
@@ -592,9 +598,7 @@ class Scenario:
     file with :meth:`from_file`.
 
     >>> from together_billing import DedicatedEndpoint, Deploy
-    >>> endpoint = DedicatedEndpoint(
-    ...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-    ... )
+    >>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
     >>> plan = Scenario(
     ...     resources=[endpoint],
     ...     events=[Deploy("2025-11-01T00:00:00Z", "ep")],

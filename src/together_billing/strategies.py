@@ -484,15 +484,14 @@ def _policies(draw: st.DrawFn) -> Policies:
         MeteringGrain.PER_HOUR,
         MeteringGrain.PRORATED,
     ]
-    minutes = st.none() | st.integers(0, 120)
+    minutes = st.none() | st.integers(1, 120)
     return attrs.evolve(
         base,
         rounding=draw(st.sampled_from(list(RoundingMode))),
         grain=draw(st.sampled_from(grains)),
         cluster_grain=draw(st.sampled_from(grains)),
         storage_grain=draw(st.sampled_from(grains)),
-        idle_timeout_minutes=draw(st.just(base.idle_timeout_minutes) | minutes),
-        hosting_idle_timeout_minutes=draw(minutes),
+        inactive_timeout_minutes=draw(st.just(base.inactive_timeout_minutes) | minutes),
         size_tier_fallback=draw(st.sampled_from([True, False])),
         batch_discount=draw(st.none() | rates(max_value=1)),
         storage_shrink=draw(st.sampled_from(_first(base.storage_shrink, list(ShrinkPolicy)))),
@@ -619,7 +618,7 @@ def _deployment(
         hardware=draw(hardware),
         min_replicas=low,
         max_replicas=high,
-        inactive_timeout_minutes=draw(st.none() | st.integers(0, 120)),
+        inactive_timeout_minutes=draw(st.none() | st.integers(1, 120)),
     )
 
 
@@ -937,11 +936,7 @@ class _DeploymentModel(_Model):
         self.safe = credits and policies.exhaustion_suspends_api
         minutes = resource.inactive_timeout_minutes
         if minutes is None:
-            minutes = (
-                policies.idle_timeout_minutes
-                if isinstance(resource, DedicatedEndpoint)
-                else policies.hosting_idle_timeout_minutes
-            )
+            minutes = policies.inactive_timeout_minutes
         self.timeout = minutes * MICROS_PER_MINUTE if minutes else None
         self.state = "new"
         self.activity = 0

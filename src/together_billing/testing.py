@@ -6,9 +6,7 @@ against every invariant the library promises, and raises
 invoice line. Call it from your own tests, property-based ones in particular:
 
 >>> from together_billing import *
->>> endpoint = DedicatedEndpoint(
-...     "ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm")
 >>> events = [Deploy("2025-11-03T09:00:00Z", "ep-1"), Stop("2025-11-03T10:30:00Z", "ep-1")]
 >>> result = simulate([endpoint], events, until="2025-12-01T00:00:00Z")
 >>> check_invariants(result, resources=[endpoint], events=events)
@@ -307,8 +305,8 @@ def check_invariants(
     - ``lines-sum-to-total`` (IN1): each invoice's total is the sum of its lines' amounts.
     - ``rounding`` (G1, P-ROUND): each line's ``amount_exact`` is ``quantity`` x ``rate`` /
       ``rate_per``, and its ``amount`` is whole cents within half a cent of it.
-    - ``credit-conservation`` (CR1), with credits on: purchased + granted == consumed +
-      expired + remaining, and each ledger entry's balance follows from the previous one
+    - ``credit-conservation`` (CR1), with credits on: purchased + granted (+ settled) ==
+      consumed + expired + remaining, and each ledger entry's balance follows from the previous one
       (to :data:`CREDIT_TOLERANCE`, far below a cent).
     - ``no-charge-after-decommission`` (CL5, CR4, CR5, ST1): once the log says a resource
       was ``decommissioned``, ``data deleted`` or ``deleted``, no invoice line bills a unit
@@ -407,6 +405,8 @@ def _check_credits(result: SimulationResult) -> None:
     if credits is None:
         return
     credits_in = EXACT_CONTEXT.add(credits["purchased"], credits["granted"])
+    # Debt billed on a closed period's invoice is settled back into the balance.
+    credits_in = EXACT_CONTEXT.add(credits_in, credits.get("settled", Decimal(0)))
     credits_out = EXACT_CONTEXT.add(
         EXACT_CONTEXT.add(credits["consumed"], credits["expired"]), credits["remaining"]
     )
