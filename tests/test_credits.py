@@ -248,20 +248,30 @@ def test_CR1_reservation_drawn_at_provisioning_only_when_paid_from_credits(
         assert entry.at == from_micros(us(at("00:00")))
 
 
-def test_CR2_reservation_from_credits_exhausts_at_provisioning() -> None:
-    """CR2: a reservation charged from credits that jumps across the floor exhausts at its instant."""
+def test_CR2_reservation_from_credits_is_drawn_at_provisioning_or_refused_beyond_the_floor() -> (
+    None
+):
+    """CR2, CL2: a reservation paid from credits is drawn at provisioning; one whose charge
+    would take the balance below the floor is refused (a prepaid account could not pay it)."""
     policies = Policies.for_edition("2026", reservation_payment="credits")
     result = run(
+        [reserved(gpus=8), Account(opening_balance=1000)],
+        [Deploy(at("06:00"), "rc")],
+        policies=policies,
+    )
+    assert result.credits is not None
+    assert result.credits["remaining"] == 1000 - 8 * 48 * 2
+    assert result.state.status("rc") == "running"
+    assert when(result, "rc", "alert") == [iso(at("06:00", "2025-11-04"))]
+    refused = run(
         [reserved(gpus=8), Account(opening_balance=100)],
         [Deploy(at("06:00"), "rc")],
         policies=policies,
     )
-    assert when(result, "account", "credits exhausted") == [iso(at("06:00"))]
-    assert result.credits is not None
-    assert result.credits["remaining"] == 100 - 8 * 48 * 2
-    # Reserved compute still runs to the end of the reservation (CR3).
-    assert result.state.status("rc") == "running"
-    assert when(result, "rc", "alert") == [iso(at("06:00", "2025-11-04"))]
+    assert when(refused, "rc", "deploy refused") == [iso(at("06:00"))]
+    assert refused.state.status("rc") == "not deployed"
+    assert refused.balance == 100
+    assert refused.total.amount == 0
 
 
 def test_G5_a_purchase_is_never_an_invoice_line() -> None:
@@ -781,10 +791,11 @@ def test_CR6_no_forecast_alert_when_the_instant_ends_with_nothing_running() -> N
             Stop(at("01:00"), "ep"),
         ],
     )
+    # The customer's stop comes before the engine's idle stop at the same instant.
     assert [e.action for e in result.log if e.at == instant(at("01:00"))] == [
         "price change",
-        "auto-stopped",
         "stopped",
+        "auto-stopped",
     ]
     assert not [e for e in result.log if e.detail.startswith("credits forecast")]
 
@@ -1256,9 +1267,10 @@ def test_example_credits_run_out_exhausts_as_documented() -> None:
     assert conserved(result)
 
 
-def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
-    """CR2, CR7: a purchase restores an exhausted account and a charge at the same instant
-    exhausts it again: two run-outs, the second at that instant, with the usage billed."""
+def test_CR2_purchase_and_charge_at_one_instant_are_netted_before_the_engine_reacts() -> None:
+    """CR2, CR7: a purchase and a charge at one instant are both the customer's: the usage is
+    admitted against the balance the purchase made, and the engine reacts to the instant
+    once, after both; the balance is still below the floor, so the account stays exhausted."""
     prices = Catalog(
         [
             HardwarePrice("1x_g", "6", "2025-01-01T00:00:00Z"),
@@ -1281,7 +1293,7 @@ def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
         policies=Policies.for_edition("2026"),
     )
     runs_out = [str(e.at) for e in result.log if e.action == "credits exhausted"]
-    assert runs_out == ["2025-11-03 01:40:00+00:00", "2025-11-03 03:00:00+00:00"]
-    restored = [str(e.at) for e in result.log if e.action == "credits restored"]
-    assert restored == ["2025-11-03 03:00:00+00:00"]
+    assert runs_out == ["2025-11-03 01:40:00+00:00"]
+    assert not [e for e in result.log if e.action == "credits restored"]
+    assert result.balance == -1
     assert any(line.resource == "s" and line.amount == Decimal("6.00") for line in result.lines)

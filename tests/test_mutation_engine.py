@@ -2516,8 +2516,9 @@ def endpoint(ident: str, timeout: int | None = None) -> DedicatedEndpoint:
     return DedicatedEndpoint(ident, model="m", hardware="1x_g", inactive_timeout_minutes=timeout)
 
 
-def test_scheduled_checks_come_before_a_stop_at_the_same_instant() -> None:
-    """Timeline order: an idle deadline, a reservation alert or end due at a Stop's instant is applied first."""
+def test_a_stop_comes_before_the_scheduled_checks_of_its_instant() -> None:
+    """Timeline order (issue 11): a customer's Stop at the instant of an idle deadline, a
+    reservation alert or a reservation end is applied first; the engine reacts after it."""
     cluster = InstantCluster(
         "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
     )
@@ -2542,21 +2543,19 @@ def test_scheduled_checks_come_before_a_stop_at_the_same_instant() -> None:
         (iso("00:00"), "ep", "deployed"),
         (iso("00:00"), "ip", "deployed"),
         (iso("00:00"), "jp", "deployed"),
-        (iso("00:30"), "jp", "auto-stopped"),
-        (iso("00:30"), "jp", "stop ignored"),
+        (iso("00:30"), "jp", "stopped"),
         # The request at 00:10 moved the idle deadline to 00:40, the Stop's instant.
-        (iso("00:40"), "ip", "auto-stopped"),
-        (iso("00:40"), "ip", "stop ignored"),
-        (iso("00:00", "04"), "c", "alert"),
+        (iso("00:40"), "ip", "stopped"),
         (iso("00:00", "04"), "ep", "stopped"),
+        (iso("00:00", "04"), "c", "alert"),
         (iso("00:30", "04"), "fp", "deployed"),
-        (iso("00:00", "05"), "c", "decommissioned"),
         (iso("00:00", "05"), "fp", "stopped"),
+        (iso("00:00", "05"), "c", "decommissioned"),
     ]
 
 
-def test_grace_checks_come_before_a_stop_at_the_same_instant() -> None:
-    """Timeline order: the grace alert and the decommissioning due at a Stop's instant are applied first."""
+def test_a_stop_comes_before_the_grace_checks_of_its_instant() -> None:
+    """Timeline order: a Stop at the instant of a grace alert or decommissioning comes first."""
     paused = "00:07:08.571429"
     result = run(
         [Account(opening_balance="5"), ON_DEMAND, endpoint("ep"), endpoint("fp")],
@@ -2573,10 +2572,10 @@ def test_grace_checks_come_before_a_stop_at_the_same_instant() -> None:
     assert [(e.at.isoformat(), e.resource, e.action) for e in result.log][-6:] == [
         (f"2025-11-03T{paused}+00:00", "account", "credits exhausted"),
         (f"2025-11-03T{paused}+00:00", "o", "paused"),
-        (f"2025-11-05T{paused}+00:00", "o", "alert"),
         (f"2025-11-05T{paused}+00:00", "fp", "stopped"),
-        (f"2025-11-06T{paused}+00:00", "o", "decommissioned"),
+        (f"2025-11-05T{paused}+00:00", "o", "alert"),
         (f"2025-11-06T{paused}+00:00", "ep", "stopped"),
+        (f"2025-11-06T{paused}+00:00", "o", "decommissioned"),
     ]
 
 
@@ -2596,8 +2595,9 @@ def test_storage_price_changes_do_not_split_other_draws() -> None:
     ]
 
 
-def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
-    """CR2/CR8: credits running out at the instant of a Stop stop the endpoint first; the Stop is then ignored."""
+def test_a_stop_at_the_exhaustion_instant_is_applied_first() -> None:
+    """CR2/CR8, issue 11: credits running out at the instant of a customer's Stop: the Stop
+    is applied first (a customer stop, not a credit stop), then the account is exhausted."""
     result = run(
         [Account(opening_balance="10"), EP0],
         [Deploy(at("00:00"), "ep"), Stop(at("01:40"), "ep")],
@@ -2605,6 +2605,7 @@ def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
         policies=Policies(alert_thresholds=[], credit_floor=0),
     )
     assert log_of(result)[3:] == [
+        (iso("01:40"), "ep", "stopped", "DE2", ""),
         (
             iso("01:40"),
             "account",
@@ -2613,8 +2614,6 @@ def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
             "balance 0.00 USD reached the floor 0 (P-FLOOR)",
         ),
         (iso("01:40"), "account", "API access suspended", "CR8", "P-EXHAUST"),
-        (iso("01:40"), "ep", "stopped", "CR8", ""),
-        (iso("01:40"), "ep", "stop ignored", "CR8", "already stopped: credits ran out"),
     ]
 
 

@@ -527,7 +527,7 @@ class TestDE4:
     def test_DE4_requests_to_stopped_endpoint_refused(self) -> None:
         """DE4: requests after an auto-stop are logged as refused and do not restart billing."""
         ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=60)
-        result = run([ep], [Deploy(at("09:00"), "ep"), Requests(at("10:00"), "ep")])
+        result = run([ep], [Deploy(at("09:00"), "ep"), Requests(at("10:30"), "ep")])
         assert minutes(result, "ep") == 60
         assert actions(result)[-1] == ("ep", "requests refused", "DE2")
 

@@ -324,9 +324,6 @@ class Ledger:
             self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), left)
             entry = attrs.evolve(entry, balance=self.balance)
         self.entries.append(entry)
-        if left and entry.period < BillingPeriod.of_micros(at):
-            # The rest of a unit begun in a closed period: billed on that period's invoice.
-            self.settle(at)
 
     def settle(self, at: int) -> Decimal:
         """Clear the debt of the periods closed at ``at``: their invoices bill it.

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import enum
 import functools
 import heapq
 import itertools
@@ -77,7 +78,7 @@ from together_billing.time import (
 )
 from together_billing.timeline import (
     PRIORITY_ACTIVITY,
-    PRIORITY_END,
+    PRIORITY_ENGINE,
     Delete,
     Deploy,
     DeployFailed,
@@ -132,6 +133,40 @@ _RESOURCE_TYPES: Final = (
 )
 
 
+class _Admission(enum.Enum):
+    """What a begin does (see ``_Replay._admit``)."""
+
+    BILL = "bill"
+    REFUSE = "refuse"
+    PAUSE = "pause"
+
+
+#: How the log names an event that is ignored ("<verb> ignored").
+_VERBS: Final = {
+    "Deploy": "deploy",
+    "Start": "start",
+    "Ready": "ready",
+    "DeployFailed": "deploy failure",
+    "Stop": "stop",
+    "Delete": "delete",
+    "ScaleReplicas": "scale",
+    "ScaleGpus": "scale",
+    "ExtendReservation": "extension",
+    "ResizeVolume": "resize",
+    "Requests": "requests",
+}
+#: The engine actions that leave a resource where a late customer event finds it.
+_ENGINE_ACTIONS: Final = {
+    "DE4": "stopped by the idle timeout",
+    "CR4": "credits ran out (on-demand compute is paused, then decommissioned)",
+    "CR5": "credits ran out (storage access is revoked, then its data deleted)",
+    "CR8": "credits ran out (API access suspended)",
+    "CL5": "the reservation ended",
+    "CL2": "its reservation could not be paid from credits",
+    "CR3": "credits ran out (no on-demand capacity, no reservation from credits)",
+}
+
+
 @attrs.define
 class _Group:
     """Replicas that became ready together and share one metering grid."""
@@ -146,6 +181,8 @@ class _DeploymentState:
     status: str = _NEW
     stopped_by_idle: bool = False
     stopped_by_credits: bool = False
+    ended_by: str | None = None
+    """The rule of the engine action that left it in its status (see ``_Replay._expect``)."""
     groups: list[_Group] = attrs.Factory(list)
     last_activity: int = 0
     idle_generation: int = 0
@@ -164,6 +201,7 @@ class _ClusterState:
     groups: list[_Group] = attrs.Factory(list)
     """Metered GPUs: those above the reservation (burst), or all of an on-demand cluster's."""
     generation: int = 0
+    ended_by: str | None = None
 
     def reservation_paid(self, at: int) -> bool:
         """Whether ``at`` lies in the paid reservation, even if the cluster ended early (CL2)."""
@@ -178,6 +216,7 @@ class _VolumeState:
     size: int = 0
     generation: int = 0
     deleted_by_credits: bool = False
+    ended_by: str | None = None
 
 
 @attrs.frozen
@@ -509,6 +548,10 @@ class _Replay:
         self._meta_cache: dict[
             tuple[str, int, bool], tuple[_LineMeta, _LineMeta, _LineMeta | None]
         ] = {}
+        # Zero-length runs (G2) within one instant: resource -> (instant, final status), and
+        # the instant the customer last ended each resource.
+        self._empty_runs: dict[str, tuple[int, str]] = {}
+        self._ended_now: dict[str, int] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -582,7 +625,7 @@ class _Replay:
         if self._account_added:
             # Apply the credit rules at the start, after any purchase at that instant.
             core.credit_generation += 1
-            key = (core.now, PRIORITY_END, "CreditCheck", "", (core.credit_generation,))
+            key = (core.now, PRIORITY_ENGINE, "CreditCheck", "", (core.credit_generation,))
             self._schedule(key, "credit-check", core.credit_generation)
         for event in events:
             self._check_window(event, end, resumed)
@@ -602,7 +645,9 @@ class _Replay:
                     continue
                 self._advance_ledger(key[0])
                 self._internal(key, kind, payload, self._peek(events, index))
-                self._after(key[0])
+                # A batch record is the customer's: the engine reacts after the instant's last.
+                if kind != "batch" or not self._customer_more_at(key[0]):
+                    self._after(key[0])
                 continue
             if next_external is None:
                 break
@@ -612,7 +657,9 @@ class _Replay:
             at = _first_instant(event)
             self._advance_ledger(at)
             self._apply(event, self._peek(events, index))
-            self._after(at)
+            # The customer's events at an instant all come before the engine's reactions to it.
+            if not self._customer_more_at(at):
+                self._after(at)
         self._advance_ledger(end)
         for resource_id, deployment in core.deployments.items():
             self._settle(resource_id, deployment, end)
@@ -641,6 +688,15 @@ class _Replay:
             key[0] == at and kind != "credit-check" and not self._stale(kind, payload)
             for key, _, kind, payload in self.core.pending
         )
+
+    def _customer_more_at(self, at: int) -> bool:
+        """Whether another customer event (or batch record) is still to come at ``at``."""
+        events, index = self._events, self._next
+        if index < len(events) and events[index].sort_key()[0] == at:
+            return True
+        pending = self.core.pending
+        # A pending batch record at ``at`` sorts before every engine check at ``at``.
+        return bool(pending) and pending[0][2] == "batch" and pending[0][0][0] == at
 
     def _check_window(self, event: Event, end: int, resumed: bool) -> None:
         if isinstance(event, TokenUsageBatch):
@@ -796,20 +852,33 @@ class _Replay:
         state = self.core.deployments[resource.id]
         at = _micros(event)
         rule = "DE2" if isinstance(resource, DedicatedEndpoint) else "FT2"
-        if isinstance(event, Deploy):
-            self._expect(event, state, (_NEW,), "a resource not yet deployed")
-            self._begin(resource, state, at, event.ready, "deployed", rule)
-        elif isinstance(event, Start):
-            self._expect(event, state, (_STOPPED,), "a stopped deployment")
-            if self.core.suspended:
-                self._log(at, resource.id, "start refused", "CR8", "API access is suspended")
+        if isinstance(event, (Deploy, Start)):
+            if self._empty_run(event, state):
                 return
-            self._begin(resource, state, at, event.ready, "started", rule)
+            new = isinstance(event, Deploy)
+            wanted = (_NEW,) if new else (_STOPPED,)
+            if not self._expect(
+                event,
+                state,
+                wanted,
+                "a resource not yet deployed" if new else "a stopped deployment",
+            ):
+                return
+            if self._admit(resource, at, "deploy" if new else "start") is _Admission.REFUSE:
+                return
+            self._begin(resource, state, at, event.ready, "deployed" if new else "started", rule)
         elif isinstance(event, Ready):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning deployment"):
+                return
+            if self._admit(resource, at, "ready") is _Admission.REFUSE:
+                self._end(resource, state, at, _STOPPED, "stopped", "CR8")
+                state.stopped_by_credits = True
+                state.ended_by = "CR8"
+                return
             self._ready(resource, state, at, rule)
         elif isinstance(event, DeployFailed):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning deployment"):
+                return
             state.status = _FAILED
             self._log(at, resource.id, "deployment failed", rule, "provisioning is not billed")
         elif isinstance(event, Stop):
@@ -823,20 +892,25 @@ class _Replay:
                     at, resource.id, "stop ignored", "DE4", "already stopped by the idle timeout"
                 )
                 return
-            self._expect(
+            if not self._expect(
                 event, state, (_RUNNING, _PROVISIONING), "a running or provisioning deployment"
-            )
+            ):
+                return
             self._end(resource, state, at, _STOPPED, "stopped", rule)
+            self._ended_now[resource.id] = at
         elif isinstance(event, Delete):
-            self._expect(
+            if not self._expect(
                 event,
                 state,
                 (_RUNNING, _PROVISIONING, _STOPPED, _FAILED),
                 "a deployed resource not yet deleted",
-            )
+            ):
+                return
             self._end(resource, state, at, _DELETED, "deleted", rule)
+            self._ended_now[resource.id] = at
         elif isinstance(event, ScaleReplicas):
-            self._expect(event, state, (_RUNNING,), "a running deployment")
+            if not self._expect(event, state, (_RUNNING,), "a running deployment"):
+                return
             if event.replicas > resource.max_replicas:
                 raise InvalidTimeline(
                     event,
@@ -865,15 +939,166 @@ class _Replay:
                 return
             state.last_activity = at
 
-    @staticmethod
     def _expect(
+        self,
         event: Event,
         state: _DeploymentState | _ClusterState | _VolumeState,
         allowed: tuple[str, ...],
         expected: str,
-    ) -> None:
-        if state.status not in allowed:
-            raise InvalidTimeline(event, "status", state.status, expected)
+    ) -> bool:
+        """Whether ``event`` applies to ``state``: the one place deciding what happens to an
+        event that does not fit the resource's status.
+
+        - It fits: True.
+        - A stop or delete of a resource that the customer begins at this same instant: an
+          empty run (G2), applied when the begin comes (see :meth:`_empty_run`): False.
+        - A begin of a resource the customer stopped at this same instant: a logged no-op.
+        - The resource is where an engine action left it (idle stop, credits, reservation
+          end): a logged no-op, ``<event> ignored`` with that action's rule; late events of
+          real logs (an autoscaler's scale after an idle stop) are not errors.
+        - Otherwise the timeline is wrong: :class:`InvalidTimeline`.
+        """
+        if state.status in allowed:
+            return True
+        at = _micros(event)
+        resource = str(event.resource)
+        if isinstance(event, (Stop, Delete)) and self._pair_empty_run(event):
+            return False
+        verb = _VERBS.get(type(event).__name__, type(event).__name__.lower())
+        if isinstance(event, (Deploy, Start, Ready)) and self._ended_now.get(resource) == at:
+            self._log(
+                at, resource, f"{verb} ignored", "G2", "ended at this instant: nothing to bill"
+            )
+            return False
+        if state.ended_by is not None:
+            reason = _ENGINE_ACTIONS.get(state.ended_by, state.ended_by)
+            self._log(at, resource, f"{verb} ignored", state.ended_by, f"{state.status}: {reason}")
+            return False
+        raise InvalidTimeline(event, "status", state.status, expected)
+
+    def _pair_empty_run(self, event: Stop | Delete) -> bool:
+        """A stop or delete sorts before a begin at the same instant (ends come first). If
+        the customer begins this resource at this instant too, the run is empty (G2)."""
+        at = _micros(event)
+        events = self._events
+        index = self._next
+        while index < len(events) and events[index].sort_key()[0] == at:
+            later = events[index]
+            if isinstance(later, (Deploy, Start)) and later.resource == event.resource:
+                self._empty_runs[event.resource] = (
+                    at,
+                    _DELETED if isinstance(event, Delete) else _STOPPED,
+                )
+                return True
+            index += 1
+        return False
+
+    def _empty_run(
+        self, event: Event, state: _DeploymentState | _ClusterState | _VolumeState
+    ) -> bool:
+        """Apply a begin whose end the customer gave at the same instant: nothing bills (G2)."""
+        at = _micros(event)
+        resource_id = str(event.resource)
+        found = self._empty_runs.get(resource_id)
+        if found is None or found[0] != at:
+            return False
+        del self._empty_runs[resource_id]
+        state.status = found[1]
+        resource = self.core.resources[resource_id]
+        if isinstance(resource, InstantCluster) and isinstance(state, _ClusterState):
+            state.gpus = state.gpus or resource.gpus  # a stopped cluster keeps its GPU count
+        what = "deleted" if found[1] == _DELETED else "stopped"
+        self._log(
+            at,
+            resource_id,
+            "empty run",
+            "G2",
+            f"begun and {what} at one instant: an empty half-open interval, not billed",
+        )
+        return True
+
+    # -- beginnings while out of credit (CR3-CR5, CR8) ----------------------------------------
+
+    def _out_of_credit(self) -> bool:
+        """Whether the balance is at or below the floor now, after this instant's purchases."""
+        ledger = self.core.ledger
+        return ledger is not None and _reached(ledger.balance, self._floor())
+
+    def _admit(
+        self, resource: Resource, at: int, action: str, *, charge: Decimal = Decimal(0)
+    ) -> _Admission:
+        """What a begin does: the one place deciding whether anything may start to bill.
+
+        Every deploy, start and ready of every kind, a cluster's added GPUs, a reservation
+        or extension paid from credits, a serverless request and a job's charge ask here.
+        With the balance above the floor (or without an account) everything bills. At or
+        below it (docs/credits.md, "Beginning while out of credit"):
+
+        - endpoints and fine-tuned hosting (CR8, W26): refused while P-EXHAUST suspends API
+          access; with P-EXHAUST off they begin and bill below the floor, as the running
+          ones do;
+        - serverless requests (CR8): refused likewise; a job's charge (CR8): not charged,
+          the job stopped at the billing limit (fine-tuning FAQ);
+        - an on-demand cluster (CR4, W30): a deploy or start is refused; a cluster that
+          was provisioning and becomes ready begins paused, with its grace period;
+        - added on-demand or burst GPUs (CR3, W29): refused;
+        - a reservation (CL2) or extension (CL5) paid from credits whose charge would take
+          the balance below the floor: refused, exhausted or not (a prepaid account could
+          not pay it); paid up front it begins, without burst GPUs (CR3);
+        - a storage volume (CR5, W31): its creation is refused.
+
+        A refusal is logged here, as ``<action> refused``, with its rule.
+        """
+        ledger = self.core.ledger
+        if ledger is None:
+            return _Admission.BILL
+        floor = self._floor()
+        balance = ledger.balance
+        out = _reached(balance, floor)
+        rule, why = "", ""
+        if charge:
+            if _below(EXACT_CONTEXT.subtract(balance, charge), floor):
+                rule = "CR3" if out else ("CL5" if action == "extension" else "CL2")
+                why = f"{_cents(charge)} USD from credits would take the balance below {floor}"
+        elif not out:
+            return _Admission.BILL
+        elif isinstance(resource, (DedicatedEndpoint, FineTunedHosting, ServerlessUsage)):
+            if not self.policies.exhaustion_suspends_api:
+                return _Admission.BILL
+            rule, why = "CR8", "API access is suspended"
+        elif isinstance(resource, FineTuningJob):
+            if not self.policies.exhaustion_suspends_api:
+                return _Admission.BILL
+            self._log(
+                at,
+                resource.id,
+                "job stopped at the billing limit",
+                "CR8",
+                "credits exhausted: not charged",
+            )
+            return _Admission.REFUSE
+        elif isinstance(resource, InstantCluster):
+            if action == "ready" and not resource.reserved:
+                return _Admission.PAUSE
+            if resource.reserved and action != "scale":
+                return _Admission.BILL
+            rule = "CR3" if resource.reserved else "CR4"
+            why = "credits exhausted: no on-demand capacity"
+        elif isinstance(resource, StorageVolume):
+            rule, why = "CR5", "credits exhausted: storage access is revoked"
+        if not rule:
+            return _Admission.BILL
+        self._log(at, resource.id, f"{action} refused", rule, why)
+        core = self.core
+        state = (
+            core.deployments.get(resource.id)
+            or core.clusters.get(resource.id)
+            or core.volumes.get(resource.id)
+        )
+        if state is not None and action in ("deploy", "start", "ready"):
+            # Later events of the customer's for what was refused are logged no-ops.
+            state.ended_by = rule
+        return _Admission.REFUSE
 
     def _begin(
         self,
@@ -886,6 +1111,7 @@ class _Replay:
     ) -> None:
         state.stopped_by_idle = False
         state.stopped_by_credits = False
+        state.ended_by = None
         if ready:
             self._log(at, resource.id, action, rule)
             self._ready(resource, state, at, rule, log=False)
@@ -952,7 +1178,7 @@ class _Replay:
         state.idle_generation += 1
         deadline = at + timeout * MICROS_PER_MINUTE
         self._schedule(
-            (deadline, PRIORITY_END, "IdleStop", resource.id, (state.idle_generation,)),
+            (deadline, PRIORITY_ENGINE, "IdleStop", resource.id, (state.idle_generation,)),
             "idle-check",
             (resource.id, state.idle_generation),
         )
@@ -968,13 +1194,14 @@ class _Replay:
         deadline = state.last_activity + timeout * MICROS_PER_MINUTE
         if deadline > at:
             self._schedule(
-                (deadline, PRIORITY_END, "IdleStop", resource_id, (generation,)),
+                (deadline, PRIORITY_ENGINE, "IdleStop", resource_id, (generation,)),
                 "idle-check",
                 (resource_id, generation),
             )
             return
         self._end(resource, state, at, _STOPPED, "auto-stopped", "DE4")
         state.stopped_by_idle = True
+        state.ended_by = "DE4"
         self.core.log[-1] = attrs.evolve(
             self.core.log[-1], detail=f"no requests for {timeout} minutes (P-IDLE)"
         )
@@ -1365,7 +1592,7 @@ class _Replay:
         if candidates:
             when = min(candidates)
             self._schedule(
-                (when, PRIORITY_END, "CreditCheck", "", (core.credit_generation,)),
+                (when, PRIORITY_ENGINE, "CreditCheck", "", (core.credit_generation,)),
                 "credit-check",
                 core.credit_generation,
             )
@@ -1393,7 +1620,7 @@ class _Replay:
                     assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
                     self._end(resource, state, at, _STOPPED, "stopped", "CR8")
                     state.stopped_by_credits = True
-        grace_compute = self.policies.grace_compute_hours * MICROS_PER_HOUR
+                    state.ended_by = "CR8"
         for resource_id, cluster_state in core.clusters.items():
             cluster = core.resources[resource_id]
             assert isinstance(cluster, InstantCluster)
@@ -1413,18 +1640,7 @@ class _Replay:
                         "which run to the reservation's end",
                     )
                 continue
-            self._suspend(
-                resource_id,
-                cluster_state,
-                at,
-                keep_billing=self.policies.paused_cluster_bills,
-                status=_PAUSED,
-                rule="CR4",
-                detail="decommissioned unless credits are restored within "
-                f"{self.policies.grace_compute_hours} h (P-GRACE-COMPUTE)",
-                grace=grace_compute,
-            )
-        grace_storage = self.policies.grace_storage_hours * MICROS_PER_HOUR
+            self._pause(resource_id, cluster_state, at)
         for resource_id, volume_state in core.volumes.items():
             if volume_state.status != _RUNNING:
                 continue
@@ -1438,8 +1654,23 @@ class _Replay:
                 rule="CR5",
                 detail="data deleted unless credits are restored within "
                 f"{self.policies.grace_storage_hours} h (P-GRACE-STORAGE)",
-                grace=grace_storage,
+                grace=self.policies.grace_storage_hours * MICROS_PER_HOUR,
             )
+
+    def _pause(self, cluster_id: str, state: _ClusterState, at: int) -> None:
+        """Pause on-demand compute for want of credit, with its grace period (CR4)."""
+        self._settle_cluster(cluster_id, state, at)
+        self._suspend(
+            cluster_id,
+            state,
+            at,
+            keep_billing=self.policies.paused_cluster_bills,
+            status=_PAUSED,
+            rule="CR4",
+            detail="decommissioned unless credits are restored within "
+            f"{self.policies.grace_compute_hours} h (P-GRACE-COMPUTE)",
+            grace=self.policies.grace_compute_hours * MICROS_PER_HOUR,
+        )
 
     def _suspend(
         self,
@@ -1457,6 +1688,7 @@ class _Replay:
         if not keep_billing:
             self._resize_units(resource_id, state.groups, at, 0)
         state.status = status
+        state.ended_by = rule
         state.generation += 1
         self._grace(resource_id, at, grace, state.generation, rule)
         action = "paused" if status == _PAUSED else "access revoked"
@@ -1465,13 +1697,13 @@ class _Replay:
     def _grace(self, resource_id: str, at: int, length: int, generation: int, rule: str) -> None:
         end = at + length
         self._schedule(
-            (end, PRIORITY_END, "GraceEnd", resource_id, (generation,)),
+            (end, PRIORITY_ENGINE, "GraceEnd", resource_id, (generation,)),
             "grace-end",
             (resource_id, generation),
         )
         warn = max(at, end - self.policies.alert_lead_hours * MICROS_PER_HOUR)
         self._schedule(
-            (warn, PRIORITY_END, "GraceAlert", resource_id, (generation,)),
+            (warn, PRIORITY_ENGINE, "GraceAlert", resource_id, (generation,)),
             "grace-alert",
             (resource_id, generation),
         )
@@ -1515,12 +1747,14 @@ class _Replay:
             self._settle_cluster(resource_id, state, at)
             self._resize_units(resource_id, state.groups, at, 0)
             state.status = _DECOMMISSIONED
+            state.ended_by = "CR4"
             self._log(at, resource_id, "decommissioned", "CR4", "credits were not restored")
         else:
             self._settle_volume(resource_id, state, at)
             self._resize_units(resource_id, state.groups, at, 0)
             state.status = _DELETED
             state.deleted_by_credits = True
+            state.ended_by = "CR5"
             self._log(at, resource_id, "data deleted", "CR5", "credits were not restored")
 
     def _restore(self, at: int) -> None:
@@ -1534,6 +1768,7 @@ class _Replay:
         for resource_id, cluster_state in core.clusters.items():
             if cluster_state.status == _PAUSED:
                 cluster_state.status = _RUNNING
+                cluster_state.ended_by = None
                 cluster_state.generation += 1
                 if not cluster_state.groups:
                     _add_units(cluster_state.groups, at, cluster_state.gpus)
@@ -1541,6 +1776,7 @@ class _Replay:
         for resource_id, volume_state in core.volumes.items():
             if volume_state.status == _REVOKED:
                 volume_state.status = _RUNNING
+                volume_state.ended_by = None
                 volume_state.generation += 1
                 if not volume_state.groups:
                     _add_units(volume_state.groups, at, volume_state.size)
@@ -1552,32 +1788,44 @@ class _Replay:
         state = self.core.clusters[cluster.id]
         at = _micros(event)
         if isinstance(event, Deploy):
-            self._expect(event, state, (_NEW,), "a cluster not yet provisioned")
+            if self._empty_run(event, state):
+                return
+            if not self._expect(event, state, (_NEW,), "a cluster not yet provisioned"):
+                return
+            charge = self._reservation_charge(cluster, at) if event.ready else Decimal(0)
+            admission = self._admit(cluster, at, "deploy", charge=charge)
+            if admission is _Admission.REFUSE:
+                return
             if event.ready:
-                self._cluster_ready(event, cluster, state, at)
+                self._cluster_ready(event, cluster, state, at, admission)
             else:
                 state.status = _PROVISIONING
                 rule = "CL2" if cluster.reserved else "CL4"
                 self._log(at, cluster.id, "provisioning", rule, "not billed until ready")
         elif isinstance(event, Ready):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
-            self._cluster_ready(event, cluster, state, at)
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning cluster"):
+                return
+            admission = self._admit(
+                cluster, at, "ready", charge=self._reservation_charge(cluster, at)
+            )
+            if admission is _Admission.REFUSE:
+                state.status = _FAILED
+                return
+            self._cluster_ready(event, cluster, state, at, admission)
         elif isinstance(event, DeployFailed):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning cluster"):
+                return
             state.status = _FAILED
             self._log(at, cluster.id, "provisioning failed", "CL2", "nothing charged")
         elif isinstance(event, ScaleGpus):
-            self._expect(event, state, (_RUNNING,), "a running cluster")
+            if not self._expect(event, state, (_RUNNING,), "a running cluster"):
+                return
             self._check_gpus(event, "gpus", event.gpus)
             wanted = event.gpus - cluster.reserved_gpus if cluster.reserved else event.gpus
-            if self.core.exhausted and wanted > sum(g.count for g in state.groups):
-                self._log(
-                    at,
-                    cluster.id,
-                    "scale refused",
-                    "CR3",
-                    "credits exhausted: no on-demand capacity",
-                )
+            if (
+                wanted > sum(g.count for g in state.groups)
+                and self._admit(cluster, at, "scale") is _Admission.REFUSE
+            ):
                 return
             self._settle_cluster(cluster.id, state, at)
             before = state.gpus
@@ -1601,15 +1849,23 @@ class _Replay:
             if state.status == _PAUSED:
                 self._log(at, cluster.id, "stop ignored", "CR4", "paused: credits ran out")
                 return
-            self._expect(event, state, (_RUNNING,), "a running cluster")
+            if not self._expect(event, state, (_RUNNING,), "a running cluster"):
+                return
             self._settle_cluster(cluster.id, state, at)
             self._resize_units(cluster.id, state.groups, at, 0)
             state.status = _STOPPED
+            self._ended_now[cluster.id] = at
             self._log(at, cluster.id, "stopped", "CL4", "on-demand compute stops billing")
         elif isinstance(event, Start):
             if cluster.reserved:
                 raise InvalidTimeline(event, "resource", cluster.id, "an on-demand cluster")
-            self._expect(event, state, (_STOPPED,), "a stopped cluster")
+            if self._empty_run(event, state):
+                return
+            if not self._expect(event, state, (_STOPPED,), "a stopped cluster"):
+                return
+            if self._admit(cluster, at, "start") is _Admission.REFUSE:
+                return
+            state.ended_by = None
             if not event.ready:
                 state.status = _PROVISIONING
                 self._log(at, cluster.id, "starting", "CL4", "not billed until ready")
@@ -1618,12 +1874,14 @@ class _Replay:
             _add_units(state.groups, at, state.gpus)
             self._log(at, cluster.id, "started", "CL4", f"{state.gpus} GPUs on demand")
         elif isinstance(event, Delete):
-            self._expect(
+            if not self._expect(
                 event,
                 state,
                 (_PROVISIONING, _RUNNING, _STOPPED, _FAILED, _DECOMMISSIONED, _PAUSED),
                 "a cluster not yet deleted",
-            )
+            ):
+                return
+            self._ended_now[cluster.id] = at
             running = state.status == _RUNNING
             self._settle_cluster(cluster.id, state, at)
             self._resize_units(cluster.id, state.groups, at, 0)
@@ -1637,7 +1895,7 @@ class _Replay:
             if cluster.reserved and at < state.reservation_end:
                 # Its volumes keep the reserved storage rate to the paid end (ST3, CL2).
                 self._schedule(
-                    (state.reservation_end, PRIORITY_END, "StorageReprice", cluster.id, ()),
+                    (state.reservation_end, PRIORITY_ENGINE, "StorageReprice", cluster.id, ()),
                     "storage-reprice",
                     cluster.id,
                 )
@@ -1669,14 +1927,45 @@ class _Replay:
             text += f" ({cluster.reserved_gpus} reserved, {burst} burst at on-demand rates)"
         return text
 
+    def _reservation_charge(self, cluster: InstantCluster, at: int, days: int = 0) -> Decimal:
+        """What a reservation (or ``days`` more of it) draws from credits at ``at``: zero
+        unless it is paid from credits (P-RESERVE-PAY) and its cluster is reserved."""
+        if not cluster.reserved or self.policies.reservation_payment is not (
+            ReservationPayment.CREDITS
+        ):
+            return Decimal(0)
+        assert cluster.duration_days is not None
+        price = self.core.catalog.cluster(
+            cluster.gpu_type, ClusterBilling.RESERVED, from_micros(at)
+        )
+        hours = (days or cluster.duration_days) * 24
+        return EXACT_CONTEXT.multiply(Decimal(cluster.reserved_gpus * hours), price.per_gpu_hour)
+
     def _cluster_ready(
-        self, event: Event, cluster: InstantCluster, state: _ClusterState, at: int
+        self,
+        event: Event,
+        cluster: InstantCluster,
+        state: _ClusterState,
+        at: int,
+        admission: _Admission = _Admission.BILL,
     ) -> None:
         restart = state.gpus > 0  # a stopped on-demand cluster keeps its GPU count
         if not restart:
             self._check_gpus(event, "gpus", cluster.gpus)
             state.gpus = cluster.gpus
+            if cluster.reserved and cluster.gpus > cluster.reserved_gpus and self._out_of_credit():
+                # CR3: no on-demand capacity beyond the reservation while out of credit.
+                self._log(
+                    at,
+                    cluster.id,
+                    "burst refused",
+                    "CR3",
+                    f"credits exhausted: {cluster.gpus - cluster.reserved_gpus} burst GPUs "
+                    "not started",
+                )
+                state.gpus = cluster.reserved_gpus
         state.status = _RUNNING
+        state.ended_by = None
         if cluster.reserved:
             self._check_gpus(event, "reserved_gpus", cluster.reserved_gpus)
             assert cluster.duration_days is not None
@@ -1701,6 +1990,8 @@ class _Replay:
         else:
             self._log(at, cluster.id, "ready", "CL4", f"{state.gpus} GPUs on demand")
         _add_units(state.groups, at, self._metered_gpus(cluster, state))
+        if admission is _Admission.PAUSE:
+            self._pause(cluster.id, state, at)
 
     def _charge_reservation(
         self, cluster: InstantCluster, state: _ClusterState, at: int, days: int, rule: str
@@ -1736,13 +2027,13 @@ class _Replay:
         state.generation += 1
         end = state.reservation_end
         self._schedule(
-            (end, PRIORITY_END, "ReservationEnd", cluster.id, (state.generation,)),
+            (end, PRIORITY_ENGINE, "ReservationEnd", cluster.id, (state.generation,)),
             "reservation-end",
             (cluster.id, state.generation),
         )
         alert = max(at, end - self.policies.reservation_alert_hours * MICROS_PER_HOUR)
         self._schedule(
-            (alert, PRIORITY_END, "ReservationAlert", cluster.id, (state.generation,)),
+            (alert, PRIORITY_ENGINE, "ReservationAlert", cluster.id, (state.generation,)),
             "reservation-alert",
             (cluster.id, state.generation),
         )
@@ -1752,9 +2043,13 @@ class _Replay:
     ) -> None:
         if not cluster.reserved:
             raise InvalidTimeline(event, "resource", cluster.id, "a reserved cluster")
-        self._expect(event, state, (_RUNNING,), "a running reserved cluster")
+        if not self._expect(event, state, (_RUNNING,), "a running reserved cluster"):
+            return
         if event.days > 90:
             raise InvalidTimeline(event, "days", event.days, "an extension of 1 to 90 days")
+        charge = self._reservation_charge(cluster, at, event.days)
+        if charge and self._admit(cluster, at, "extension", charge=charge) is _Admission.REFUSE:
+            return
         old_end = from_micros(state.reservation_end).isoformat()
         self._charge_reservation(cluster, state, at, event.days, "CL5")
         new_end = from_micros(state.reservation_end).isoformat()
@@ -1782,6 +2077,7 @@ class _Replay:
         self._settle_cluster(cluster_id, state, at)
         self._resize_units(cluster_id, state.groups, at, 0)
         state.status = _DECOMMISSIONED
+        state.ended_by = "CL5"
         self._log(at, cluster_id, "decommissioned", "CL5", "the reservation ended")
         self._reprice_volumes(cluster_id, at)
 
@@ -1838,12 +2134,18 @@ class _Replay:
         state = self.core.volumes[volume.id]
         at = _micros(event)
         if isinstance(event, Deploy):
-            self._expect(event, state, (_NEW,), "a volume not yet created")
+            if self._empty_run(event, state):
+                return
+            if not self._expect(event, state, (_NEW,), "a volume not yet created"):
+                return
             if not event.ready:
                 raise InvalidTimeline(
                     event, "ready", event.ready, "True: a volume bills from its creation (ST1)"
                 )
+            if self._admit(volume, at, "deploy") is _Admission.REFUSE:
+                return
             state.status = _RUNNING
+            state.ended_by = None
             state.billing = self._volume_billing(volume, at)
             state.size = volume.size_tib
             _add_units(state.groups, at, volume.size_tib)
@@ -1851,7 +2153,8 @@ class _Replay:
                 at, volume.id, "created", "ST1", f"{volume.size_tib} TiB, {state.billing.value}"
             )
         elif isinstance(event, ResizeVolume):
-            self._expect(event, state, (_RUNNING,), "an existing volume")
+            if not self._expect(event, state, (_RUNNING,), "an existing volume"):
+                return
             before = state.size
             if event.size_tib < before:
                 self._check_shrink(event, before)
@@ -1863,7 +2166,9 @@ class _Replay:
             if state.status == _DELETED and state.deleted_by_credits:
                 self._log(at, volume.id, "delete ignored", "CR5", "its data was already deleted")
                 return
-            self._expect(event, state, (_RUNNING, _REVOKED), "an existing volume")
+            if not self._expect(event, state, (_RUNNING, _REVOKED), "an existing volume"):
+                return
+            self._ended_now[volume.id] = at
             state.generation += 1
             self._settle_volume(volume.id, state, at)
             self._resize_units(volume.id, state.groups, at, 0)
@@ -1986,8 +2291,7 @@ class _Replay:
         cached: int,
         batch: bool,
     ) -> None:
-        if self.core.suspended:
-            self._log(at, resource.id, "requests refused", "CR8", "API access is suspended")
+        if self._admit(resource, at, "requests") is _Admission.REFUSE:
             return
         price = self._serverless_price(resource, at)
         input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch)
@@ -2107,6 +2411,9 @@ class _Replay:
             )
         else:
             tokens, status, kind = job.total_tokens, "completed", "tokens processed"
+        if self._admit(job, at, "job") is _Admission.REFUSE:
+            self.core.jobs[job.id] = "cancelled"
+            return
         self.core.jobs[job.id] = status
         price = self.core.catalog.fine_tuning(job.params_b, job.method, job.lora, from_micros(at))
         assert isinstance(price, FineTuningPrice)

@@ -11,7 +11,14 @@ in never changes a result:
    then everything that *begins* (deploy, start, ready), then replica changes,
    then activity (requests, token usage, job completion). Intervals are half-open,
    so what ends at ``t`` ends before what begins at ``t``, and usage at the
-   instant a resource stops is after the stop;
+   instant a resource stops is after the stop. **The engine's own reactions come
+   last** (``PRIORITY_ENGINE``): credit checks (exhaustion, restoration,
+   auto-recharge, alerts), idle auto-stops, reservation ends and alerts, grace ends.
+   So every event of the customer's at ``t`` is applied before the engine reacts to
+   ``t``: a customer's ``Stop`` at the instant credits run out stops the resource,
+   a request at an idle deadline keeps the endpoint up. A begin or a request at
+   ``t`` is still judged against the balance at ``t`` (after the purchases at
+   ``t``): at or below the floor, it is refused (CR8);
 3. a canonical key built from the event itself: its type name, resource id and
    fields.
 
@@ -45,6 +52,7 @@ __all__ = [
     "PRIORITY_BEGIN",
     "PRIORITY_CREDIT",
     "PRIORITY_END",
+    "PRIORITY_ENGINE",
     "PRIORITY_PRICE",
     "PRIORITY_SCALE",
     "Delete",
@@ -74,6 +82,8 @@ PRIORITY_END: Final = 10
 PRIORITY_BEGIN: Final = 20
 PRIORITY_SCALE: Final = 30
 PRIORITY_ACTIVITY: Final = 40
+#: The replay engine's reactions to an instant, after every customer event at it.
+PRIORITY_ENGINE: Final = 50
 
 
 def _at(value: object) -> pendulum.DateTime:
