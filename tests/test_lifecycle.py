@@ -440,3 +440,92 @@ def test_serverless_usage_is_refused_from_the_exhaustion_instant() -> None:
     result = run([chat], [TokenUsage(OUT, "chat", input_tokens=1_000_000)])
     assert ("requests refused", "CR8") in [a[1:] for a in actions(result, "chat")]
     assert billed(result, "chat") == 0
+
+
+# -- defects 3 and 4: credits drawn at the price the invoice uses ---------------------------------
+
+
+def drawn(result: SimulationResult, resource: str) -> Decimal:
+    return -sum(
+        (e.amount for e in result.ledger if e.kind == "consumption" and e.resource == resource),
+        Decimal(0),
+    )
+
+
+def invoiced(result: SimulationResult, resource: str) -> Decimal:
+    return sum(
+        (line.amount_exact for line in result.lines if line.resource == resource), Decimal(0)
+    )
+
+
+def test_G3_a_price_change_inside_a_started_minute_is_drawn_as_invoiced() -> None:
+    """G3, G4, CR1: a unit is priced at its start, in the ledger as on the invoice: a price
+    change at 00:01:00 inside the minute begun at 00:00:30 applies from 00:01:30."""
+    from together_billing import PriceChange
+
+    ep = DedicatedEndpoint("x", model="m", hardware="1x_g")
+    result = run(
+        [ep],
+        [
+            Deploy("2025-11-03T00:00:30Z", "x"),
+            PriceChange(HardwarePrice("1x_g", "60", "2025-11-03T00:01:00Z")),
+            Stop("2025-11-03T00:03:00Z", "x"),
+        ],
+        balance=1000,
+    )
+    # Minutes begun 00:00:30 ($6/h) and 00:01:30, 00:02:30 ($60/h): 0.10 + 1 + 1.
+    assert invoiced(result, "x") == Decimal("2.1")
+    assert drawn(result, "x") == Decimal("2.1")
+
+
+def test_ST3_a_volume_repriced_inside_a_started_minute_is_drawn_as_invoiced() -> None:
+    """ST3, CR1: the minute running when a reservation ends stays at the reserved rate it
+    started at, in the ledger as on the invoice; later minutes draw the on-demand rate."""
+    catalog = CATALOG.with_entries(StoragePrice("reserved", "0.2", E))
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    volume = StorageVolume("v", size_tib=3, cluster="r")
+    result = simulate(
+        [cluster, volume, Account(opening_balance=1000)],
+        [
+            Deploy(at("00:00"), "r"),
+            Deploy("2025-11-03T00:00:30Z", "v"),
+            Delete("2025-11-04T06:00:00Z", "v"),
+        ],
+        until=UNTIL,
+        catalog=catalog,
+        policies=PREPAID,
+    )
+    assert invoiced(result, "v") == drawn(result, "v")
+    rates = {line.rate: line.quantity for line in result.lines if line.resource == "v"}
+    assert rates == {Decimal("0.2"): 3 * 1440, Decimal("0.5"): 3 * 360}
+
+
+def test_ST3_a_revoked_volume_is_repriced_when_the_reservation_ends() -> None:
+    """ST3, defect 3: a volume whose access is revoked when its reservation ends moves to the
+    on-demand rate then, and keeps it when access is restored."""
+    catalog = CATALOG.with_entries(StoragePrice("reserved", "0.2", E))
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    volume = StorageVolume("v", size_tib=1, cluster="r")
+    result = simulate(
+        [cluster, volume, burner(), Account(opening_balance=10)],
+        [
+            Deploy(at("00:00"), "r"),
+            Deploy(at("00:00"), "v"),
+            Deploy(at("00:00"), "burner"),
+            Purchase(at("06:00", "04"), "account", 100),
+            Delete(at("12:00", "04"), "v"),
+        ],
+        until=UNTIL,
+        catalog=catalog,
+        policies=PREPAID,
+    )
+    assert ("storage priced on-demand", "ST3") in [a[1:] for a in actions(result, "v")]
+    last = max(
+        (line for line in result.lines if line.resource == "v"), key=lambda line: line.interval.end
+    )
+    assert last.rate == Decimal("0.5")
+    assert invoiced(result, "v") == drawn(result, "v")

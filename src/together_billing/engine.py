@@ -174,6 +174,9 @@ class _Group:
     grid: int
     count: int
     accounted: int
+    paid_until: int = 0
+    """Credits are drawn for these units up to here already (a started unit prepaid at the
+    old rate when a volume is repriced, see ``_Replay._prepay``)."""
 
 
 @attrs.define
@@ -1358,21 +1361,24 @@ class _Replay:
         if ledger is None or meter is None or not removed:
             return
         key, grain = meter
-        price = self._meter_price(key, at)
-        if grain.step_seconds is None or price is None:
+        if grain.step_seconds is None:
             return
         # A unit begun in the previous billing period is that period's (IN3): its rest is
-        # drawn now but applied to that period's invoice.
+        # drawn now but applied to that period's invoice. Each unit at the price of its start.
         step = grain.step_seconds * MICROS_PER_SECOND
         period_start = BillingPeriod.of_micros(at).start_micros
-        tails: dict[int | None, int] = {}
+        tails: dict[int | None, Decimal] = {}
         for group in removed:
             end = grain.unit_end(group.grid, at)
+            lo = max(at, group.paid_until)
+            price = self._meter_price(key, end - step if end > at else at)
+            if end <= lo or price is None:
+                continue
             begun = end - step if end - step < period_start else None
-            tails[begun] = tails.get(begun, 0) + group.count * (end - at)
+            tails[begun] = tails.get(begun, Decimal(0)) + group.count * (end - lo) * _hourly(price)
         for begun in sorted(tails, key=lambda b: -1 if b is None else b, reverse=True):
             if tails[begun]:
-                amount = EXACT_CONTEXT.divide(tails[begun] * _hourly(price), _MICROS_PER_HOUR_D)
+                amount = EXACT_CONTEXT.divide(tails[begun], _MICROS_PER_HOUR_D)
                 note = f"rest of the started {grain.unit} (G3)"
                 ledger.consume(at, amount, resource_id, note, unit_start=begun)
 
@@ -1382,10 +1388,36 @@ class _Replay:
         for resource_id, groups in self._burners():
             meter = self._meter_of(resource_id)
             assert meter is not None
-            price = self._meter_price(meter[0], at)
-            if price is not None:
-                rate += sum(group.count for group in groups) * _hourly(price)
+            key, grain = meter
+            for group in groups:
+                if group.paid_until > at:
+                    continue  # prepaid to the end of its unit
+                price = self._meter_price(key, _unit_start(grain, group.grid, at))
+                if price is not None:
+                    rate += group.count * _hourly(price)
         return rate
+
+    def _next_rate_change(self, at: int) -> int | None:
+        """The next instant after ``at`` at which a running unit's draw rate changes: a price
+        change reaching the next unit that starts after it, or a prepaid unit's end."""
+        found: int | None = None
+        for resource_id, groups in self._burners():
+            meter = self._meter_of(resource_id)
+            assert meter is not None
+            key, grain = meter
+            instants = self._meter_instants(key)
+            for group in groups:
+                candidates = [group.paid_until] if group.paid_until > at else []
+                index = bisect.bisect_right(instants, _unit_start(grain, group.grid, at))
+                while index < len(instants):
+                    cut = grain.unit_end(group.grid, instants[index])
+                    if cut > at:
+                        candidates.append(cut)
+                        break
+                    index += 1
+                for cut in candidates:
+                    found = cut if found is None else min(found, cut)
+        return found
 
     def _advance_ledger(self, until: int) -> None:
         """Draw the continuous charges of everything running up to ``until`` (CR1)."""
@@ -1416,30 +1448,24 @@ class _Replay:
             assert meter is not None
             key, grain = meter
             instants = self._meter_instants(key)
-            units = sum(group.count for group in groups)
-            cuts = [
-                start,
-                *instants[
-                    bisect.bisect_right(instants, start) : bisect.bisect_left(instants, until)
-                ],
-                until,
-            ]
             # Units begun in the previous billing period (a minute from 23:59:30 to 00:00:30)
             # are that period's (IN3): the part of the draw that finishes them is booked
             # apart, for that period's invoice.
             earlier = Decimal(0)
+            amount = Decimal(0)
             begun: int | None = None
-            if grain.step_seconds is not None and start < period_start + grain.step_seconds * (
-                MICROS_PER_SECOND
-            ):
-                step = grain.step_seconds * MICROS_PER_SECOND
-                for group in groups:
+            for group in groups:
+                lo = max(start, group.paid_until)
+                if lo >= until:
+                    continue
+                amount += group.count * self._metered(key, grain, group.grid, instants, lo, until)
+                first = _unit_start(grain, group.grid, period_start)
+                if first < period_start and lo < grain.unit_end(group.grid, period_start):
                     end = min(until, grain.unit_end(group.grid, period_start))
-                    if group.grid < period_start and start < end:
-                        earlier += group.count * self._metered(key, cuts, start, end)
-                        unit = grain.unit_end(group.grid, period_start) - step
-                        begun = unit if begun is None else min(begun, unit)
-            amount = units * self._metered(key, cuts, start, until)
+                    earlier += group.count * self._metered(
+                        key, grain, group.grid, instants, lo, end
+                    )
+                    begun = first if begun is None else min(begun, first)
             if earlier:
                 ledger.consume(
                     until,
@@ -1454,17 +1480,58 @@ class _Replay:
                 amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
                 ledger.consume(until, amount, resource_id, "running", since=start)
 
-    def _metered(self, key: tuple[str, ...], cuts: Sequence[int], lo: int, hi: int) -> Decimal:
-        """One unit's draw over ``[lo, hi)`` times an hour in microseconds (``cuts`` are the
-        instants its price can change, bracketing the span)."""
+    def _metered(
+        self,
+        key: tuple[str, ...],
+        grain: MeteringGrain,
+        grid: int,
+        instants: Sequence[int],
+        lo: int,
+        hi: int,
+    ) -> Decimal:
+        """One unit's draw over ``[lo, hi)`` times an hour in microseconds.
+
+        Each unit is drawn at the price in force at its start, as its invoice line prices
+        it (G3, G4): a price change (one of ``instants``) applies to this grid from the
+        first unit that starts at or after it.
+        """
+        first = bisect.bisect_right(instants, _unit_start(grain, grid, lo))
+        last = bisect.bisect_left(instants, hi)
+        cuts = sorted({grain.unit_end(grid, c) for c in instants[first:last]} - {lo, hi})
         amount = Decimal(0)
-        for cut, next_cut in itertools.pairwise(cuts):
-            a, b = max(cut, lo), min(next_cut, hi)
-            if a < b:
-                price = self._meter_price(key, a)
-                if price is not None:
-                    amount += (b - a) * _hourly(price)
+        for a, b in itertools.pairwise([lo, *(c for c in cuts if lo < c < hi), hi]):
+            price = self._meter_price(key, _unit_start(grain, grid, a))
+            if price is not None:
+                amount += (b - a) * _hourly(price)
         return amount
+
+    def _prepay(self, resource_id: str, groups: list[_Group], at: int) -> None:
+        """Draw now, at the current rate, the rest of the units running at ``at`` (their
+        invoice line prices them at their start), before the resource's rate key changes."""
+        ledger = self.core.ledger
+        meter = self._meter_of(resource_id)
+        if ledger is None or meter is None:
+            return
+        key, grain = meter
+        amount = Decimal(0)
+        for group in groups:
+            end = grain.unit_end(group.grid, at)
+            lo = max(at, group.paid_until)
+            if end > lo:
+                price = self._meter_price(key, _unit_start(grain, group.grid, at))
+                if price is not None:
+                    amount += group.count * (end - lo) * _hourly(price)
+                group.paid_until = end
+        if amount:
+            begun = min(_unit_start(grain, g.grid, at) for g in groups)
+            period_start = BillingPeriod.of_micros(at).start_micros
+            ledger.consume(
+                at,
+                EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D),
+                resource_id,
+                f"rest of the started {grain.unit} at its rate (G3)",
+                unit_start=begun if begun < period_start else None,
+            )
 
     def _floor(self) -> Decimal:
         """The credit floor of this replay's account (P-FLOOR; see Policies.floor_for)."""
@@ -1582,13 +1649,9 @@ class _Replay:
                         f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
                         "at the current rate",
                     )
-            for resource_id, _ in self._burners():
-                meter = self._meter_of(resource_id)
-                assert meter is not None
-                instants = self._meter_instants(meter[0])
-                index = bisect.bisect_right(instants, at)
-                if index < len(instants):
-                    candidates.append(instants[index])
+            change = self._next_rate_change(at)
+            if change is not None:
+                candidates.append(change)
         if candidates:
             when = min(candidates)
             self._schedule(
@@ -2124,6 +2187,8 @@ class _Replay:
             if billing is state.billing:
                 continue
             self._settle_volume(volume_id, state, at)
+            # The units running now are billed at their start's rate: draw their rest so.
+            self._prepay(volume_id, state.groups, at)
             state.billing = billing
             if self.core.catalog.history(("storage", ClusterBilling.RESERVED.value))[0]:
                 self._log(
@@ -2468,6 +2533,14 @@ def _hourly(price: PriceEntry) -> Decimal:
     raise AssertionError(price)
 
 
+def _unit_start(grain: MeteringGrain, grid: int, at: int) -> int:
+    """The start of the unit of the grid from ``grid`` running at ``at``."""
+    end = grain.unit_end(grid, at)
+    if end == at or grain.step_seconds is None:
+        return at
+    return end - grain.step_seconds * MICROS_PER_SECOND
+
+
 def _reached(balance: Decimal, level: Decimal) -> bool:
     """Whether ``balance`` is at or below ``level``, within ``_TOLERANCE`` (to 50 digits:
     in the default 28-digit context, ``50 + 1e-30`` would round to ``50``)."""
@@ -2521,7 +2594,7 @@ def _remove_units(groups: list[_Group], count: int) -> list[_Group]:
         taken = min(newest.count, count)
         newest.count -= taken
         count -= taken
-        removed.append(_Group(newest.grid, taken, newest.accounted))
+        removed.append(_Group(newest.grid, taken, newest.accounted, newest.paid_until))
         if newest.count == 0:
             groups.pop()
     return removed
