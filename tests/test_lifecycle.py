@@ -529,3 +529,80 @@ def test_ST3_a_revoked_volume_is_repriced_when_the_reservation_ends() -> None:
     )
     assert last.rate == Decimal("0.5")
     assert invoiced(result, "v") == drawn(result, "v")
+
+
+# -- defects 5 and 6: the run-out forecast alert ---------------------------------------------------
+
+
+def forecasts(result: SimulationResult) -> list[tuple[str, str]]:
+    """(alert instant, forecast instant) of each run-out forecast alert."""
+    return [
+        (e.at.isoformat(), e.detail.split(" at ")[1].split(" ")[0])
+        for e in result.log
+        if e.action == "alert" and e.detail.startswith("credits forecast")
+    ]
+
+
+def test_CR6_an_exhaustion_caused_by_a_grant_expiry_is_alerted_ahead() -> None:
+    """CR6, CR1: a promotional grant's expiry is known in advance; the run-out it causes is
+    forecast as a step and alerted 24 h (P-ALERT) ahead, not at the expiry."""
+    from together_billing import Grant
+
+    volume = StorageVolume("v", size_tib=1)  # $0.50/h
+    result = simulate(
+        [volume, Account(opening_balance=5)],
+        [
+            Grant(at("00:00"), "account", 100, expires=at("00:00", "05")),
+            Deploy(at("00:00"), "v"),
+        ],
+        until="2025-11-07T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", revoked_storage_bills=False),
+    )
+    # $24 of the grant is used by the 5th; $76 expires then; $5 lasts 10 h more.
+    assert [str(e.at) for e in result.log if e.action == "credits exhausted"] == [
+        "2025-11-05 10:00:00+00:00"
+    ]
+    assert forecasts(result)[-1] == (iso(at("10:00", "04")), iso(at("10:00", "05")))
+
+
+def test_CR6_an_expiry_with_nothing_running_is_alerted_ahead() -> None:
+    """CR6: with nothing running, a grant that expires takes the balance to the floor at its
+    instant; the alert comes 24 h before."""
+    from together_billing import Grant
+
+    result = simulate(
+        [Account()],
+        [Grant(at("00:00"), "account", 20, expires=at("12:00", "05"))],
+        until="2025-11-07T00:00:00Z",
+        catalog=CATALOG,
+        policies=PREPAID,
+    )
+    assert forecasts(result) == [(iso(at("12:00", "04")), iso(at("12:00", "05")))]
+
+
+def test_CR6_the_forecast_alert_is_renewed_when_the_run_out_moves_much_earlier() -> None:
+    """CR6: once alerted, a change that moves the forecast run-out much earlier ("Tuesday"
+    into "in 41 minutes") renews the alert; a small move does not."""
+    big = InstantCluster("c", gpu_type="G", billing="on-demand", gpus=64)  # $192/h
+    small = StorageVolume("v", size_tib=1)  # $0.50/h
+    # $6/h: $1000 lasts 166 h 40 min, to 9 Nov 22:40, alerted on the 8th at 22:40. On the
+    # 9th at 00:00, $136 is left.
+    runs = {
+        name: simulate(
+            [burner(), resource, Account(opening_balance=1000)],
+            [Deploy(at("00:00"), "burner"), Deploy(at("00:00", "09"), resource.id)],
+            until="2025-11-12T00:00:00Z",
+            catalog=CATALOG,
+            policies=Policies.for_edition("2026", revoked_storage_bills=False),
+        )
+        for name, resource in (("big", big), ("small", small))
+    }
+    first = (iso(at("22:40", "08")), iso(at("22:40", "09")))
+    # $198/h: $136 lasts 41 min 12.727273 s.
+    assert forecasts(runs["big"]) == [
+        first,
+        (iso(at("00:00", "09")), "2025-11-09T00:41:12.727273+00:00"),
+    ]
+    # $6.50/h: $136 lasts 20 h 55 min 23.076924 s: 1 h 45 min earlier, no renewal.
+    assert forecasts(runs["small"]) == [first]

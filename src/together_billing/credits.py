@@ -369,6 +369,11 @@ class Ledger:
             )
         return total
 
+    def credit_buckets(self) -> list[tuple[Decimal, int | None]]:
+        """``(remaining, expires)`` of each credit bucket, in the order they are used
+        (P-CONSUME): what a forecast needs to treat expiries as steps."""
+        return [(bucket.remaining, bucket.expires) for bucket in self._order()]
+
     def next_expiry(self, after: int) -> int | None:
         times = [b.expires for b in self.buckets if b.expires is not None and b.expires > after]
         return min(times) if times else None

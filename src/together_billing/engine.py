@@ -281,6 +281,10 @@ class _Core:
     exhausted: bool = False
     suspended: bool = False
     forecast_alerted: bool = False
+    forecast_instant: int = 0
+    """The run-out instant the last forecast alert announced (see ``_Replay._forecast_alert``)."""
+    forecast_warning: int = 0
+    """How long before ``forecast_instant`` that alert was given."""
     thresholds_alerted: set[Decimal] = attrs.Factory(set)
     credit_generation: int = 0
     accruals: dict[_Key, _Accrual] = attrs.Factory(dict)
@@ -1632,26 +1636,13 @@ class _Replay:
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
                 candidates.append(at + _ceil_micros(shortfall, rate, strict=True))
-            exhaustion = crossing.get(floor)
-            if exhaustion is not None and not core.forecast_alerted:
-                warn = exhaustion - self.policies.alert_lead_hours * MICROS_PER_HOUR
-                if warn > at:
-                    candidates.append(warn)
-                # While more is due at this instant, its last event decides, at the rate of
-                # everything left running.
-                elif not self._more_at(at):
-                    core.forecast_alerted = True
-                    self._log(
-                        at,
-                        core.account.id if core.account else "",
-                        "alert",
-                        "CR6",
-                        f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
-                        "at the current rate",
-                    )
             change = self._next_rate_change(at)
             if change is not None:
                 candidates.append(change)
+        if not core.exhausted:
+            warn = self._forecast_alert(at, balance, rate)
+            if warn is not None:
+                candidates.append(warn)
         if candidates:
             when = min(candidates)
             self._schedule(
@@ -1659,6 +1650,108 @@ class _Replay:
                 "credit-check",
                 core.credit_generation,
             )
+
+    def _forecast_run_out(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
+        """When the balance reaches the floor if nothing more happens (CR6): the draw at
+        ``rate`` (USD per hour), with the steps already known taken as steps: promotional
+        credits expiring (their unused rest, P-CONSUME order), and the ends the replay has
+        scheduled (a reservation's end stops its burst GPUs; a grace period's end stops a
+        paused cluster or a revoked volume that still bills). ``None``: never."""
+        ledger = self.core.ledger
+        assert ledger is not None
+        floor = self._floor()
+        known = ledger.credit_buckets()
+        remaining = [left for left, _ in known]
+        expiries = [expires for _, expires in known]
+        drops = self._scheduled_rate_drops(at)
+        steps = sorted({e for e in expiries if e is not None and e > at} | set(drops))
+        now = at
+        for step in [*steps, None]:
+            if _reached(balance, floor):
+                return now
+            if rate > 0:
+                left = EXACT_CONTEXT.subtract(balance, floor)
+                crossing = max(now + 1, now + _ceil_micros(left, rate))
+                if step is None or crossing <= step:
+                    return crossing
+            if step is None:
+                return None
+            drawn = EXACT_CONTEXT.divide(
+                EXACT_CONTEXT.multiply(rate, step - now), _MICROS_PER_HOUR_D
+            )
+            balance = EXACT_CONTEXT.subtract(balance, drawn)
+            for index, left in enumerate(remaining):
+                taken = min(left, drawn)
+                remaining[index] = EXACT_CONTEXT.subtract(left, taken)
+                drawn = EXACT_CONTEXT.subtract(drawn, taken)
+            for index, expires in enumerate(expiries):
+                if expires is not None and expires <= step and remaining[index]:
+                    balance = EXACT_CONTEXT.subtract(balance, remaining[index])
+                    remaining[index] = Decimal(0)
+            rate = max(Decimal(0), EXACT_CONTEXT.subtract(rate, drops.get(step, Decimal(0))))
+            now = step
+        return None
+
+    def _scheduled_rate_drops(self, at: int) -> dict[int, Decimal]:
+        """USD per hour that stops drawing at each scheduled end after ``at``: a reservation's
+        end (its burst GPUs) and a grace period's end (a paused cluster or revoked volume
+        that bills). Idle deadlines move with requests and are not counted: the forecast
+        errs early, never late."""
+        drops: dict[int, Decimal] = {}
+        for key, _, kind, payload in self.core.pending:
+            if key[0] <= at or kind not in ("reservation-end", "grace-end"):
+                continue
+            if self._stale(kind, payload):
+                continue
+            resource_id = payload[0]
+            state = self.core.clusters.get(resource_id) or self.core.volumes.get(resource_id)
+            meter = self._meter_of(resource_id)
+            if state is None or meter is None or not state.groups:
+                continue
+            price = self._meter_price(meter[0], at)
+            if price is None:
+                continue
+            rate = sum(group.count for group in state.groups) * _hourly(price)
+            drops[key[0]] = EXACT_CONTEXT.add(drops.get(key[0], Decimal(0)), rate)
+        return drops
+
+    def _forecast_alert(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
+        """Alert the forecast run-out ``alert_lead_hours`` ahead (CR6, P-ALERT); return the
+        instant to look again, if the alert is still to come.
+
+        One alert per run-out, renewed when a change moves the run-out earlier than the one
+        announced by more than half the warning that alert gave (at most the lead time). An
+        alert given at the lead time leaves exactly that lead, so the run-out can never
+        move earlier than announced by more than the lead itself; half of it is the
+        threshold: "Tuesday" turned into "in 45 minutes" is renewed, an hour of drift is not.
+        """
+        core = self.core
+        exhaustion = self._forecast_run_out(at, balance, rate)
+        if exhaustion is None:
+            return None
+        lead = self.policies.alert_lead_hours * MICROS_PER_HOUR
+        if core.forecast_alerted:
+            moved = core.forecast_instant - exhaustion
+            if moved <= min(lead, core.forecast_warning // 2):
+                return None
+        warn = exhaustion - lead
+        if warn > at:
+            return warn
+        # While more is due at this instant, its last event decides, at the rate of
+        # everything left running.
+        if not self._more_at(at):
+            core.forecast_alerted = True
+            core.forecast_instant = exhaustion
+            core.forecast_warning = exhaustion - at
+            self._log(
+                at,
+                core.account.id if core.account else "",
+                "alert",
+                "CR6",
+                f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
+                "at the current rate",
+            )
+        return None
 
     def _exhaust(self, at: int) -> None:
         """Credits ran out: the lifecycle of CR3-CR5 and CR8, each action logged."""
