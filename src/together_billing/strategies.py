@@ -496,7 +496,8 @@ def _policies(draw: st.DrawFn) -> Policies:
         batch_discount=draw(st.none() | rates(max_value=1)),
         storage_shrink=draw(st.sampled_from(_first(base.storage_shrink, list(ShrinkPolicy)))),
         reservation_payment=draw(st.sampled_from(list(ReservationPayment))),
-        credit_floor=draw(st.sampled_from(_first(base.credit_floor, [Decimal(0), Decimal(-100)]))),
+        # Mostly prepaid ($0), so that accounts run out often (issue 11).
+        credit_floor=draw(st.sampled_from([Decimal(0), Decimal(0), Decimal(0), Decimal(-100)])),
         min_purchase=draw(st.sampled_from([Decimal(5), Decimal(0), Decimal(25)])),
         grace_compute_hours=draw(st.sampled_from([72, 1, 24])),
         grace_storage_hours=draw(st.sampled_from([168, 1, 48])),
@@ -536,22 +537,36 @@ def accounts(
     ids: st.SearchStrategy[str] | None = None,
     opening_balances: st.SearchStrategy[Money] | None = None,
     auto_recharges: st.SearchStrategy[AutoRecharge | None] | None = None,
+    linked_cards: st.SearchStrategy[bool] | None = None,
 ) -> st.SearchStrategy[Account]:
     """Billing :class:`~together_billing.Account` values, which turn credits on in a replay.
 
-    Defaults: the id ``"account"``, opening balances of ``amounts(max_value=500)``
-    and no auto-recharge or one of :func:`auto_recharges`.
+    Defaults: the id ``"account"``; opening balances of ``amounts(max_value=2)``,
+    ``amounts(max_value=10)`` or ``amounts(max_value=50)`` five times in six and
+    ``amounts(max_value=500)`` otherwise, so that most
+    generated replays run out of credits (the exhaustion lifecycle is where money is at
+    stake); no auto-recharge (three times in four) or one of :func:`auto_recharges`;
+    a linked card (floor P-FLOOR ``linked_card_floor``) one time in eight.
     """
+    # Small balances mostly: up to $2, $10 or $50 five times in six, up to $500 otherwise.
+    balances = st.sampled_from([2, 10, 10, 50, 50, 500]).flatmap(lambda top: amounts(max_value=top))
+    recharges = st.one_of(st.none(), st.none(), st.none(), _auto_recharges())
+    cards = st.sampled_from([False] * 7 + [True])
     return st.builds(
         _account,
         st.just("account") if ids is None else ids,
-        amounts(max_value=500) if opening_balances is None else opening_balances,
-        (st.none() | _auto_recharges()) if auto_recharges is None else auto_recharges,
+        balances if opening_balances is None else opening_balances,
+        recharges if auto_recharges is None else auto_recharges,
+        cards if linked_cards is None else linked_cards,
     )
 
 
-def _account(account_id: str, balance: Money, recharge: AutoRecharge | None) -> Account:
-    return Account(account_id, opening_balance=balance.amount, auto_recharge=recharge)
+def _account(
+    account_id: str, balance: Money, recharge: AutoRecharge | None, card: bool = False
+) -> Account:
+    return Account(
+        account_id, opening_balance=balance.amount, auto_recharge=recharge, linked_card=card
+    )
 
 
 # -- resources ---------------------------------------------------------------------------------
@@ -1338,8 +1353,17 @@ def _credit_events(
 ) -> list[Event]:
     """Purchases (at least the minimum purchase) and grants on the account."""
     low = max(rules.min_purchase, Decimal("0.01"))
-    bought = amounts(min_value=low, max_value=max(low, Decimal(1000)))
-    granted = amounts(min_value=Decimal("0.01"), max_value=500)
+    # Mostly small, so purchases restore an account only for a while and it runs out again.
+    bought = st.one_of(
+        amounts(min_value=low, max_value=max(low, Decimal(20))),
+        amounts(min_value=low, max_value=max(low, Decimal(20))),
+        amounts(min_value=low, max_value=max(low, Decimal(1000))),
+    )
+    granted = st.one_of(
+        amounts(min_value=Decimal("0.01"), max_value=20),
+        amounts(min_value=Decimal("0.01"), max_value=20),
+        amounts(min_value=Decimal("0.01"), max_value=500),
+    )
     events: list[Event] = []
     after: int | None = None
     for _ in range(draw(st.integers(0, budget))):
