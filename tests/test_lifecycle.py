@@ -10,6 +10,7 @@ storage at $0.50 per TiB-hour. A $10 prepaid account with a $6/h endpoint runnin
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -606,3 +607,86 @@ def test_CR6_the_forecast_alert_is_renewed_when_the_run_out_moves_much_earlier()
     ]
     # $6.50/h: $136 lasts 20 h 55 min 23.076924 s: 1 h 45 min earlier, no renewal.
     assert forecasts(runs["small"]) == [first]
+
+
+# -- defect 2: debt is collected once ------------------------------------------------------------
+
+
+def test_IN3_debt_is_collected_once_by_the_invoice_not_again_by_a_later_purchase() -> None:
+    """IN3, W25, defect 2: the $50 used below zero in November is November's amount due; the
+    $100 bought in December stays $100 of credit (it does not pay November's debt again)."""
+    ep = DedicatedEndpoint("x", model="m", hardware="1x_g")
+    result = simulate(
+        [ep, Account(opening_balance=10)],
+        [
+            Deploy("2025-11-30T14:00:00Z", "x"),  # $60 to midnight: $50 below zero
+            Stop("2025-12-01T00:00:00Z", "x"),
+            Purchase("2025-12-02T00:00:00Z", "account", 100),
+        ],
+        until="2025-12-03T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies(credit_floor=-100),
+    )
+    november, december = result.invoices
+    assert (november.total.amount, november.amount_due.amount) == (Decimal(60), Decimal(50))
+    assert december.amount_due.amount == 0
+    assert result.balance == 100
+    # What the customer pays (purchases and amounts due) is what was charged plus what is left.
+    paid = 10 + 100 + november.amount_due.amount + december.amount_due.amount
+    assert paid == result.total.amount + result.balance
+
+
+def test_IN3_a_purchase_in_the_same_period_pays_that_periods_debt() -> None:
+    """IN3: credits bought in the period pay its debt first, so it is not due on the invoice."""
+    ep = DedicatedEndpoint("x", model="m", hardware="1x_g")
+    result = simulate(
+        [ep, Account(opening_balance=10)],
+        [
+            Deploy(at("00:00"), "x"),
+            Stop(at("10:00"), "x"),  # $60: $50 below zero
+            Purchase(at("12:00"), "account", 100),
+        ],
+        until="2025-12-01T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies(credit_floor=-100),
+    )
+    (invoice,) = result.invoices
+    assert (invoice.credits_applied.amount, invoice.amount_due.amount) == (60, 0)
+    assert result.balance == 50
+
+
+def test_CLI_shows_the_corrected_behaviour(tmp_path: Path) -> None:
+    """The CLI replays scenario files with the new settings: a linked card runs to -$100, an
+    endpoint without a timeout bills until stopped, a begin while exhausted is refused."""
+    import io
+    import json
+
+    from together_billing.cli import main
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        """
+start: "2025-11-03T00:00:00Z"
+until: "2025-11-05T00:00:00Z"
+account: {opening_balance: 10, linked_card: true}
+catalog:
+  default: false
+  hardware:
+    - {hardware: 1x_g, per_hour: 6, effective_from: "2025-01-01T00:00:00Z"}
+resources:
+  - {kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_g}
+  - {kind: dedicated_endpoint, id: late, model: m, hardware: 1x_g}
+events:
+  - {type: deploy, at: "2025-11-03T00:00:00Z", resource: ep}
+  - {type: deploy, at: "2025-11-04T20:00:00Z", resource: late}
+""",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    assert main(["simulate", str(scenario), "--format", "json"], out=out) == 0
+    data = json.loads(out.getvalue())
+    actions = [(e["resource"], e["action"]) for e in data["log"]]
+    # $110 at $6/h lasts 18 h 20 min: out at 18:20 with the floor at -$100.
+    assert ("ep", "stopped") in actions
+    assert ("late", "deploy refused") in actions
+    assert data["invoices"][0]["amount_due"] == "100.00"
