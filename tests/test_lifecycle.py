@@ -10,8 +10,8 @@ storage at $0.50 per TiB-hour. A $10 prepaid account with a $6/h endpoint runnin
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
