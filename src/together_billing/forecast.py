@@ -16,7 +16,7 @@ deployment) repeated at the same steady rate.
 >>> from together_billing.scenario import Scenario
 >>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> plan = Scenario(
-...     resources=[endpoint, Account(opening_balance=100)],
+...     resources=[endpoint, Account(opening_balance=100, linked_card=True)],
 ...     events=[Deploy("2025-11-03T09:00:00Z", "ep")],
 ...     until="2025-11-03T12:00:00Z",
 ... )

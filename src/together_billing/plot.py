@@ -19,7 +19,7 @@ imported only when a picture is asked for.
 >>> from together_billing import Account, DedicatedEndpoint, Deploy, Purchase, Stop, simulate
 >>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> result = simulate(
-...     [endpoint, Account(opening_balance=100)],
+...     [endpoint, Account(opening_balance=100, linked_card=True)],
 ...     [
 ...         Deploy("2025-11-03T09:00:00Z", "ep"),
 ...         Stop("2025-11-03T11:00:00Z", "ep"),
