@@ -690,3 +690,18 @@ events:
     assert ("ep", "stopped") in actions
     assert ("late", "deploy refused") in actions
     assert data["invoices"][0]["amount_due"] == "100.00"
+
+
+def test_CR6_a_run_out_moved_much_later_is_alerted_again_at_its_lead_time() -> None:
+    """CR6: an alert given for a run-out minutes away, then a purchase that moves it days
+    later: the new run-out gets its own alert, 24 h before it (found by the deep profile)."""
+    volume = StorageVolume("v", size_tib=1)  # $0.50/h
+    result = simulate(
+        [volume, Account(opening_balance="0.01")],
+        [Deploy(at("00:00"), "v"), Purchase("2025-11-03T00:00:00.000001Z", "account", 24)],
+        until="2025-11-06T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", revoked_storage_bills=False),
+    )
+    # $24.01 at $0.50/h: 48 h 1 min 12 s, to 5 Nov 00:01:12 (to the microsecond, rounded up).
+    assert forecasts(result)[-1] == ("2025-11-04T00:01:12+00:00", "2025-11-05T00:01:12+00:00")

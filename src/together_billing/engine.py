@@ -1724,6 +1724,8 @@ class _Replay:
         alert given at the lead time leaves exactly that lead, so the run-out can never
         move earlier than announced by more than the lead itself; half of it is the
         threshold: "Tuesday" turned into "in 45 minutes" is renewed, an hour of drift is not.
+        A run-out moved later by as much (a purchase, a stop) re-arms the alert, given again
+        at the lead time before the new run-out.
         """
         core = self.core
         exhaustion = self._forecast_run_out(at, balance, rate)
@@ -1732,7 +1734,12 @@ class _Replay:
         lead = self.policies.alert_lead_hours * MICROS_PER_HOUR
         if core.forecast_alerted:
             moved = core.forecast_instant - exhaustion
-            if moved <= min(lead, core.forecast_warning // 2):
+            threshold = min(lead, core.forecast_warning // 2)
+            if -moved > threshold:
+                # Much later than announced (a purchase, a stop): the alert given no longer
+                # warns of this run-out; a new one comes at its own lead time.
+                core.forecast_alerted = False
+            elif moved <= threshold:
                 return None
         warn = exhaustion - lead
         if warn > at:
