@@ -144,16 +144,18 @@ def test_foreseeable_actions_are_alerted_first(scenario: GeneratedScenario) -> N
         if entry.action == "alert":
             alerts[entry.resource].append(to_micros(entry.at))
     customer = sorted(to_micros(e.at) if hasattr(e, "at") else 0 for e in scenario.events)
+    since = to_micros(scenario.start)
     for entry in result.log:
         at = to_micros(entry.at)
         if entry.action in ("decommissioned", "data deleted"):
             assert any(a <= at for a in alerts[entry.resource]), entry
-        if entry.action == "credits exhausted" and at > to_micros(scenario.start) + lead:
+        if entry.action == "credits exhausted":
             quiet = not any(at - lead <= t <= at for t in customer)
-            if quiet and entry.resource in alerts:
-                assert any(at - lead <= a < at for a in alerts[entry.resource]), entry
-            elif quiet:
-                raise AssertionError(f"no alert before {entry}")
+            if quiet and at > to_micros(scenario.start) + lead:
+                # Alerted since the last run-out (or the start): possibly earlier than the
+                # lead time, when the forecast then was earlier than what happened.
+                assert any(since <= a < at for a in alerts[entry.resource]), entry
+            since = at
 
 
 @settings(max_examples=30)
