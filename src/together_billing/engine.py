@@ -205,6 +205,7 @@ class _ClusterState:
     """Metered GPUs: those above the reservation (burst), or all of an on-demand cluster's."""
     generation: int = 0
     ended_by: str | None = None
+    grace_end: int = 0
 
     def reservation_paid(self, at: int) -> bool:
         """Whether ``at`` lies in the paid reservation, even if the cluster ended early (CL2)."""
@@ -220,6 +221,7 @@ class _VolumeState:
     generation: int = 0
     deleted_by_credits: bool = False
     ended_by: str | None = None
+    grace_end: int = 0
 
 
 @attrs.frozen
@@ -1458,11 +1460,17 @@ class _Replay:
             earlier = Decimal(0)
             amount = Decimal(0)
             begun: int | None = None
+            # Only a span within one unit of the period's start can finish an earlier unit.
+            near = grain.step_seconds is not None and start < period_start + (
+                grain.step_seconds * MICROS_PER_SECOND
+            )
             for group in groups:
                 lo = max(start, group.paid_until)
                 if lo >= until:
                     continue
                 amount += group.count * self._metered(key, grain, group.grid, instants, lo, until)
+                if not near:
+                    continue
                 first = _unit_start(grain, group.grid, period_start)
                 if first < period_start and lo < grain.unit_end(group.grid, period_start):
                     end = min(until, grain.unit_end(group.grid, period_start))
@@ -1501,6 +1509,9 @@ class _Replay:
         """
         first = bisect.bisect_right(instants, _unit_start(grain, grid, lo))
         last = bisect.bisect_left(instants, hi)
+        if first >= last:  # no price change reaches a unit of the span: one price
+            price = self._meter_price(key, _unit_start(grain, grid, lo))
+            return Decimal(0) if price is None else (hi - lo) * _hourly(price)
         cuts = sorted({grain.unit_end(grid, c) for c in instants[first:last]} - {lo, hi})
         amount = Decimal(0)
         for a, b in itertools.pairwise([lo, *(c for c in cuts if lo < c < hi), hi]):
@@ -1698,21 +1709,22 @@ class _Replay:
         that bills). Idle deadlines move with requests and are not counted: the forecast
         errs early, never late."""
         drops: dict[int, Decimal] = {}
-        for key, _, kind, payload in self.core.pending:
-            if key[0] <= at or kind not in ("reservation-end", "grace-end"):
-                continue
-            if self._stale(kind, payload):
-                continue
-            resource_id = payload[0]
-            state = self.core.clusters.get(resource_id) or self.core.volumes.get(resource_id)
+        states: list[tuple[str, _ClusterState | _VolumeState, int]] = []
+        for resource_id, cluster in self.core.clusters.items():
+            if cluster.groups and cluster.status == _RUNNING and cluster.reservation_end > at:
+                states.append((resource_id, cluster, cluster.reservation_end))
+            elif cluster.groups and cluster.status == _PAUSED and cluster.grace_end > at:
+                states.append((resource_id, cluster, cluster.grace_end))
+        for resource_id, volume in self.core.volumes.items():
+            if volume.groups and volume.status == _REVOKED and volume.grace_end > at:
+                states.append((resource_id, volume, volume.grace_end))
+        for resource_id, state, end in states:
             meter = self._meter_of(resource_id)
-            if state is None or meter is None or not state.groups:
-                continue
+            assert meter is not None
             price = self._meter_price(meter[0], at)
-            if price is None:
-                continue
-            rate = sum(group.count for group in state.groups) * _hourly(price)
-            drops[key[0]] = EXACT_CONTEXT.add(drops.get(key[0], Decimal(0)), rate)
+            if price is not None:
+                rate = sum(group.count for group in state.groups) * _hourly(price)
+                drops[end] = EXACT_CONTEXT.add(drops.get(end, Decimal(0)), rate)
         return drops
 
     def _forecast_alert(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
@@ -1852,6 +1864,7 @@ class _Replay:
             self._resize_units(resource_id, state.groups, at, 0)
         state.status = status
         state.ended_by = rule
+        state.grace_end = at + grace
         state.generation += 1
         self._grace(resource_id, at, grace, state.generation, rule)
         action = "paused" if status == _PAUSED else "access revoked"
