@@ -244,7 +244,11 @@ class TestKeys:
         """Each entry's key names its kind and what it prices."""
         assert ServerlessPrice("m", "1", "1", JAN).key == ("serverless", "m")
         assert SizeTierPrice("small", "8", "1", "1", JAN).key == ("size-tier", "small")
-        assert HardwarePrice("1x_g", "1", JAN).key == ("hardware", "1x_g")
+        assert HardwarePrice("1x_g", "1", JAN).key == ("hardware", "1x-g")
+        assert HardwarePrice("1xnvidia-h100-80gb", "1", JAN).key == (
+            "hardware",
+            "1x-nvidia-h100-80gb",
+        )
         assert FineTuningPrice("16.0", "dpo", False, "1", JAN).key == (
             "fine-tuning",
             "16",
@@ -377,11 +381,11 @@ class TestLookups:
     @pytest.mark.parametrize(
         ("base", "wanted"), [("1x_g", "2x-g"), ("1x-g", "2x_g"), ("1x_g", "2xg")]
     )
-    def test_nx_needs_the_same_spelling(self, base: str, wanted: str) -> None:
-        """A derived configuration only comes from a base entry spelled the same way."""
+    def test_nx_in_any_spelling_comes_from_the_base_entry(self, base: str, wanted: str) -> None:
+        """v1 (``_``) and v2 (``-`` or none) spellings derive from one base entry (issue 13)."""
         catalog = Catalog([HardwarePrice(base, "1", JAN)])
-        with pytest.raises(UnknownPrice):
-            catalog.hardware(wanted, LATER)
+        price = catalog.hardware(wanted, LATER)
+        assert (price.hardware, price.per_hour) == (wanted, 2)
 
     def test_derived_history_follows_every_base_entry(self) -> None:
         """A derived configuration has one entry per base entry, at the same instants."""

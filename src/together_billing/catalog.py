@@ -13,6 +13,12 @@ is false) and every invoice line priced from one says so.
 (Decimal('0.30'), Decimal('0.06'), Decimal('1.20'))
 >>> catalog.hardware("4x_nvidia_h100_80gb_sxm", instant("2025-12-01T00:00:00Z")).per_hour
 Decimal('15.96')
+
+Hardware ids resolve in both of Together's spellings (v1 ``1x_nvidia_h100_80gb_sxm``,
+v2 ``1xnvidia-h100-80gb``) to one entry, see :func:`hardware_key`:
+
+>>> catalog.hardware("1xnvidia-h100-80gb", instant("2025-12-01T00:00:00Z")).per_hour
+Decimal('3.99')
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ __all__ = [
     "SourceKind",
     "StoragePrice",
     "default_catalog",
+    "hardware_key",
     "load_data",
 ]
 
@@ -199,6 +206,33 @@ class SizeTierPrice:
 
 
 _HARDWARE_COUNT: Final = re.compile(r"^(\d+)x[_-]?(.+)$")
+_HARDWARE_SEPARATORS: Final = re.compile(r"[_\-\s]+")
+#: The interconnect suffix of v1 ids that v2 ids leave out (every v2 H100/H200/B200 is SXM).
+_DEFAULT_LINK: Final = "sxm"
+
+
+def hardware_key(hardware: str) -> str:
+    """The one spelling of a hardware configuration id that the catalog looks entries up by.
+
+    Together spells the same configuration ``1x_nvidia_h100_80gb_sxm`` (v1 API and
+    docs) and ``1xnvidia-h100-80gb`` (v2 instance types): the key lower-cases the
+    id, reads the GPU count prefix, treats ``_`` and ``-`` alike and drops the
+    ``sxm`` interconnect suffix that v2 ids omit. Other suffixes (``pcie``) are kept,
+    so different hardware never shares a key.
+
+    >>> hardware_key("1x_nvidia_h100_80gb_sxm") == hardware_key("1xnvidia-h100-80gb")
+    True
+    >>> hardware_key("4xnvidia-h100-80gb")
+    '4x-nvidia-h100-80gb'
+    """
+    text = hardware.strip().lower()
+    match = _HARDWARE_COUNT.match(text)
+    count, rest = (match.group(1), match.group(2)) if match else ("", text)
+    parts = [part for part in _HARDWARE_SEPARATORS.split(rest) if part]
+    if len(parts) > 1 and parts[-1] == _DEFAULT_LINK:
+        parts.pop()
+    body = "-".join(parts)
+    return f"{count}x-{body}" if count else body
 
 
 @attrs.frozen
@@ -235,7 +269,7 @@ class HardwarePrice:
 
     @property
     def key(self) -> PriceKey:
-        return ("hardware", self.hardware)
+        return ("hardware", hardware_key(self.hardware))
 
 
 class FineTuningMethod(Choice):
@@ -337,7 +371,7 @@ class Catalog:
     Two entries with the same key and ``effective_from`` are ambiguous and rejected.
     """
 
-    __slots__ = ("_entries", "_history", "_tiers")
+    __slots__ = ("_derived", "_entries", "_history", "_tiers")
 
     def __init__(self, entries: Iterable[PriceEntry] = ()) -> None:
         ordered = sorted(entries, key=_entry_order)
@@ -355,6 +389,8 @@ class Catalog:
             items.append(entry)
         self._entries: tuple[PriceEntry, ...] = tuple(ordered)
         self._history = history
+        # Multi-GPU configurations derived from their 1x entry, by the spelling asked for.
+        self._derived: dict[str, tuple[list[int], list[PriceEntry]]] = {}
         tiers = [e for e in ordered if isinstance(e, SizeTierPrice)]
         self._tiers = sorted({(t.max_params_b, t.tier) for t in tiers})
 
@@ -390,22 +426,26 @@ class Catalog:
 
     def history(self, key: PriceKey) -> tuple[Sequence[int], Sequence[PriceEntry]]:
         """Effective instants (microseconds) and entries of one key, oldest first."""
-        found = self._history.get(key)
+        if key[0] != "hardware":
+            return self._history.get(key, ((), ()))
+        found = self._history.get(("hardware", hardware_key(key[1])))
         if found is not None:
             return found
-        if key[0] == "hardware":
+        derived = self._derived.get(key[1])
+        if derived is None:
             derived = self._derived_hardware(key[1])
-            if derived is not None:
-                return derived
-        return ((), ())
+            if derived is None:
+                return ((), ())
+            self._derived[key[1]] = derived
+        return derived
 
     def _derived_hardware(self, hardware: str) -> tuple[list[int], list[PriceEntry]] | None:
-        match = _HARDWARE_COUNT.match(hardware)
+        """``Nx`` of a configuration priced only as ``1x`` (DE1, W4), in the asked spelling."""
+        match = _HARDWARE_COUNT.match(hardware_key(hardware))
         if match is None or match.group(1) == "1":
             return None
         count = int(match.group(1))
-        sep = hardware[len(match.group(1)) + 1 : len(hardware) - len(match.group(2))]
-        base = self._history.get(("hardware", f"1x{sep}{match.group(2)}"))
+        base = self._history.get(("hardware", f"1x-{match.group(2)}"))
         if base is None:
             return None
         instants, items = base
@@ -420,9 +460,7 @@ class Catalog:
                     gpu_count=item.gpu_count * count,
                 )
             )
-        result = (list(instants), derived)
-        self._history[("hardware", hardware)] = result
-        return result
+        return (list(instants), derived)
 
     def at(self, key: PriceKey, at: int) -> PriceEntry | None:
         """The entry of ``key`` in force at ``at`` (microseconds), or ``None``."""
@@ -439,7 +477,13 @@ class Catalog:
         if instants:
             expected = f"an instant at or after {from_micros(instants[0]).isoformat()}"
             raise UnknownPrice(f"{what} at", at.isoformat(), expected)
-        known = sorted({k[1] for k in self._history if k[0] == key[0]})
+        known = sorted(
+            {
+                getattr(items[0], key[0], k[1]) if key[0] == "hardware" else k[1]
+                for k, (_, items) in self._history.items()
+                if k[0] == key[0]
+            }
+        )
         shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
         raise UnknownPrice(what, key[1], f"one in the catalog ({shown}) or a price entry for it")
 

@@ -99,6 +99,7 @@ from together_billing.timeline import (
     Stop,
     TokenUsage,
     TokenUsageBatch,
+    deduplicate,
 )
 
 __all__ = ["SimulationResult", "SimulationState", "Simulator", "simulate"]
@@ -248,6 +249,9 @@ class _Core:
     log: list[LogEntry] = attrs.Factory(list)
     pending: list[tuple[tuple[Any, ...], int, str, Any]] = attrs.Factory(list)
     sequence: int = 0
+    # Usage ids seen so far and the repeats left out (timeline.deduplicate).
+    usage_ids: dict[str, Any] = attrs.Factory(dict)
+    duplicates: int = 0
 
 
 @attrs.frozen(eq=False)
@@ -357,6 +361,11 @@ class SimulationResult:
         }
 
     @property
+    def duplicates(self) -> int:
+        """Usage events left out because their ``id`` was already billed (imports, overlaps)."""
+        return self.state._core.duplicates
+
+    @property
     def final_invoices(self) -> tuple[Invoice, ...]:
         return tuple(i for i in self.invoices if i.status is InvoiceStatus.FINAL)
 
@@ -393,6 +402,8 @@ class SimulationResult:
             "total": str(self.total.amount),
             "log": [entry.to_dict() for entry in self.log],
         }
+        if self.duplicates:
+            data["duplicates"] = self.duplicates
         credits = self.credits
         if credits is not None:
             data["credits"] = {name: str(_cents(value)) for name, value in credits.items()}
@@ -429,7 +440,9 @@ class Simulator:
         Any invalid event raises before a result exists: nothing is half-applied.
         """
         end = to_micros(instant(until, field="until"))
-        ordered = sorted(events, key=_sort_key)
+        seen = {} if state is None else dict(state._core.usage_ids)
+        unique, duplicates = deduplicate(events, seen)
+        ordered = sorted(unique, key=_sort_key)
         if state is None:
             if start is not None:
                 first = to_micros(instant(start, field="start"))
@@ -450,6 +463,8 @@ class Simulator:
                     from_micros(end).isoformat(),
                     f"an instant at or after the state's {from_micros(core.now).isoformat()}",
                 )
+        core.usage_ids = seen
+        core.duplicates += duplicates
         replay = _Replay(core, self.policies).add_resources(resources)
         replay.run(ordered, end, resumed=state is not None)
         # The replay worked on its own copy of the state, so the result can keep it.

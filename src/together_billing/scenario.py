@@ -345,6 +345,8 @@ class TokensDoc(_EventDoc):
     output_tokens: NonNegative = 0
     cached_input_tokens: NonNegative = 0
     batch: bool = False
+    id: Id | None = None
+    """The usage record's id (an import's row id): a replay bills each id once."""
 
     def build(self) -> Event:
         return TokenUsage(
@@ -354,6 +356,7 @@ class TokensDoc(_EventDoc):
             self.output_tokens,
             self.cached_input_tokens,
             self.batch,
+            id=self.id,
         )
 
 

@@ -28,7 +28,7 @@ expected an integer >= 0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeAlias
 
@@ -66,6 +66,7 @@ __all__ = [
     "Stop",
     "TokenUsage",
     "TokenUsageBatch",
+    "deduplicate",
 ]
 
 PRIORITY_PRICE: Final = 0
@@ -95,6 +96,13 @@ def _count(minimum: int) -> Any:
             )
 
     return check
+
+
+def _optional_id(instance: Any, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise InvalidArgument(
+            "id", value, "a non-empty string or None", context=type(instance).__name__
+        )
 
 
 class _Ordered:
@@ -278,12 +286,15 @@ class TokenUsage(_ResourceEvent):
 
     ``input_tokens`` counts all input tokens, of which ``cached_input_tokens``
     were served from the prompt cache; ``batch`` marks Batch API requests.
+    ``id`` optionally names the usage record where it came from (an import's row
+    or meter-event id): a replay bills each id once, see :func:`deduplicate`.
     """
 
     input_tokens: int = attrs.field(default=0, validator=_count(0))
     output_tokens: int = attrs.field(default=0, validator=_count(0))
     cached_input_tokens: int = attrs.field(default=0, validator=_count(0))
     batch: bool = False
+    id: str | None = attrs.field(default=None, kw_only=True, validator=_optional_id)
     priority: ClassVar[int] = PRIORITY_ACTIVITY
 
     def __attrs_post_init__(self) -> None:
@@ -296,7 +307,13 @@ class TokenUsage(_ResourceEvent):
             )
 
     def _fields(self) -> tuple[Any, ...]:
-        return (self.input_tokens, self.output_tokens, self.cached_input_tokens, self.batch)
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            self.batch,
+            self.id or "",
+        )
 
 
 def _micros_column(value: object) -> tuple[int, ...]:
@@ -511,3 +528,48 @@ Event: TypeAlias = (
     | Purchase
     | Grant
 )
+
+
+def deduplicate(
+    events: Iterable[Event], seen: dict[str, Event] | None = None
+) -> tuple[list[Event], int]:
+    """The events with every repeated usage id left out, and how many were left out.
+
+    Importing the same usage twice, or two exports that overlap, must bill once
+    (as Stripe's meter events and Lago's transaction ids do): of the events that
+    carry the same ``id``, the first is kept and the identical repeats are dropped
+    and counted. ``seen`` holds the ids of a replay being continued, and is updated.
+    Two *different* events under one id are an error: one of them would be misread.
+
+    >>> first = TokenUsage("2025-11-01T10:00:00Z", "chat", 100, id="row-1")
+    >>> kept, dropped = deduplicate([first, first, TokenUsage("2025-11-01T10:00:00Z", "chat", 100)])
+    >>> len(kept), dropped
+    (2, 1)
+    >>> deduplicate([first, TokenUsage("2025-11-01T10:00:00Z", "chat", 5, id="row-1")])
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: TokenUsage: id='row-1' is not valid; expected \
+one event per id; it names two different usage records
+    """
+    known: dict[str, Event] = {} if seen is None else seen
+    kept: list[Event] = []
+    dropped = 0
+    for event in events:
+        event_id = event.id if isinstance(event, TokenUsage) else None
+        if event_id is None:
+            kept.append(event)
+            continue
+        earlier = known.get(event_id)
+        if earlier is None:
+            known[event_id] = event
+            kept.append(event)
+        elif earlier == event:
+            dropped += 1
+        else:
+            raise InvalidArgument(
+                "id",
+                event_id,
+                "one event per id; it names two different usage records",
+                context=type(event).__name__,
+            )
+    return kept, dropped
