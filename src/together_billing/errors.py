@@ -22,6 +22,7 @@ __all__ = [
     "BillingError",
     "CurrencyMismatch",
     "InvalidArgument",
+    "InvalidResponse",
     "InvalidScenario",
     "InvalidTimeline",
     "MissingDependency",
@@ -131,3 +132,20 @@ class MissingDependency(BillingError, ImportError):
         self.expected = f"pip install 'together-billing[{extra}]'"
         msg = f"{needed_by} needs {package}: {self.expected}"
         super().__init__(msg, name=package)
+
+
+class InvalidResponse(BillingError, ValueError):
+    """A response of Together's API (live, or saved as JSON) does not have the expected shape.
+
+    ``value`` names the response (an endpoint or a file), ``errors`` holds one
+    ``(location, message)`` pair per problem, and ``field`` is the first location.
+    """
+
+    def __init__(self, source: str, errors: list[tuple[str, str]], *, expected: str) -> None:
+        self.field = errors[0][0] if errors else ""
+        self.value = source
+        self.expected = expected
+        self.errors = errors
+        lines = "\n".join(f"  {loc}: {message}" for loc, message in errors)
+        msg = f"{source} is not {expected}:\n{lines}"
+        super().__init__(msg)
