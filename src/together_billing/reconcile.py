@@ -40,6 +40,7 @@ import attrs
 import pendulum
 
 from together_billing._choice import Choice
+from together_billing._responses import iso
 from together_billing.catalog import Catalog
 from together_billing.credits import Account
 from together_billing.engine import SimulationResult, SimulationState, Simulator
@@ -216,14 +217,14 @@ class SimulatedUsage:
             pages.setdefault(start.format("YYYY-MM"), []).append(
                 {
                     "date": start.format("YYYY-MM-DD"),
-                    "start_time": _iso(start),
-                    "end_time": _iso(end),
+                    "start_time": iso(start),
+                    "end_time": iso(end),
                     "line_items": by_window.get((start, end), []),
                 }
             )
         data = {
             "granularity": self.granularity.value,
-            "read_at": None if read_at is None else _iso(instant(read_at, field="read_at")),
+            "read_at": None if read_at is None else iso(instant(read_at, field="read_at")),
             "pages": [
                 {
                     "object": "list",
@@ -471,8 +472,8 @@ class ReconciledRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "window_start": _iso(self.start),
-            "window_end": _iso(self.end),
+            "window_start": iso(self.start),
+            "window_end": iso(self.end),
             "product": self.product,
             "subject": self.subject,
             "status": self.status.value,
@@ -551,7 +552,7 @@ class Reconciliation:
             },
             "counts": {status.value: self.count(status) for status in RowStatus},
             "missing_windows": [
-                {"window_start": _iso(start), "window_end": _iso(end)}
+                {"window_start": iso(start), "window_end": iso(end)}
                 for start, end in self.missing_windows
             ],
             "rows": [row.to_dict() for row in self.rows],
@@ -579,7 +580,7 @@ class Reconciliation:
             for row in [header, *body]
         ]
         for start, end in self.missing_windows:
-            lines.append(f"missing window {_iso(start)} - {_iso(end)}: not in the report !")
+            lines.append(f"missing window {iso(start)} - {iso(end)}: not in the report !")
         counts = ", ".join(f"{self.count(s)} {s.value}" for s in RowStatus if self.count(s))
         verdict = "OK" if self.ok else f"EXCEEDED: {len(self.exceeded)} row(s)"
         lines.append("")
@@ -748,7 +749,3 @@ def _text(value: Decimal) -> str:
 def _money(value: Decimal) -> str:
     sign = "-" if value < 0 else ""
     return f"{sign}${_text(abs(value))}"
-
-
-def _iso(at: pendulum.DateTime) -> str:
-    return at.isoformat().replace("+00:00", "Z")

@@ -52,17 +52,17 @@ final (:attr:`UsageRow.final`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 import attrs
 import pendulum
 import pydantic
 
 from together_billing._choice import Choice
+from together_billing._responses import DecimalText, ResponseModel, read_json, response_errors
 from together_billing.errors import InvalidArgument, InvalidResponse
 from together_billing.money import EXACT_CONTEXT
 from together_billing.resources import Category
@@ -351,85 +351,39 @@ class UsageRow:
 # -- the response shapes (BillingUsageReport pages), as validated documents ---------------------
 
 
-def _decimal_text(value: object) -> Decimal:
-    """A decimal string (or a Decimal read from JSON) as Decimal; floats are refused."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except ArithmeticError:
-            raise ValueError(f"{value!r} is not a decimal string") from None
-        if result.is_finite():
-            return result
-    raise ValueError(f"{value!r} is not a decimal string (floats are refused)")
-
-
-DecimalText = Annotated[Decimal, pydantic.BeforeValidator(_decimal_text)]
-
-
-class _Response(pydantic.BaseModel):
-    # Newer API versions may add fields: ignore them, validate the ones used.
-    model_config = pydantic.ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-
-class _AppliedCreditDoc(_Response):
+class _AppliedCreditDoc(ResponseModel):
     type: str
 
 
-class _LineItemDoc(_Response):
+class _LineItemDoc(ResponseModel):
     product_name: str = pydantic.Field(min_length=1)
     quantity: DecimalText
     unit_price: DecimalText
     cost: DecimalText
-    attributes: dict[str, str] = {}
-    pricing_dimensions: dict[str, str] = {}
+    attributes: dict[str, str] = pydantic.Field(default_factory=dict)
+    pricing_dimensions: dict[str, str] = pydantic.Field(default_factory=dict)
     applied_credit: _AppliedCreditDoc | None = None
 
 
-class _WindowDoc(_Response):
+class _WindowDoc(ResponseModel):
     date: str
     start_time: pydantic.AwareDatetime
     end_time: pydantic.AwareDatetime
     line_items: list[_LineItemDoc]
 
 
-class _PageDoc(_Response):
+class _PageDoc(ResponseModel):
     billing_period: str | None = None
     currency: Literal["USD"] = "USD"
     data: list[_WindowDoc]
     next_cursor: str | None = None
 
 
-class _SavedDoc(_Response):
+class _SavedDoc(ResponseModel):
     granularity: Literal["day", "hour"] | None = None
     read_at: pydantic.AwareDatetime | None = None
     month: str | None = None
     pages: list[_PageDoc]
-
-
-def response_errors(error: pydantic.ValidationError) -> list[tuple[str, str]]:
-    """``(location, message)`` pairs of a pydantic error, for :class:`InvalidResponse`."""
-    return [
-        (".".join(str(part) for part in item["loc"]) or "(document)", item["msg"])
-        for item in error.errors()
-    ]
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file, with every fractional number read as Decimal (never float)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidArgument("path", str(path), f"a readable file ({error.strerror})") from None
-    try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise InvalidResponse(
-            str(path), [(f"line {error.lineno}", error.msg)], expected="a JSON document"
-        ) from None
 
 
 _EXPECTED: Final = f"a usage report ({USAGE_ENDPOINT} pages)"
