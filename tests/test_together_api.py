@@ -43,8 +43,8 @@ together = pytest.importorskip("together", reason="the `together` extra is not i
 httpx = pytest.importorskip("httpx", reason="httpx comes with the `together` extra")
 
 
-def _builders() -> Any:
-    spec = importlib.util.spec_from_file_location("real_bill_responses", SAVED / "responses.py")
+def _load(path: Path, name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -52,63 +52,10 @@ def _builders() -> Any:
     return module
 
 
-RESPONSES = _builders()
-
-
-class Server:
-    """A fake api.together.ai: pages by path and ``after`` cursor; records every request."""
-
-    def __init__(self, routes: dict[str, list[Any]]) -> None:
-        self.routes = routes
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        pages = self.routes.get(request.url.path)
-        if pages is None:
-            return httpx.Response(404, json={"error": {"message": "not found"}})
-        cursor = request.url.params.get("after")
-        index = (
-            0
-            if cursor is None
-            else next(i for i, page in enumerate(pages) if page.get("cursor") == cursor)
-        )
-        body = {k: v for k, v in pages[index].items() if k != "cursor"}
-        return httpx.Response(200, json=body)
-
-    def client(self) -> Any:
-        return together.Together(
-            api_key="test",
-            base_url="http://test.invalid/",
-            http_client=httpx.Client(transport=httpx.MockTransport(self)),
-            max_retries=0,
-        )
-
-    def urls(self, path: str) -> list[str]:
-        return [str(r.url) for r in self.requests if r.url.path == path]
-
-
-def catalog_server() -> Server:
-    saved = RESPONSES.catalog_responses()
-    models = saved["supported_models"]
-    hardware = saved["hardware"][0]
-    # The hardware list comes whole today (next_cursor null); page it to prove it is followed.
-    first = {**hardware, "data": hardware["data"][:2], "next_cursor": "h2"}
-    second = {**hardware, "data": hardware["data"][2:], "next_cursor": None, "cursor": "h2"}
-    return Server(
-        {
-            "/v2/supported-models": [models[0], {**models[1], "cursor": "c2"}],
-            "/v2/public/inference-instance-types": [first, second],
-        }
-    )
-
-
-def usage_server(mutate=None) -> Server:
-    saved = RESPONSES.usage_report()["pages"]
-    pages = [saved[0], {**saved[1], "cursor": "w16"}]
-    if mutate is not None:
-        mutate(pages)
-    return Server({"/v1/billing/usage": pages})
+FAKE = _load(Path(__file__).with_name("sdk_fake.py"), "sdk_fake")
+RESPONSES = FAKE.RESPONSES
+catalog_server = FAKE.catalog_server
+usage_server = FAKE.usage_server
 
 
 NOW = "2026-12-01T09:00:00Z"

@@ -9,8 +9,13 @@ scenarios or a scenario and a fork of it. ``together-billing schema`` prints the
 scenario format's JSON Schema; ``together-billing catalog`` lists the bundled
 price catalog with its sources.
 
+A real account (``docs/real-bill.md``): ``catalog pull`` reads live prices from
+Together's API (or ``--from-json`` saved responses) and writes a catalog file,
+``usage pull`` saves a month's usage report, and ``reconcile SCENARIO --usage
+REPORT.json`` compares a replay with the report window by window.
+
 Exit codes: 0 success, 2 invalid input (usage, scenario or timeline), 1 any
-other billing error.
+other billing error, 3 ``reconcile`` found differences beyond the tolerance.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from together_billing._text import columns
-from together_billing.catalog import default_catalog
+from together_billing.catalog import Catalog, HardwarePrice, default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
 from together_billing.invoice import Invoice, LogEntry
@@ -55,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     catalog = commands.add_parser("catalog", help="list the bundled price catalog")
     catalog.add_argument("--format", choices=("table", "json"), default="table")
+    _account_parsers(commands, catalog)
     return parser
 
 
@@ -65,8 +71,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     try:
         if args.command == "schema":
             stream.write(json.dumps(ScenarioDoc.model_json_schema(), indent=2) + "\n")
+        elif args.command == "catalog" and args.action == "pull":
+            _catalog_pull(stream, args)
         elif args.command == "catalog":
             _print_catalog(stream, args.format)
+        elif args.command == "usage":
+            _usage_pull(stream, args)
+        elif args.command == "reconcile":
+            return _reconcile(stream, args)
         elif args.command == "forecast":
             _forecast(stream, args)
         elif args.command == "explain":
@@ -158,8 +170,8 @@ def _dollars(value: Decimal) -> str:
     return f"-${-value}" if value < 0 else f"${value}"
 
 
-def _print_catalog(stream: TextIO, fmt: str) -> None:
-    entries = default_catalog().entries
+def _print_catalog(stream: TextIO, fmt: str, catalog: Catalog | None = None) -> None:
+    entries = (catalog if catalog is not None else default_catalog()).entries
     rows = [["key", "effective_from", "rates", "source"]]
     data = []
     for entry in entries:
@@ -177,12 +189,14 @@ def _print_catalog(stream: TextIO, fmt: str) -> None:
             if (value := getattr(entry, name, None)) is not None
         }
         rates = ", ".join(f"{k}={v}" for k, v in fields.items())
+        # Hardware is looked up by hardware_key; list it as the entry spells it.
+        key = ("hardware", entry.hardware) if isinstance(entry, HardwarePrice) else entry.key
         rows.append(
-            [" ".join(entry.key), entry.effective_from.isoformat(), rates, entry.source.describe()]
+            [" ".join(key), entry.effective_from.isoformat(), rates, entry.source.describe()]
         )
         data.append(
             {
-                "key": list(entry.key),
+                "key": list(key),
                 "effective_from": entry.effective_from.isoformat(),
                 "rates": fields,
                 "source": entry.source.url,
@@ -457,3 +471,145 @@ def _compare(stream: TextIO, args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+# -- a real account: catalog pull, usage pull, reconcile --------------------------------------
+
+#: The exit code of ``reconcile`` when a row exceeds the tolerance (a CI gate).
+EXIT_RECONCILE_EXCEEDED = 3
+
+
+def _account_parsers(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    catalog: argparse.ArgumentParser,
+) -> None:
+    actions = catalog.add_subparsers(dest="action", metavar="ACTION")
+    pull = actions.add_parser(
+        "pull", help="read live prices from Together's API (needs TOGETHER_API_KEY)"
+    )
+    pull.add_argument("--out", metavar="FILE", help="write a catalog file scenarios load")
+    pull.add_argument(
+        "--from-json", metavar="RESPONSES", help="read saved responses instead of the API"
+    )
+    pull.add_argument(
+        "--save-responses", metavar="FILE", help="also save the raw responses as JSON"
+    )
+    _format_option(pull)
+
+    usage = commands.add_parser("usage", help="the real usage report of your account")
+    usage_actions = usage.add_subparsers(dest="action", metavar="ACTION", required=True)
+    usage_pull = usage_actions.add_parser(
+        "pull", help="save a month's usage report (needs TOGETHER_API_KEY)"
+    )
+    usage_pull.add_argument("--month", required=True, help="the billing month, YYYY-MM")
+    usage_pull.add_argument("--granularity", choices=("day", "hour"), default="day")
+    usage_pull.add_argument(
+        "--out", metavar="FILE", help="write the report here (default: print it)"
+    )
+    usage_pull.add_argument(
+        "--from-json", metavar="REPORT", help="read a saved report instead of the API"
+    )
+
+    reconcile = commands.add_parser(
+        "reconcile", help="compare a scenario's replay with the real usage report"
+    )
+    reconcile.add_argument("scenario", help="a scenario file (.yaml, .yml or .json)")
+    reconcile.add_argument(
+        "--usage", required=True, metavar="REPORT", help="a report saved by `usage pull`"
+    )
+    reconcile.add_argument(
+        "--tolerance",
+        default="0.01",
+        help="USD a row's costs may differ by and still match (default 0.01)",
+    )
+    reconcile.add_argument(
+        "--quantity-tolerance",
+        default="0",
+        help="how much a row's quantities may differ by, in the product's unit (default 0)",
+    )
+    reconcile.add_argument("--all", action="store_true", help="table: list matched rows too")
+    _format_option(reconcile)
+
+
+def _catalog_pull(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing import together_api  # noqa: PLC0415 - lazy: the SDK is optional
+
+    if args.from_json:
+        pulled = together_api.load_catalog(args.from_json)
+    else:
+        client = together_api.connect(needed_by="together-billing catalog pull")
+        pulled = together_api.pull_catalog(client)
+    if args.out:
+        pulled.write(args.out)
+    if args.save_responses:
+        pulled.write_responses(args.save_responses)
+    if args.format == "json":
+        document = {"read_at": pulled.read_at.isoformat(), **pulled.to_document()}
+        stream.write(json.dumps(document, indent=2, default=_decimal_text) + "\n")
+        return
+    _print_catalog(stream, "table", pulled.catalog)
+    stream.write(f"\nread at {pulled.read_at.isoformat()}: {len(pulled.catalog)} prices\n")
+    for model in pulled.deprecated:
+        stream.write(f"deprecated: {model}\n")
+    for model, reason in pulled.skipped:
+        stream.write(f"skipped: {model} ({reason})\n")
+    if args.out:
+        stream.write(f"wrote {args.out}: add it to a scenario with catalog: {{files: [...]}}\n")
+
+
+def _decimal_text(value: object) -> str:
+    """JSON output carries amounts and rates as decimal strings, never floats."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _usage_pull(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing import together_api  # noqa: PLC0415 - lazy: the SDK is optional
+    from together_billing._responses import dumps  # noqa: PLC0415 - lazy
+    from together_billing.usage import UsageReport  # noqa: PLC0415 - lazy
+
+    if args.from_json:
+        report = UsageReport.from_file(args.from_json)
+    else:
+        client = together_api.connect(needed_by="together-billing usage pull")
+        report = together_api.pull_usage(client, month=args.month, granularity=args.granularity)
+    if not args.out:
+        stream.write(dumps(report.to_data()))
+        return
+    Path(args.out).write_text(dumps(report.to_data()), encoding="utf-8")
+    open_windows = sum(1 for window in report.windows if not window.final)
+    stream.write(
+        f"wrote {args.out}: {len(report.windows)} {report.granularity.value} windows, "
+        f"{len(report.rows)} rows, {_dollars(report.total)} in all\n"
+    )
+    if open_windows:
+        stream.write(f"{open_windows} window(s) not final yet (the month is still open)\n")
+    unknown = report.unknown
+    if unknown:
+        names = sorted({row.product_name for row in unknown})
+        total = sum((row.cost for row in unknown), Decimal(0))
+        stream.write(
+            f"{len(unknown)} row(s) of products the library does not know "
+            f"({', '.join(names)}): {_dollars(total)}\n"
+        )
+
+
+def _reconcile(stream: TextIO, args: argparse.Namespace) -> int:
+    from together_billing.reconcile import reconcile, replay_usage  # noqa: PLC0415 - lazy
+    from together_billing.usage import UsageReport  # noqa: PLC0415 - lazy
+
+    report = UsageReport.from_file(args.usage)
+    scenario = Scenario.from_file(args.scenario)
+    simulated = replay_usage(scenario, granularity=report.granularity)
+    result = reconcile(
+        simulated,
+        report,
+        tolerance=args.tolerance,
+        quantity_tolerance=args.quantity_tolerance,
+    )
+    if args.format == "json":
+        _write_json(stream, result.to_dict())
+    else:
+        stream.write(result.table(all_rows=args.all) + "\n")
+    return 0 if result.ok else EXIT_RECONCILE_EXCEEDED

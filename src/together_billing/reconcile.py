@@ -41,7 +41,7 @@ import pendulum
 
 from together_billing._choice import Choice
 from together_billing._responses import iso
-from together_billing.catalog import Catalog
+from together_billing.catalog import Catalog, hardware_key
 from together_billing.credits import Account
 from together_billing.engine import SimulationResult, SimulationState, Simulator
 from together_billing.errors import InvalidArgument
@@ -575,10 +575,15 @@ class Reconciliation:
             for r in shown
         ]
         widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-        lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            for row in [header, *body]
-        ]
+        notes = {
+            index: _notes(row)
+            for index, row in enumerate(shown)
+            if row.status is not RowStatus.MATCHED
+        }
+        lines = [_cells(header, widths)]
+        for index, cells in enumerate(body):
+            lines.append(_cells(cells, widths))
+            lines.extend(notes.get(index, ()))
         for start, end in self.missing_windows:
             lines.append(f"missing window {iso(start)} - {iso(end)}: not in the report !")
         counts = ", ".join(f"{self.count(s)} {s.value}" for s in RowStatus if self.count(s))
@@ -604,7 +609,8 @@ def reconcile(
     Only windows both sides cover are compared: the replay's span and the report's
     span (its first to its last window). A row matches when the costs differ by at
     most ``tolerance`` USD and the quantities by at most ``quantity_tolerance`` (in
-    the product's unit). Rows of products the table does not know, and windows the
+    the product's unit). Hardware is compared by :func:`~together_billing.catalog.hardware_key`,
+    so v1 and v2 ids match. Rows of products the table does not know, and windows the
     report skips inside its span, always fail the gate; rows of windows that are not
     final are shown but never fail it (the report will still change).
     """
@@ -634,14 +640,22 @@ def reconcile(
     def covered(window: tuple[pendulum.DateTime, pendulum.DateTime]) -> bool:
         return span is not None and span[0] <= window[0] and window[1] <= span[1]
 
+    def subject_key(product: str | None, subject: str) -> str:
+        known = report_products.get(product) if product is not None else None
+        return (
+            hardware_key(subject) if known is not None and known.subject == "hardware" else subject
+        )
+
+    report_products = simulated.products
     sim: dict[_RowKey, list[Any]] = {}
     for charge in simulated.charges:
         window = (charge.start, charge.end)
         if not covered(window):
             continue
         name = charge.product if charge.product is not None else f"(no product: {charge.kind})"
+        subject = subject_key(charge.product, charge.subject)
         entry = sim.setdefault(
-            (charge.start, charge.end, name, charge.subject), [Decimal(0), Decimal(0), set(), []]
+            (charge.start, charge.end, name, subject), [Decimal(0), Decimal(0), set(), []]
         )
         entry[0] = EXACT_CONTEXT.add(entry[0], charge.quantity)
         entry[1] = EXACT_CONTEXT.add(entry[1], charge.cost)
@@ -654,7 +668,12 @@ def reconcile(
         window = (row.window.start, row.window.end)
         if window not in sim_windows:
             continue
-        key = (row.window.start, row.window.end, row.product_name, row.subject)
+        key = (
+            row.window.start,
+            row.window.end,
+            row.product_name,
+            subject_key(row.product_name, row.subject),
+        )
         entry = real.setdefault(key, [Decimal(0), Decimal(0), set()])
         entry[0] = EXACT_CONTEXT.add(entry[0], row.quantity)
         entry[1] = EXACT_CONTEXT.add(entry[1], row.cost)
@@ -719,6 +738,19 @@ def reconcile(
     )
 
 
+def _cells(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def _notes(row: ReconciledRow) -> list[str]:
+    """What explains a row that is not matched: the simulated lines, the reported prices."""
+    notes = [f"    simulated: {line}" for line in row.explanation]
+    if row.reported_unit_prices:
+        prices = ", ".join(_text(p) for p in row.reported_unit_prices)
+        notes.append(f"    reported unit price: {prices} USD")
+    return notes
+
+
 def _grid(
     kind: Granularity, start: pendulum.DateTime, end: pendulum.DateTime
 ) -> list[tuple[pendulum.DateTime, pendulum.DateTime]]:
@@ -747,5 +779,8 @@ def _text(value: Decimal) -> str:
 
 
 def _money(value: Decimal) -> str:
+    """Dollars with at least cents, and every further digit the exact figure has."""
     sign = "-" if value < 0 else ""
-    return f"{sign}${_text(abs(value))}"
+    text = _text(abs(value))
+    whole, _, cents = text.partition(".")
+    return f"{sign}${whole}.{cents.ljust(2, '0')}"
