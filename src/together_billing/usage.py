@@ -63,10 +63,23 @@ import pydantic
 
 from together_billing._choice import Choice
 from together_billing._responses import DecimalText, ResponseModel, read_json, response_errors
+from together_billing.catalog import (
+    Catalog,
+    HardwarePrice,
+    PriceEntry,
+    ServerlessPrice,
+    Source,
+    SourceKind,
+    default_catalog,
+)
+from together_billing.credits import Account
 from together_billing.errors import InvalidArgument, InvalidResponse
-from together_billing.money import EXACT_CONTEXT
-from together_billing.resources import Category
+from together_billing.money import EXACT_CONTEXT, to_decimal
+from together_billing.policies import Policies
+from together_billing.resources import Category, DedicatedEndpoint, Resource, ServerlessUsage
+from together_billing.scenario import Scenario
 from together_billing.time import instant
+from together_billing.timeline import Deploy, Event, TokenUsage
 
 __all__ = [
     "DEFAULT_PRODUCTS",
@@ -510,6 +523,62 @@ class UsageReport:
         """The report as JSON-ready data (what :meth:`from_data` reads back)."""
         return dict(self.data)
 
+    def to_scenario(
+        self,
+        *,
+        days: int = 7,
+        balance: object = None,
+        catalog: Catalog | None = None,
+        policies: Policies | None = None,
+    ) -> Scenario:
+        """The report's last ``days`` of final windows as a scenario to forecast from.
+
+        What the account actually used becomes the history of a forecast; with
+        ``SteadyUsage(window_days=days)`` the forecast assumes it goes on at the same
+        rate (see docs/real-bill.md):
+
+        - serverless tokens: one :class:`~together_billing.TokenUsage` per window,
+          model and batch flag, at the window's start (ids make a repeat bill once);
+        - dedicated endpoints that ran in the last window: running at the end, with
+          the replicas that window's hours give (at least one), deployed at its start.
+
+        Prices come from the report's own unit prices (source: the usage report),
+        over ``catalog`` (default: the bundled one). ``balance`` is the credit balance
+        at the report's end: the scenario's account opens with it plus what the
+        history charges, so the forecast starts from exactly that balance. Rows of
+        other products are left out, and the scenario's ``name`` says which and how much.
+        """
+        if type(days) is not int or days < 1:
+            raise InvalidArgument("days", days, "a whole number of days >= 1")
+        finals = [w for w in self.windows if w.final]
+        if not finals:
+            raise InvalidArgument("report", self.source, "a report with at least one final window")
+        end = finals[-1].end
+        start = end.subtract(days=days)
+        rows = [r for r in self.rows if r.final and start <= r.window.start < end]
+        history = _History(self.source, self.read_at or end, start)
+        left_out: dict[str, Decimal] = {}
+        for row in rows:
+            if not history.add(row):
+                name = row.product_name
+                left_out[name] = left_out.get(name, Decimal(0)) + row.cost
+        base = catalog if catalog is not None else default_catalog()
+        scenario = Scenario(
+            resources=history.resources(finals[-1]),
+            events=history.events(finals[-1]),
+            start=start,
+            until=end,
+            catalog=base.with_entries(*history.prices()),
+            policies=policies if policies is not None else Policies(),
+            name=_history_name(self.source, days, left_out),
+        )
+        if balance is None:
+            return scenario
+        opening = to_decimal(balance, field="balance")
+        spent = _sum(line.amount_exact for line in scenario.run().lines)
+        account = Account(opening_balance=EXACT_CONTEXT.add(opening, spent))
+        return scenario.with_resources(account)
+
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
     total = Decimal(0)
@@ -536,3 +605,137 @@ def _granularity(given: str | None, windows: Sequence[_WindowDoc], source: str) 
 def _subject(item: _LineItemDoc, product: Product | None) -> str:
     key = product.subject if product is not None else "model"
     return item.pricing_dimensions.get(key) or item.attributes.get(key) or ""
+
+
+# -- from the report to a forecast's history -----------------------------------------------------
+
+_TOKEN_FIELDS: Final = {
+    "input tokens": "input",
+    "cached input tokens": "cached",
+    "output tokens": "output",
+}
+
+
+def _history_name(source: str, days: int, left_out: Mapping[str, Decimal]) -> str:
+    name = f"the last {days} day(s) of {source}"
+    if left_out:
+        parts = ", ".join(
+            f"{product} (${_sum([cost])})" for product, cost in sorted(left_out.items())
+        )
+        name += f"; left out: {parts}"
+    return name
+
+
+class _History:
+    """Rows of a report gathered into the resources, events and prices of a scenario."""
+
+    def __init__(self, source: str, read_at: pendulum.DateTime, start: pendulum.DateTime) -> None:
+        self.source = Source(
+            "https://api.together.ai/v1/billing/usage",
+            read_at.format("YYYY-MM-DD"),
+            SourceKind.TOGETHER,
+            f"unit prices of the usage report {source}",
+        )
+        self.start = start
+        # (window start, model, batch) -> token counts; model -> kind -> unit price.
+        self.tokens: dict[tuple[pendulum.DateTime, str, bool], dict[str, int]] = {}
+        self.token_prices: dict[str, dict[str, Decimal]] = {}
+        # hardware -> (window start, hours), unit price
+        self.hours: dict[str, dict[pendulum.DateTime, Decimal]] = {}
+        self.hardware_prices: dict[str, Decimal] = {}
+
+    def add(self, row: UsageRow) -> bool:
+        product = row.product
+        if product is None or not row.subject:
+            return False
+        if product.category is Category.SERVERLESS:
+            batch = product.kind.startswith("batch ")
+            field = _TOKEN_FIELDS.get(product.kind.removeprefix("batch "))
+            if field is None:
+                return False
+            if row.quantity != row.quantity.to_integral_value():
+                raise InvalidArgument(
+                    "quantity",
+                    str(row.quantity),
+                    f"a whole number of tokens ({row.product_name}, {row.window.date})",
+                )
+            counts = self.tokens.setdefault((row.window.start, row.subject, batch), {})
+            counts[field] = counts.get(field, 0) + int(row.quantity)
+            if not batch:
+                self.token_prices.setdefault(row.subject, {})[field] = row.unit_price
+            return True
+        if product.category is Category.DEDICATED_ENDPOINT:
+            windows = self.hours.setdefault(row.subject, {})
+            windows[row.window.start] = windows.get(row.window.start, Decimal(0)) + row.quantity
+            self.hardware_prices[row.subject] = row.unit_price
+            return True
+        return False
+
+    def _running(self, last: UsageWindow) -> dict[str, int]:
+        length = Decimal((last.end - last.start).total_seconds()) / 3600
+        running = {}
+        for hardware, windows in sorted(self.hours.items()):
+            hours = windows.get(last.start, Decimal(0))
+            if hours > 0:
+                replicas = int((hours / length).to_integral_value(rounding="ROUND_HALF_UP"))
+                running[hardware] = max(1, replicas)
+        return running
+
+    def resources(self, last: UsageWindow) -> list[Resource]:
+        found: list[Resource] = [
+            ServerlessUsage(model, model=model) for model in sorted({m for _, m, _ in self.tokens})
+        ]
+        for hardware, replicas in self._running(last).items():
+            found.append(
+                DedicatedEndpoint(
+                    f"endpoint {hardware}",
+                    model="(from the usage report)",
+                    hardware=hardware,
+                    min_replicas=replicas,
+                    max_replicas=replicas,
+                    inactive_timeout_minutes=0,
+                )
+            )
+        return found
+
+    def events(self, last: UsageWindow) -> list[Event]:
+        events: list[Event] = []
+        for (at, model, batch), counts in sorted(self.tokens.items()):
+            cached = counts.get("cached", 0)
+            events.append(
+                TokenUsage(
+                    at,
+                    model,
+                    counts.get("input", 0) + cached,
+                    counts.get("output", 0),
+                    cached,
+                    batch,
+                    id=f"usage {at.isoformat()} {model}{' batch' if batch else ''}",
+                )
+            )
+        events.extend(
+            Deploy(last.start, f"endpoint {hardware}") for hardware in self._running(last)
+        )
+        return events
+
+    def prices(self) -> list[PriceEntry]:
+        million = Decimal(1_000_000)
+        entries: list[PriceEntry] = []
+        for model, prices in sorted(self.token_prices.items()):
+            if "input" in prices and "output" in prices:
+                cached = prices.get("cached")
+                entries.append(
+                    ServerlessPrice(
+                        model,
+                        prices["input"] * million,
+                        prices["output"] * million,
+                        self.start,
+                        self.source,
+                        None if cached is None else cached * million,
+                    )
+                )
+        entries.extend(
+            HardwarePrice(hardware, price, self.start, self.source)
+            for hardware, price in sorted(self.hardware_prices.items())
+        )
+        return entries
