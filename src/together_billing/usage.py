@@ -85,6 +85,7 @@ __all__ = [
     "DEFAULT_PRODUCTS",
     "USAGE_ENDPOINT",
     "Granularity",
+    "Measure",
     "Product",
     "ProductTable",
     "UsageReport",
