@@ -269,7 +269,7 @@ class HardwarePrice:
 
     @property
     def key(self) -> PriceKey:
-        return ("hardware", hardware_key(self.hardware))
+        return ("hardware", self.hardware)
 
 
 class FineTuningMethod(Choice):
@@ -365,6 +365,11 @@ def _entry_order(entry: PriceEntry) -> tuple[PriceKey, int]:
     return (entry.key, to_micros(entry.effective_from))
 
 
+def _lookup(key: PriceKey) -> PriceKey:
+    """The key a catalog files an entry under: hardware by :func:`hardware_key`."""
+    return ("hardware", hardware_key(key[1])) if key[0] == "hardware" else key
+
+
 class Catalog:
     """An immutable collection of price entries, looked up by key and instant.
 
@@ -376,8 +381,8 @@ class Catalog:
     def __init__(self, entries: Iterable[PriceEntry] = ()) -> None:
         ordered = sorted(entries, key=_entry_order)
         history: dict[PriceKey, tuple[list[int], list[PriceEntry]]] = {}
-        for entry in ordered:
-            instants, items = history.setdefault(entry.key, ([], []))
+        for entry in sorted(ordered, key=lambda e: (_lookup(e.key), to_micros(e.effective_from))):
+            instants, items = history.setdefault(_lookup(entry.key), ([], []))
             at = to_micros(entry.effective_from)
             if instants and instants[-1] == at:
                 raise InvalidArgument(
@@ -418,8 +423,12 @@ class Catalog:
 
         An entry with the same key and instant as an existing one replaces it.
         """
-        replaced = {(e.key, to_micros(e.effective_from)) for e in entries}
-        kept = [e for e in self._entries if _entry_order(e) not in replaced]
+        replaced = {(_lookup(e.key), to_micros(e.effective_from)) for e in entries}
+        kept = [
+            e
+            for e in self._entries
+            if (_lookup(e.key), to_micros(e.effective_from)) not in replaced
+        ]
         return Catalog([*kept, *entries])
 
     # -- lookups ---------------------------------------------------------------------------
@@ -428,7 +437,7 @@ class Catalog:
         """Effective instants (microseconds) and entries of one key, oldest first."""
         if key[0] != "hardware":
             return self._history.get(key, ((), ()))
-        found = self._history.get(("hardware", hardware_key(key[1])))
+        found = self._history.get(_lookup(key))
         if found is not None:
             return found
         derived = self._derived.get(key[1])

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from together_billing._text import columns
-from together_billing.catalog import Catalog, HardwarePrice, default_catalog
+from together_billing.catalog import Catalog, default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
 from together_billing.invoice import Invoice, LogEntry
@@ -189,14 +189,12 @@ def _print_catalog(stream: TextIO, fmt: str, catalog: Catalog | None = None) -> 
             if (value := getattr(entry, name, None)) is not None
         }
         rates = ", ".join(f"{k}={v}" for k, v in fields.items())
-        # Hardware is looked up by hardware_key; list it as the entry spells it.
-        key = ("hardware", entry.hardware) if isinstance(entry, HardwarePrice) else entry.key
         rows.append(
-            [" ".join(key), entry.effective_from.isoformat(), rates, entry.source.describe()]
+            [" ".join(entry.key), entry.effective_from.isoformat(), rates, entry.source.describe()]
         )
         data.append(
             {
-                "key": list(key),
+                "key": list(entry.key),
                 "effective_from": entry.effective_from.isoformat(),
                 "rates": fields,
                 "source": entry.source.url,
