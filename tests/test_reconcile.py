@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from together_billing import (
@@ -125,7 +125,6 @@ class TestAgainstItsOwnReport:
         assert {row.status for row in result.rows} == {RowStatus.MATCHED}
         assert result.simulated_total == result.reported_total == simulated.total
 
-    @settings(max_examples=30)
     @given(
         generated=st.sampled_from(["day", "hour"]).flatmap(
             lambda granularity: st.tuples(
@@ -153,7 +152,6 @@ class TestAgainstItsOwnReport:
         assert all(row.status is RowStatus.MATCHED for row in result.rows)
         assert all(row.cost_difference == 0 == row.quantity_difference for row in result.rows)
 
-    @settings(max_examples=15)
     @given(generated=scenarios(max_events=8))
     def test_property_with_credits(self, generated) -> None:
         """With an account (credits run out, resources stop), windows still add up exactly."""
@@ -293,3 +291,14 @@ class TestDifferences:
         ]
         assert data["schema_version"] == 1
         assert json.dumps(data) == json.dumps(reconcile(simulated, simulated.to_report()).to_dict())
+
+
+def test_a_scenario_is_replayed_at_the_reports_granularity() -> None:
+    """`reconcile(scenario, report)` replays the scenario itself; a bare result is refused."""
+    scenario = plan()
+    report = replay_usage(scenario, granularity="hour").to_report()
+    result = reconcile(scenario, report, tolerance=0)
+    assert result.ok
+    assert result.granularity is Granularity.HOUR
+    with pytest.raises(InvalidArgument, match="each window"):
+        reconcile(scenario.run(), report)

@@ -259,7 +259,11 @@ class HardwarePrice:
         source: Source = USER_SOURCE,
         gpu_count: int = 1,
     ) -> HardwarePrice:
-        """Build from the API's ``pricing.cents_per_minute`` (10.82 is $6.492/hour).
+        """Build from the v1 API's ``pricing.cents_per_minute`` (10.82 is $6.492/hour).
+
+        That shape (GET ``/v1/hardware``, SDK 1.x-2.x) is gone from the ``together`` 3.x
+        SDK, whose ``InferenceInstanceType.price_cents_per_hour`` is read by
+        :func:`together_billing.together_api.pull_catalog`.
 
         >>> HardwarePrice.from_cents_per_minute("1x_h100", "10.82", "2026-06-08T00:00:00Z").per_hour
         Decimal('6.492')

@@ -598,13 +598,17 @@ class Reconciliation:
 
 
 def reconcile(
-    simulated: SimulatedUsage,
+    simulated: SimulatedUsage | Replayable,
     report: UsageReport,
     *,
     tolerance: object = Decimal("0.01"),
     quantity_tolerance: object = Decimal(0),
 ) -> Reconciliation:
     """Compare a replay's windows with the real report's, per product and subject.
+
+    ``simulated`` is :func:`replay_usage`'s result, or a scenario, replayed here at
+    the report's granularity. (A :class:`SimulationResult` is not enough: it holds
+    each period's totals, not each window's.)
 
     Only windows both sides cover are compared: the replay's span and the report's
     span (its first to its last window). A row matches when the costs differ by at
@@ -614,6 +618,15 @@ def reconcile(
     report skips inside its span, always fail the gate; rows of windows that are not
     final are shown but never fail it (the report will still change).
     """
+    if isinstance(simulated, SimulationResult):
+        raise InvalidArgument(
+            "simulated",
+            "a SimulationResult",
+            "the scenario itself, or replay_usage(scenario): a result holds each period's "
+            "totals, not each window's",
+        )
+    if not isinstance(simulated, SimulatedUsage):
+        simulated = replay_usage(simulated, granularity=report.granularity)
     money_tolerance = to_decimal(tolerance, field="tolerance")
     unit_tolerance = to_decimal(quantity_tolerance, field="quantity_tolerance")
     for name, value in (("tolerance", money_tolerance), ("quantity_tolerance", unit_tolerance)):
