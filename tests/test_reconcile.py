@@ -286,6 +286,7 @@ class TestDifferences:
             "report",
             "totals",
             "counts",
+            "not_compared",
             "missing_windows",
             "rows",
         ]
@@ -302,3 +303,20 @@ def test_a_scenario_is_replayed_at_the_reports_granularity() -> None:
     assert result.granularity is Granularity.HOUR
     with pytest.raises(InvalidArgument, match="each window"):
         reconcile(scenario.run(), report)
+
+
+def test_what_lies_outside_either_span_is_counted_not_compared() -> None:
+    """A report of three days against a replay of two: the third day's rows are not compared."""
+    report = replay_usage(plan(), granularity="day").to_report()
+    shorter = plan(until="2025-11-03T00:00:00Z", events=plan().events)
+    result = reconcile(shorter, report, tolerance=0)
+    assert result.ok
+    assert result.not_compared == (0, 0)
+
+    def one_day(data) -> None:
+        del data["pages"][0]["data"][1:]
+
+    result = reconcile(plan(), edited(report, one_day))
+    assert result.not_compared[1] > 0
+    assert "not compared" in result.table()
+    assert result.to_dict()["not_compared"]["simulated_charges"] == result.not_compared[1]

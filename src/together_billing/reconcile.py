@@ -513,6 +513,8 @@ class Reconciliation:
     rows: tuple[ReconciledRow, ...]
     missing_windows: tuple[tuple[pendulum.DateTime, pendulum.DateTime], ...]
     report_source: str
+    not_compared: tuple[int, int] = (0, 0)
+    """Report rows outside the replay's span, and simulated charges outside the report's."""
 
     @property
     def exceeded(self) -> tuple[ReconciledRow, ...]:
@@ -551,6 +553,10 @@ class Reconciliation:
                 ),
             },
             "counts": {status.value: self.count(status) for status in RowStatus},
+            "not_compared": {
+                "reported_rows": self.not_compared[0],
+                "simulated_charges": self.not_compared[1],
+            },
             "missing_windows": [
                 {"window_start": iso(start), "window_end": iso(end)}
                 for start, end in self.missing_windows
@@ -590,6 +596,12 @@ class Reconciliation:
         verdict = "OK" if self.ok else f"EXCEEDED: {len(self.exceeded)} row(s)"
         lines.append("")
         lines.append(f"{len(self.rows)} rows: {counts or 'none'}")
+        reported, simulated = self.not_compared
+        if reported or simulated:
+            lines.append(
+                f"not compared: {reported} report row(s) outside the replay's span, "
+                f"{simulated} simulated charge(s) outside the report's"
+            )
         lines.append(
             f"simulated {_money(self.simulated_total)}, reported {_money(self.reported_total)}; "
             f"tolerance {_money(self.tolerance)} per row: {verdict}"
@@ -661,9 +673,11 @@ def reconcile(
 
     report_products = simulated.products
     sim: dict[_RowKey, list[Any]] = {}
+    outside_simulated = outside_reported = 0
     for charge in simulated.charges:
         window = (charge.start, charge.end)
         if not covered(window):
+            outside_simulated += 1
             continue
         name = charge.product if charge.product is not None else f"(no product: {charge.kind})"
         subject = subject_key(charge.product, charge.subject)
@@ -680,6 +694,7 @@ def reconcile(
     for row in report.rows:
         window = (row.window.start, row.window.end)
         if window not in sim_windows:
+            outside_reported += 1
             continue
         key = (
             row.window.start,
@@ -748,6 +763,7 @@ def reconcile(
         tuple(rows),
         missing,
         report.source,
+        (outside_reported, outside_simulated),
     )
 
 
