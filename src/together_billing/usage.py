@@ -52,6 +52,7 @@ final (:attr:`UsageRow.final`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -493,7 +494,8 @@ class UsageReport:
         saved = {
             "granularity": kind.value,
             "read_at": None if when is None else when.isoformat().replace("+00:00", "Z"),
-            "pages": data["pages"],
+            **({"month": doc.month} if doc.month else {}),
+            "pages": copy.deepcopy(data["pages"]),
         }
         return cls(kind, tuple(ordered), tuple(rows), when, tuple(periods), source, saved)
 
@@ -521,8 +523,8 @@ class UsageReport:
         return _sum(row.cost for row in self.rows)
 
     def to_data(self) -> dict[str, Any]:
-        """The report as JSON-ready data (what :meth:`from_data` reads back)."""
-        return dict(self.data)
+        """The report as JSON-ready data (what :meth:`from_data` reads back); a copy."""
+        return copy.deepcopy(dict(self.data))
 
     def to_scenario(
         self,
