@@ -129,6 +129,28 @@ class TestFromSavedResponses:
         assert "1x_nvidia_h100_80gb_sxm" in text
 
 
+class TestUsageForecast:
+    def test_when_will_the_credits_run_out(self) -> None:
+        code, text = run(
+            "usage", "forecast", REPORT, "--balance", "20", "--until", "2027-01-31T00:00:00Z"
+        )
+        assert code == 0
+        assert "credits run out at 2026-12-20T02:00:00+00:00" in text
+        assert "the use of the 7 days before the start, at the same rate" in text
+
+    def test_json_and_no_balance(self) -> None:
+        code, text = run("usage", "forecast", REPORT, "--days", "3", "--format", "json")
+        data = json.loads(text)
+        assert code == 0
+        assert data["runway"] is None
+        assert data["open_invoice"]["period"] == "2026-12"
+
+    def test_bad_days(self, capsys) -> None:
+        code, _ = run("usage", "forecast", REPORT, "--days", "0")
+        assert code == 2
+        assert "days" in capsys.readouterr().err
+
+
 class TestLive:
     def test_without_the_extra_the_message_says_how_to_get_it(self, monkeypatch, capsys) -> None:
         monkeypatch.setitem(sys.modules, "together", None)

@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             _catalog_pull(stream, args)
         elif args.command == "catalog":
             _print_catalog(stream, args.format)
+        elif args.command == "usage" and args.action == "forecast":
+            _usage_forecast(stream, args)
         elif args.command == "usage":
             _usage_pull(stream, args)
         elif args.command == "reconcile":
@@ -301,10 +303,11 @@ def _write_json(stream: TextIO, data: object) -> None:
     stream.write(json.dumps(data, indent=2) + "\n")
 
 
-def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
+def _forecast(stream: TextIO, args: argparse.Namespace, scenario: Scenario | None = None) -> None:
     from together_billing.forecast import SteadyUsage, forecast  # noqa: PLC0415 - lazy
 
-    scenario = Scenario.from_file(args.scenario)
+    if scenario is None:
+        scenario = Scenario.from_file(args.scenario)
     assume = None
     if args.steady:
         assume = SteadyUsage(window_days=args.window_days, step_minutes=args.step_minutes)
@@ -507,6 +510,31 @@ def _account_parsers(
     usage_pull.add_argument(
         "--from-json", metavar="REPORT", help="read a saved report instead of the API"
     )
+    usage_forecast = usage_actions.add_parser(
+        "forecast",
+        help="forecast from a saved report's last days: when will the credits run out?",
+    )
+    usage_forecast.add_argument("report", help="a report saved by `usage pull`")
+    usage_forecast.add_argument(
+        "--days", type=int, default=7, help="the report's last N days of use (default 7)"
+    )
+    usage_forecast.add_argument(
+        "--balance", help="your credit balance at the report's end, USD (default: no account)"
+    )
+    usage_forecast.add_argument(
+        "--edition",
+        choices=("2025-11", "2026"),
+        default="2026",
+        help="the rules in force (default 2026: fully prepaid)",
+    )
+    usage_forecast.add_argument(
+        "--until", help="where the forecast ends (default: the end of the open period)"
+    )
+    usage_forecast.add_argument(
+        "--step-minutes", type=int, default=60, help="one assumed record per this many minutes"
+    )
+    usage_forecast.add_argument("--plot", metavar="PNG", help="draw the credit balance")
+    _format_option(usage_forecast)
 
     reconcile = commands.add_parser(
         "reconcile", help="compare a scenario's replay with the real usage report"
@@ -611,3 +639,16 @@ def _reconcile(stream: TextIO, args: argparse.Namespace) -> int:
     else:
         stream.write(result.table(all_rows=args.all) + "\n")
     return 0 if result.ok else EXIT_RECONCILE_EXCEEDED
+
+
+def _usage_forecast(stream: TextIO, args: argparse.Namespace) -> None:
+    """``forecast`` over the history a usage report gives, at a steady rate (item 4)."""
+    from together_billing.policies import Policies  # noqa: PLC0415 - lazy
+    from together_billing.usage import UsageReport  # noqa: PLC0415 - lazy
+
+    report = UsageReport.from_file(args.report)
+    scenario = report.to_scenario(
+        days=args.days, balance=args.balance, policies=Policies.for_edition(args.edition)
+    )
+    args.scenario, args.at, args.steady, args.window_days = args.report, None, True, args.days
+    _forecast(stream, args, scenario)
