@@ -166,6 +166,21 @@ class SimulatedCharge:
     lines: tuple[str, ...]
 
 
+@attrs.define
+class _Tally:
+    """Quantities and costs summed exactly, with the prices, resources and lines behind them."""
+
+    quantity: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+    prices: set[Decimal] = attrs.Factory(set)
+    resources: set[str] = attrs.Factory(set)
+    lines: list[str] = attrs.Factory(list)
+
+    def add(self, quantity: Decimal, cost: Decimal) -> None:
+        self.quantity = EXACT_CONTEXT.add(self.quantity, quantity)
+        self.cost = EXACT_CONTEXT.add(self.cost, cost)
+
+
 # A line of a cumulative replay: (period, resource, rule, description, rate, rate_per, source).
 _LineKey = tuple[str, str, str, str, Decimal, Decimal, str]
 
@@ -362,7 +377,7 @@ def _window_charges(
     current: Mapping[_LineKey, tuple[Decimal, Decimal, InvoiceLine]],
     table: ProductTable,
 ) -> list[SimulatedCharge]:
-    grouped: dict[tuple[str | None, Category, str, str, Decimal], list[Any]] = {}
+    grouped: dict[tuple[str | None, Category, str, str, Decimal], _Tally] = {}
     for key in sorted(current, key=_sortable):
         quantity, cost, line = current[key]
         before_quantity, before_cost, _ = previous.get(key, (Decimal(0), Decimal(0), line))
@@ -372,20 +387,12 @@ def _window_charges(
             continue
         product, kind, subject = line_product(line, table)
         measure = product.measure if product is not None else _measure_of(line)
-        scaled = attrs.evolve(line, quantity=delta_quantity)
-        amount, unit_price = _product_quantity(scaled, measure)
-        group_key = (
-            None if product is None else product.name,
-            line.category,
-            kind,
-            subject,
-            unit_price,
-        )
-        entry = grouped.setdefault(group_key, [Decimal(0), Decimal(0), set(), []])
-        entry[0] = EXACT_CONTEXT.add(entry[0], amount)
-        entry[1] = EXACT_CONTEXT.add(entry[1], delta_cost)
-        entry[2].add(line.resource)
-        entry[3].append(
+        amount, unit_price = _product_quantity(attrs.evolve(line, quantity=delta_quantity), measure)
+        name = None if product is None else product.name
+        tally = grouped.setdefault((name, line.category, kind, subject, unit_price), _Tally())
+        tally.add(amount, delta_cost)
+        tally.resources.add(line.resource)
+        tally.lines.append(
             f"{line.resource}: {line.rule} {line.description}, {_text(delta_quantity)} "
             f"{line.unit} at {_text(line.rate)} {line.rate_unit} "
             f"({line.source.describe()})"
@@ -399,17 +406,14 @@ def _window_charges(
             kind,
             subject,
             unit_price,
-            quantity,
-            cost,
-            tuple(sorted(resources)),
-            tuple(explanation),
+            tally.quantity,
+            tally.cost,
+            tuple(sorted(tally.resources)),
+            tuple(tally.lines),
         )
-        for (name, category, kind, subject, unit_price), (
-            quantity,
-            cost,
-            resources,
-            explanation,
-        ) in sorted(grouped.items(), key=lambda item: _sortable(item[0]))
+        for (name, category, kind, subject, unit_price), tally in sorted(
+            grouped.items(), key=lambda item: _sortable(item[0])
+        )
     ]
 
 
@@ -672,7 +676,7 @@ def reconcile(
         )
 
     report_products = simulated.products
-    sim: dict[_RowKey, list[Any]] = {}
+    sim: dict[_RowKey, _Tally] = {}
     outside_simulated = outside_reported = 0
     for charge in simulated.charges:
         window = (charge.start, charge.end)
@@ -681,14 +685,11 @@ def reconcile(
             continue
         name = charge.product if charge.product is not None else f"(no product: {charge.kind})"
         subject = subject_key(charge.product, charge.subject)
-        entry = sim.setdefault(
-            (charge.start, charge.end, name, subject), [Decimal(0), Decimal(0), set(), []]
-        )
-        entry[0] = EXACT_CONTEXT.add(entry[0], charge.quantity)
-        entry[1] = EXACT_CONTEXT.add(entry[1], charge.cost)
-        entry[2].add(charge.unit_price)
-        entry[3].extend(charge.lines)
-    real: dict[_RowKey, list[Any]] = {}
+        tally = sim.setdefault((charge.start, charge.end, name, subject), _Tally())
+        tally.add(charge.quantity, charge.cost)
+        tally.prices.add(charge.unit_price)
+        tally.lines.extend(charge.lines)
+    real: dict[_RowKey, _Tally] = {}
     unknown: set[_RowKey] = set()
     finals: dict[_RowKey, bool] = {}
     for row in report.rows:
@@ -702,18 +703,16 @@ def reconcile(
             row.product_name,
             subject_key(row.product_name, row.subject),
         )
-        entry = real.setdefault(key, [Decimal(0), Decimal(0), set()])
-        entry[0] = EXACT_CONTEXT.add(entry[0], row.quantity)
-        entry[1] = EXACT_CONTEXT.add(entry[1], row.cost)
-        entry[2].add(row.unit_price)
+        tally = real.setdefault(key, _Tally())
+        tally.add(row.quantity, row.cost)
+        tally.prices.add(row.unit_price)
         finals[key] = row.final
         if row.product is None:
             unknown.add(key)
     rows: list[ReconciledRow] = []
-    zero = Decimal(0)
     for key in sorted({*sim, *real}, key=lambda k: (k[0], k[1], k[2], k[3])):
-        s = sim.get(key, [zero, zero, set(), []])
-        r = real.get(key, [zero, zero, set()])
+        simulated_tally = sim.get(key, _Tally())
+        reported_tally = real.get(key, _Tally())
         window = (key[0], key[1])
         final = finals.get(
             key, reported_windows[window].final if window in reported_windows else True
@@ -729,8 +728,10 @@ def reconcile(
         else:
             status = RowStatus.MATCHED
         within = (
-            abs(EXACT_CONTEXT.subtract(r[1], s[1])) <= money_tolerance
-            and abs(EXACT_CONTEXT.subtract(r[0], s[0])) <= unit_tolerance
+            abs(EXACT_CONTEXT.subtract(reported_tally.cost, simulated_tally.cost))
+            <= money_tolerance
+            and abs(EXACT_CONTEXT.subtract(reported_tally.quantity, simulated_tally.quantity))
+            <= unit_tolerance
         )
         if status is RowStatus.MATCHED and not within:
             status = RowStatus.DIFFERENT
@@ -746,13 +747,13 @@ def reconcile(
                 subject=key[3],
                 status=status,
                 final=final,
-                simulated_quantity=s[0],
-                reported_quantity=r[0],
-                simulated_cost=s[1],
-                reported_cost=r[1],
-                simulated_unit_prices=tuple(sorted(s[2])),
-                reported_unit_prices=tuple(sorted(r[2])),
-                explanation=tuple(s[3]),
+                simulated_quantity=simulated_tally.quantity,
+                reported_quantity=reported_tally.quantity,
+                simulated_cost=simulated_tally.cost,
+                reported_cost=reported_tally.cost,
+                simulated_unit_prices=tuple(sorted(simulated_tally.prices)),
+                reported_unit_prices=tuple(sorted(reported_tally.prices)),
+                explanation=tuple(simulated_tally.lines),
                 exceeds=exceeds,
             )
         )
