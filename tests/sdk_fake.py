@@ -1,6 +1,8 @@
 """A fake api.together.ai for the SDK's own client (tests only; loaded by path, not collected).
 
-Pages come from examples/real-bill/responses.py, built from the SDK's own types.
+Pages come from examples/real-bill/responses.py, built from the SDK's own types. The SDK
+and httpx are imported when used, so that collecting this file (pytest imports every
+module for its doctests) works without the `together` extra.
 """
 
 from __future__ import annotations
@@ -8,9 +10,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 from typing import Any
-
-import httpx
-import together
 
 SAVED = Path(__file__).resolve().parent.parent / "examples" / "real-bill"
 
@@ -24,7 +23,9 @@ def _load(path: Path, name: str) -> Any:
     return module
 
 
-RESPONSES = _load(SAVED / "responses.py", "real_bill_responses")
+def responses() -> Any:
+    """examples/real-bill/responses.py (it needs the SDK)."""
+    return _load(SAVED / "responses.py", "real_bill_responses")
 
 
 class Server:
@@ -32,9 +33,11 @@ class Server:
 
     def __init__(self, routes: dict[str, list[Any]]) -> None:
         self.routes = routes
-        self.requests: list[httpx.Request] = []
+        self.requests: list[Any] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: Any) -> Any:
+        import httpx
+
         self.requests.append(request)
         pages = self.routes.get(request.url.path)
         if pages is None:
@@ -49,6 +52,9 @@ class Server:
         return httpx.Response(200, json=body)
 
     def client(self) -> Any:
+        import httpx
+        import together
+
         return together.Together(
             api_key="test",
             base_url="http://test.invalid/",
@@ -61,7 +67,7 @@ class Server:
 
 
 def catalog_server() -> Server:
-    saved = RESPONSES.catalog_responses()
+    saved = responses().catalog_responses()
     models = saved["supported_models"]
     hardware = saved["hardware"][0]
     # The hardware list comes whole today (next_cursor null); page it to prove it is followed.
@@ -76,7 +82,7 @@ def catalog_server() -> Server:
 
 
 def usage_server(mutate: Any = None) -> Server:
-    saved = RESPONSES.usage_report()["pages"]
+    saved = responses().usage_report()["pages"]
     pages = [saved[0], {**saved[1], "cursor": "w16"}]
     if mutate is not None:
         mutate(pages)

@@ -53,7 +53,7 @@ def _load(path: Path, name: str) -> Any:
 
 
 FAKE = _load(Path(__file__).with_name("sdk_fake.py"), "sdk_fake")
-RESPONSES = FAKE.RESPONSES
+RESPONSES = FAKE.responses()
 catalog_server = FAKE.catalog_server
 usage_server = FAKE.usage_server
 
