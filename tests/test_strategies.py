@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import find, given, settings
@@ -33,6 +34,7 @@ from together_billing import (
     Money,
     NaiveDatetimeError,
     Policies,
+    RoundingMode,
     ServerlessUsage,
     StorageVolume,
     TokenUsageBatch,
@@ -50,11 +52,13 @@ from together_billing.strategies import (
     instants,
     intervals,
     lifecycles,
+    policies,
     price_changes,
     rates,
     scenarios,
     timelines,
 )
+from together_billing.testing import check_invariants
 from together_billing.time import to_micros
 
 # The entry point registers the types when Hypothesis is imported; register them
@@ -343,3 +347,28 @@ def test_all_is_sorted_and_complete() -> None:
     assert list(tbs.__all__) == sorted(tbs.__all__, key=key)
     assert {name for name in defined if not name.startswith("_")} <= set(tbs.__all__)
     assert all(hasattr(tbs, name) for name in tbs.__all__)
+
+
+# -- the shipped invariants accept the shipped strategies (issue 14, defect 1) --------------------
+
+
+def _in_mode(mode: RoundingMode) -> st.SearchStrategy[Policies]:
+    return policies().map(lambda drawn: attrs.evolve(drawn, rounding=mode))
+
+
+@pytest.mark.parametrize("mode", list(RoundingMode), ids=lambda mode: mode.value)
+@given(data=st.data())
+def test_check_invariants_accepts_every_timeline(mode: RoundingMode, data: st.DataObject) -> None:
+    """Every invariant, replays included, holds for timelines() under each rounding mode."""
+    scenario = data.draw(timelines(policies=_in_mode(mode)))
+    result = scenario.run()
+    assert result.policies.rounding is mode
+    check_invariants(result, resources=scenario.resources, events=scenario.events)
+
+
+@pytest.mark.parametrize("mode", list(RoundingMode), ids=lambda mode: mode.value)
+@given(data=st.data())
+def test_check_invariants_accepts_every_scenario(mode: RoundingMode, data: st.DataObject) -> None:
+    """Every invariant holds for scenarios() (credits on or off) under each rounding mode."""
+    scenario = data.draw(scenarios(accounts=st.none() | CREDIT_ACCOUNTS, policies=_in_mode(mode)))
+    check_invariants(scenario.run(), resources=scenario.resources, events=scenario.events)

@@ -22,7 +22,9 @@ from together_billing import (
     LedgerEntry,
     LogEntry,
     Money,
+    Policies,
     Purchase,
+    RoundingMode,
     ServerlessUsage,
     SimulationResult,
     Simulator,
@@ -30,6 +32,8 @@ from together_billing import (
     Stop,
     TokenUsage,
     instant,
+    round_to_cents,
+    simulate,
 )
 from together_billing.scenario import load_scenario
 from together_billing.testing import (
@@ -96,6 +100,7 @@ def fake(result: SimulationResult, **overrides: object) -> SimpleNamespace:
         "log": result.log,
         "ledger": result.ledger,
         "credits": result.credits,
+        "policies": result.policies,
     }
     return SimpleNamespace(**{**parts, **overrides})
 
@@ -205,7 +210,7 @@ def test_rounding_off_by_more_than_half_a_cent_names_the_line(month: SimulationR
     invoice = month.invoices[0]
     first, *rest = invoice.lines
     tampered = attrs.evolve(first, amount=first.amount + Decimal("0.01"))
-    with pytest.raises(InvariantViolation, match="more than half a cent") as caught:
+    with pytest.raises(InvariantViolation, match="rounded half-up to cents") as caught:
         check_invariants(fake(month, invoices=(with_lines(invoice, tampered, *rest),)))
     assert caught.value.invariant == "rounding"
     assert caught.value.line == tampered
@@ -414,3 +419,51 @@ def test_assert_credits_last_needs_an_account() -> None:
     plain, *_ = scenario_inputs("serverless-month")
     with pytest.raises(InvalidArgument, match="Account"):
         assert_credits_last(plain, days=1)
+
+
+# -- rounding under the result's own policy (issue 14, defect 1) ----------------------------------
+
+H100 = "1x_nvidia_h100_80gb_sxm"
+
+
+def seven_minutes(rounding: RoundingMode) -> SimulationResult:
+    """A 7-minute H100 endpoint (exact 0.5..., a cent between up and down) under ``rounding``."""
+    endpoint = DedicatedEndpoint("ep", model="m", hardware=H100, inactive_timeout_minutes=0)
+    events = [Deploy("2025-11-03T09:00:00Z", "ep"), Stop("2025-11-03T09:07:00Z", "ep")]
+    return simulate([endpoint], events, until=UNTIL, policies=Policies(rounding=rounding))
+
+
+@pytest.mark.parametrize("mode", list(RoundingMode))
+def test_a_correct_line_passes_in_every_rounding_mode(mode: RoundingMode) -> None:
+    """Under up and down a correct line is up to a cent from its exact amount: not a violation."""
+    result = seven_minutes(mode)
+    (line,) = result.lines
+    assert line.amount == round_to_cents(line.amount_exact, mode)
+    check_invariants(result)
+
+
+def test_down_rounding_is_more_than_half_a_cent_from_the_exact_amount() -> None:
+    """The case the old half-cent check rejected: DOWN moves this line by more than half a cent."""
+    (line,) = seven_minutes(RoundingMode.DOWN).lines
+    assert abs(line.amount - line.amount_exact) > Decimal("0.005")
+
+
+@pytest.mark.parametrize(
+    ("mode", "other"),
+    [
+        (RoundingMode.DOWN, RoundingMode.UP),
+        (RoundingMode.UP, RoundingMode.DOWN),
+        (RoundingMode.HALF_UP, RoundingMode.DOWN),
+    ],
+)
+def test_a_line_rounded_in_another_mode_is_named(mode: RoundingMode, other: RoundingMode) -> None:
+    """A line rounded with a mode other than the result's policy breaks ``rounding``."""
+    result = seven_minutes(mode)
+    invoice = result.invoices[0]
+    (line,) = invoice.lines
+    wrong = attrs.evolve(line, amount=round_to_cents(line.amount_exact, other))
+    assert wrong.amount != line.amount
+    tampered = fake(result, invoices=(with_lines(invoice, wrong),))
+    with pytest.raises(InvariantViolation, match=f"rounded {mode.value} to cents") as caught:
+        check_invariants(tampered)
+    assert caught.value.line == wrong

@@ -40,7 +40,7 @@ from together_billing.credits import Account, LedgerEntry
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import CENT, EXACT_CONTEXT, Money, to_decimal
+from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
 from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
@@ -74,7 +74,6 @@ INVARIANTS: Final = (
 #: The log actions after which a resource must accrue nothing more (CL5, CR4, CR5, ST1).
 END_ACTIONS: Final = frozenset({"decommissioned", "data deleted", "deleted"})
 
-_HALF_CENT: Final = Decimal("0.005")
 #: How far credit sums may drift: ledger draws are quotients carried to 50 digits, and
 #: ``SimulationResult.credits`` gives them to the trillionth of a dollar. A billionth of
 #: a dollar is far below a cent, and far above that noise.
@@ -306,7 +305,9 @@ def check_invariants(
 
     - ``lines-sum-to-total`` (IN1): each invoice's total is the sum of its lines' amounts.
     - ``rounding`` (G1, P-ROUND): each line's ``amount_exact`` is ``quantity`` x ``rate`` /
-      ``rate_per``, and its ``amount`` is whole cents within half a cent of it.
+      ``rate_per``, and its ``amount`` is ``amount_exact`` rounded to whole cents in the
+      result's own rounding mode (``result.policies.rounding``: half-up, half-even, up or
+      down; under ``up`` and ``down`` a correct line is up to a cent away).
     - ``credit-conservation`` (CR1), with credits on: purchased + granted == consumed +
       expired + remaining, and each ledger entry's balance follows from the previous one
       (to :data:`CREDIT_TOLERANCE`, far below a cent).
@@ -379,6 +380,7 @@ def _check_totals(result: SimulationResult) -> None:
 
 
 def _check_rounding(result: SimulationResult) -> None:
+    mode = result.policies.rounding
     offending: list[tuple[InvoiceLine, str]] = []
     for invoice in result.invoices:
         for line in invoice.lines:
@@ -389,10 +391,11 @@ def _check_rounding(result: SimulationResult) -> None:
                 reason = f"amount_exact {line.amount_exact} != quantity x rate / rate_per {exact}"
             elif line.amount != line.amount.quantize(CENT):
                 reason = f"amount {line.amount} is not whole cents"
-            elif abs(line.amount - line.amount_exact) > _HALF_CENT:
+            elif line.amount != round_to_cents(line.amount_exact, mode):
                 reason = (
-                    f"amount {line.amount} is {abs(line.amount - line.amount_exact)} from "
-                    f"amount_exact {line.amount_exact}, more than half a cent"
+                    f"amount {line.amount} is not amount_exact {line.amount_exact} rounded "
+                    f"{mode.value} to cents ({round_to_cents(line.amount_exact, mode)}), the "
+                    "replay's rounding policy (P-ROUND)"
                 )
             else:
                 continue
