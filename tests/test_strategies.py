@@ -9,6 +9,7 @@ failing examples shrink small.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import attrs
 import pendulum
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 import together_billing.strategies as tbs
@@ -39,6 +40,7 @@ from together_billing import (
     StorageVolume,
     TokenUsageBatch,
 )
+from together_billing._hypothesis_hook import REGISTERED, setup
 from together_billing.strategies import (
     DEFAULT_START,
     DEFAULT_UNTIL,
@@ -63,7 +65,7 @@ from together_billing.time import to_micros
 
 # The entry point registers the types when Hypothesis is imported; register them
 # here as well, so these tests also pass where the package is not installed.
-tbs._hypothesis_setup_hook()
+setup()
 
 
 def _micros(event: Any) -> tuple[int, int]:
@@ -174,26 +176,60 @@ def test_module_docstring_example_runs() -> None:
 
 # -- registered types -------------------------------------------------------------------------------
 
-REGISTERED = [
-    Money,
-    DedicatedEndpoint,
-    FineTunedHosting,
-    ServerlessUsage,
-    FineTuningJob,
-    InstantCluster,
-    StorageVolume,
-    Account,
-    Catalog,
-    GeneratedScenario,
-]
+
+def _public_types() -> list[Any]:
+    """Every public type of the package (exceptions aside), its unions, and Scenario."""
+    import together_billing
+    from together_billing.scenario import Scenario
+
+    kinds: list[Any] = []
+    for name in together_billing.__all__:
+        value = getattr(together_billing, name)
+        if isinstance(value, types.UnionType) or (
+            isinstance(value, type) and not issubclass(value, BaseException)
+        ):
+            kinds.append(value)
+    return [*kinds, Scenario, GeneratedScenario]
 
 
-@pytest.mark.parametrize("kind", REGISTERED, ids=lambda k: k.__name__)
-@settings(max_examples=10)
+PUBLIC_TYPES = _public_types()
+
+
+def test_every_public_value_type_is_listed() -> None:
+    """The list is not accidentally empty: the unions, the classes and Scenario are in it."""
+    from together_billing import Event, PriceEntry, Resource
+    from together_billing.scenario import Scenario
+
+    assert {Event, PriceEntry, Resource, Scenario, Money, Deploy} <= set(PUBLIC_TYPES)
+    assert len(PUBLIC_TYPES) >= 60
+
+
+@pytest.mark.parametrize("kind", PUBLIC_TYPES, ids=lambda k: getattr(k, "__name__", repr(k)))
+@settings(max_examples=5, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
-def test_from_type_resolves_each_registered_type(kind: type, data: st.DataObject) -> None:
-    """`st.from_type(T)` draws a T for every registered type."""
+def test_from_type_draws_every_public_type(kind: Any, data: st.DataObject) -> None:
+    """`st.from_type(T)` draws a valid T for every public type (the unions too)."""
     assert isinstance(data.draw(st.from_type(kind)), kind)
+
+
+def test_the_hook_registers_exactly_the_types_strategy_for_knows() -> None:
+    """The entry point's table and strategy_for() agree, type for type."""
+    import importlib
+
+    listed = {
+        getattr(importlib.import_module(module), name)
+        for module, names in REGISTERED.items()
+        for name in names
+    }
+    known = set(tbs._type_strategies())
+    assert listed == known
+    for kind in known:
+        assert kind.__module__ in REGISTERED
+
+
+def test_strategy_for_an_unknown_type_names_the_known_ones() -> None:
+    with pytest.raises(InvalidArgument, match="DedicatedEndpoint"):
+        tbs.strategy_for(int)
 
 
 @settings(max_examples=20)
@@ -293,7 +329,17 @@ def test_catalogs_price_every_generated_resource(catalog: Catalog, data: st.Data
     """A default catalog prices every default resource strategy's values at the window start."""
     resource = data.draw(
         st.one_of(
-            [st.from_type(kind) for kind in REGISTERED[1:7]],
+            [
+                st.from_type(kind)
+                for kind in (
+                    DedicatedEndpoint,
+                    FineTunedHosting,
+                    ServerlessUsage,
+                    FineTuningJob,
+                    InstantCluster,
+                    StorageVolume,
+                )
+            ],
         )
     )
     assert tbs._priced(resource, catalog, Policies(), DEFAULT_START)

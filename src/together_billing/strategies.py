@@ -29,22 +29,34 @@ A property of every bill, checked over generated replays (this block is run by
         for invoice in result.invoices:
             assert invoice.total.amount == sum(line.amount for line in invoice.lines)
 
-With the library installed, Hypothesis runs :func:`_hypothesis_setup_hook` through
-the ``hypothesis`` entry point, so ``st.from_type(DedicatedEndpoint)`` (and the other
-resource types, ``Money``, ``Account`` and ``Catalog``) work without imports.
+With the library installed, Hypothesis's ``hypothesis`` entry point registers
+:func:`strategy_for` with ``st.from_type`` for every public value type (resources,
+events, prices, policies, results...), so ``st.from_type(DedicatedEndpoint)`` works
+without importing this module, and without slowing sessions that never use the library
+(see ``together_billing._hypothesis_hook``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import pendulum
-from hypothesis import strategies as st
 
+from together_billing.errors import MissingDependency
+
+try:
+    from hypothesis import strategies as st
+except ImportError as error:  # pragma: no cover - the testing extra is not installed
+    raise MissingDependency(
+        "hypothesis", needed_by="together_billing.strategies", extra="testing"
+    ) from error
+
+from together_billing._hypothesis_hook import setup
 from together_billing.catalog import (
     Catalog,
     ClusterBilling,
@@ -103,6 +115,9 @@ from together_billing.timeline import (
     TokenUsageBatch,
 )
 
+if TYPE_CHECKING:
+    from together_billing.scenario import Scenario
+
 __all__ = [
     "DEFAULT_START",
     "DEFAULT_UNTIL",
@@ -132,6 +147,7 @@ __all__ = [
     "scenarios",
     "serverless_usages",
     "storage_volumes",
+    "strategy_for",
     "timelines",
     "token_usages",
 ]
@@ -1138,6 +1154,10 @@ class _ServerlessModel(_Model):
     def step(self, draw: st.DrawFn, at: int) -> Event | None:
         if draw(st.integers(0, 3)) != 3:
             return _token_usage(draw, self.usage.id, at, _MAX_TOKENS)
+        return self.batch(draw, at)
+
+    def batch(self, draw: st.DrawFn, at: int) -> TokenUsageBatch:
+        """A batch of 1 to 4 records from ``at``, within the window."""
         times = [at]
         for _ in range(draw(st.integers(0, 3))):
             room = min(self.window.last - times[-1], _GAP_CAPS[1]) // self.window.grid
@@ -1180,6 +1200,20 @@ class GeneratedScenario:
         """Replay the timeline from ``start`` to ``until``."""
         simulator = Simulator(self.catalog, self.policies)
         return simulator.run(self.resources, self.events, start=self.start, until=self.until)
+
+    def to_scenario(self) -> Scenario:
+        """The same replay as a :class:`~together_billing.scenario.Scenario` (what the
+        forecasts, comparisons and the budget assertions take)."""
+        from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
+
+        return Scenario(
+            resources=self.resources,
+            events=self.events,
+            until=self.until,
+            start=self.start,
+            catalog=self.catalog,
+            policies=self.policies,
+        )
 
 
 _KINDS: Final = ("serverless", "endpoint", "hosting", "job", "cluster", "volume")
@@ -1381,25 +1415,135 @@ def _default_catalogs() -> st.SearchStrategy[Catalog]:
 # -- registration ------------------------------------------------------------------------------
 
 
-def _hypothesis_setup_hook() -> None:
-    """Register the strategies for the library's types, so ``st.from_type`` finds them.
+def strategy_for(kind: type[_T]) -> st.SearchStrategy[_T]:
+    """The library's strategy for one of its public value types: what ``st.from_type`` uses.
 
-    Hypothesis calls this through the ``hypothesis`` entry point when it is
-    imported. Strategies are registered as functions, so nothing is built until a
-    test asks for one.
+    Resources, accounts, policies, catalogs and their prices, amounts, periods,
+    intervals, every event type, replay results, invoices and their lines, log
+    entries, simulators and :class:`~together_billing.scenario.Scenario` values.
+    Values that only a replay makes (results, invoices, lines, log entries) are
+    taken from replays of :func:`timelines`. Raises
+    :class:`~together_billing.InvalidArgument` for any other type.
+
+    >>> from together_billing import Deploy
+    >>> strategy_for(Deploy)
+    builds(Deploy, ...)
     """
-    st.register_type_strategy(Money, lambda _: amounts())
-    st.register_type_strategy(DedicatedEndpoint, lambda _: dedicated_endpoints())
-    st.register_type_strategy(FineTunedHosting, lambda _: fine_tuned_hostings())
-    st.register_type_strategy(ServerlessUsage, lambda _: serverless_usages())
-    st.register_type_strategy(FineTuningJob, lambda _: fine_tuning_jobs())
-    st.register_type_strategy(InstantCluster, lambda _: instant_clusters())
-    st.register_type_strategy(StorageVolume, lambda _: storage_volumes())
-    st.register_type_strategy(Account, lambda _: accounts())
-    st.register_type_strategy(Catalog, lambda _: catalogs())
-    st.register_type_strategy(GeneratedScenario, lambda _: scenarios())
+    built = _BUILT.get(kind)
+    if built is not None:
+        return built
+    factories = _type_strategies()
+    if kind not in factories:
+        known = sorted(k.__name__ for k in factories)
+        raise InvalidArgument("kind", kind, f"one of the library's value types {known}")
+    strategy = _BUILT[kind] = factories[kind]()
+    return strategy
 
 
-# Imported before Hypothesis ran its entry points (this module imported Hypothesis first):
-# register here, as the entry point would have. Registering twice is harmless.
-_hypothesis_setup_hook()
+#: Strategies are immutable: each type's is built once (``st.from_type`` asks per draw).
+_BUILT: Final[dict[type, st.SearchStrategy[Any]]] = {}
+
+
+def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
+    from together_billing.engine import SimulationState  # noqa: PLC0415
+    from together_billing.invoice import Invoice, InvoiceLine, LogEntry  # noqa: PLC0415
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
+    from together_billing.time import BillingPeriod  # noqa: PLC0415
+
+    factories: dict[type, Callable[[], st.SearchStrategy[Any]]] = {
+        Money: amounts,
+        BillingPeriod: lambda: st.builds(
+            BillingPeriod, st.integers(2000, 2100), st.integers(1, 12)
+        ),
+        Interval: intervals,
+        MeteringGrain: lambda: st.sampled_from(_GRAINS),
+        Catalog: catalogs,
+        Account: accounts,
+        AutoRecharge: auto_recharges,
+        Policies: policies,
+        DedicatedEndpoint: dedicated_endpoints,
+        FineTunedHosting: fine_tuned_hostings,
+        ServerlessUsage: serverless_usages,
+        FineTuningJob: fine_tuning_jobs,
+        InstantCluster: instant_clusters,
+        StorageVolume: storage_volumes,
+        GeneratedScenario: scenarios,
+        Scenario: lambda: scenarios().map(GeneratedScenario.to_scenario),
+        Simulator: lambda: st.builds(Simulator, catalogs(), policies()),
+        SimulationResult: _results,
+        SimulationState: lambda: _results().map(lambda result: result.state),
+        Invoice: lambda: _results().flatmap(lambda result: st.sampled_from(result.invoices)),
+        InvoiceLine: lambda: _results(lambda result: result.lines).flatmap(
+            lambda result: st.sampled_from(result.lines)
+        ),
+        LogEntry: lambda: _results(lambda result: result.log).flatmap(
+            lambda result: st.sampled_from(result.log)
+        ),
+        PriceChange: lambda: catalogs().flatmap(price_changes),
+        TokenUsage: lambda: token_usages(resources=_IDS),
+        TokenUsageBatch: _token_usage_batches,
+        Purchase: purchases,
+        Grant: grants,
+        JobCancelled: lambda: st.builds(JobCancelled, instants(), _IDS, st.integers(0, 10_000_000)),
+    }
+    for price in (ServerlessPrice, SizeTierPrice, HardwarePrice, ClusterPrice, StoragePrice):
+        factories[price] = functools.partial(_catalog_entries, price)
+    factories[FineTuningPrice] = functools.partial(_catalog_entries, FineTuningPrice)
+    for event, fields in _EVENT_FIELDS.items():
+        factories[event] = functools.partial(st.builds, event, instants(), _IDS, **fields)
+    return factories
+
+
+#: The fields beyond ``at`` and ``resource`` of the events built directly.
+_EVENT_FIELDS: Final[dict[type, dict[str, st.SearchStrategy[Any]]]] = {
+    Deploy: {"ready": st.booleans()},
+    Start: {"ready": st.booleans()},
+    Ready: {},
+    DeployFailed: {},
+    Stop: {},
+    Delete: {},
+    JobCompleted: {},
+    ScaleReplicas: {"replicas": st.integers(0, 8)},
+    ScaleGpus: {"gpus": st.integers(1, 8).map(lambda n: 8 * n)},
+    ExtendReservation: {"days": _DAYS},
+    ResizeVolume: {"size_tib": st.integers(1, _MAX_TIB), "via_account_team": st.booleans()},
+    Requests: {"count": st.integers(1, 100)},
+}
+
+_MONTHS: Final = st.integers(1, 12)
+_GRAINS: Final = (
+    MeteringGrain.PER_MINUTE,
+    MeteringGrain.PER_SECOND,
+    MeteringGrain.PER_HOUR,
+    MeteringGrain.PRORATED,
+)
+
+
+def _catalog_entries(kind: type[_T]) -> st.SearchStrategy[_T]:
+    return catalogs().flatmap(
+        lambda catalog: st.sampled_from([e for e in catalog.entries if isinstance(e, kind)])
+    )
+
+
+def _results(
+    keep: Callable[[SimulationResult], object] | None = None,
+) -> st.SearchStrategy[SimulationResult]:
+    results = timelines().map(GeneratedScenario.run)
+    return results if keep is None else results.filter(keep)
+
+
+def _token_usage_batches() -> st.SearchStrategy[TokenUsageBatch]:
+    return _batches(_window(DEFAULT_START, DEFAULT_UNTIL, None))
+
+
+@st.composite
+def _batches(draw: st.DrawFn, window: _Window) -> TokenUsageBatch:
+    steps = (window.last - window.first) // window.grid
+    at = window.first + draw(st.integers(0, steps)) * window.grid
+    usage = ServerlessUsage(draw(_IDS), model=MODELS[0])
+    return _ServerlessModel(usage, window).batch(draw, at)
+
+
+# This module's own type, and those of the modules it imported: registered here too, so
+# st.from_type works where the package's entry point is not installed (a source checkout).
+setup()

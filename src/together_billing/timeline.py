@@ -28,6 +28,7 @@ expected an integer >= 0
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeAlias
@@ -76,7 +77,14 @@ PRIORITY_SCALE: Final = 30
 PRIORITY_ACTIVITY: Final = 40
 
 
-def _at(value: object) -> pendulum.DateTime:
+#: What an event's instant may be given as: an aware datetime or an ISO 8601 string.
+#: The converters' parameters are annotated with what they accept, because attrs copies
+#: them onto ``__init__``: type checkers, ``st.from_type`` and Hypothesis's ghostwriter
+#: read them there.
+_InstantLike: TypeAlias = dt.datetime | str
+
+
+def _at(value: _InstantLike) -> pendulum.DateTime:
     return instant(value, field="at")
 
 
@@ -299,7 +307,7 @@ class TokenUsage(_ResourceEvent):
         return (self.input_tokens, self.output_tokens, self.cached_input_tokens, self.batch)
 
 
-def _micros_column(value: object) -> tuple[int, ...]:
+def _micros_column(value: Sequence[_InstantLike | int]) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
     result = []
@@ -318,7 +326,7 @@ def _micros_column(value: object) -> tuple[int, ...]:
     return tuple(result)
 
 
-def _int_column(value: object) -> tuple[int, ...]:
+def _int_column(value: Sequence[int]) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument("tokens", value, "a sequence of integers", context="TokenUsageBatch")
     return tuple(value)
@@ -434,14 +442,14 @@ class JobCancelled(_ResourceEvent):
         return (self.tokens_processed,)
 
 
-def _amount(value: object) -> Decimal:
+def _amount(value: Decimal | int | str) -> Decimal:
     result = to_decimal(value, field="amount")
     if result <= 0:
         raise InvalidArgument("amount", value, "a positive amount of USD", context="credits")
     return result
 
 
-def _optional_at(value: object) -> pendulum.DateTime | None:
+def _optional_at(value: _InstantLike | None) -> pendulum.DateTime | None:
     return None if value is None else instant(value, field="expires")
 
 
