@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,7 +36,7 @@ from together_billing import (
     round_to_cents,
     simulate,
 )
-from together_billing.scenario import load_scenario
+from together_billing.scenario import Scenario, load_scenario
 from together_billing.testing import (
     INVARIANTS,
     BudgetExceeded,
@@ -46,6 +47,7 @@ from together_billing.testing import (
     budget_exceeded,
     check_invariants,
     describe_bill,
+    describe_draws,
     runway,
 )
 
@@ -405,13 +407,86 @@ def test_runway_is_the_exhaustion_instant() -> None:
 
 
 def test_assert_credits_last() -> None:
-    """Credits that run out within the days fail, listing the bill; later is fine."""
+    """Credits that run out within the days fail, listing what drew them; later is fine."""
     result, *_ = scenario_inputs("credits-run-out")
     assert assert_credits_last(result, days=2) is result
     with pytest.raises(CreditsRunOut, match="expected them to last at least 3 days") as caught:
         assert_credits_last(result, days=3)
     assert caught.value.exhausted == runway(result)
-    assert "training" in str(caught.value)
+    assert "scratch" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "2025-11-04",
+        dt.date(2025, 11, 4),
+        "2025-11-04T00:00:00Z",
+        dt.datetime(2025, 11, 4, tzinfo=dt.UTC),
+    ],
+)
+def test_assert_credits_last_takes_an_instant_or_a_date(until: object) -> None:
+    """Credits exhausted on 3 November do not last to 4 November, however it is written."""
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(CreditsRunOut, match="expected them to last until 2025-11-04") as caught:
+        assert_credits_last(result, until)
+    assert caught.value.until == instant("2025-11-04T00:00:00Z")
+
+
+def test_assert_credits_last_passes_up_to_the_exhaustion_instant() -> None:
+    """Lasting until the very instant they run out passes; a microsecond later fails."""
+    result, *_ = scenario_inputs("credits-run-out")
+    exhausted = runway(result)
+    assert exhausted is not None
+    assert assert_credits_last(result, exhausted) is result
+    with pytest.raises(CreditsRunOut):
+        assert_credits_last(result, exhausted.add(microseconds=1))
+
+
+@pytest.mark.parametrize(("until", "days"), [("2026-06-01", None), (None, 400)])
+def test_a_replay_too_short_to_tell_is_an_error(until: object, days: int | None) -> None:
+    """400 days "last" on a 30-day replay cannot pass silently: the replay must reach it."""
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(InvalidArgument, match="an instant the replay reaches") as caught:
+        assert_credits_last(result, until, days=days)
+    assert "2025-12-01T00:00:00+00:00" in str(caught.value)
+
+
+def test_until_and_days_are_exclusive() -> None:
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(InvalidArgument, match="either"):
+        assert_credits_last(result, "2025-11-02", days=1)
+    with pytest.raises(InvalidArgument, match="either"):
+        assert_credits_last(result)
+
+
+def test_the_assertions_take_the_librarys_scenario() -> None:
+    """A Scenario value (and a generated one) is replayed, like a scenario file."""
+    scenario = Scenario.from_file(EXAMPLES / "credits-run-out.yaml")
+    with pytest.raises(CreditsRunOut):
+        assert_credits_last(scenario, "2025-11-04")
+    assert assert_credits_last(scenario, "2025-11-03").credits is not None
+    with pytest.raises(BudgetExceeded):
+        assert_monthly_bill_under(scenario, 100)
+    with pytest.raises(InvalidArgument, match="a SimulationResult, a Scenario"):
+        assert_monthly_bill_under(42, 100)  # type: ignore[arg-type]
+
+
+def test_a_credits_failure_lists_what_drew_the_credits_not_the_reservation() -> None:
+    """The reservation paid up front did not draw the credits: it is not listed as a draw."""
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(CreditsRunOut) as caught:
+        assert_credits_last(result, "2025-11-04")
+    message = str(caught.value)
+    draws = message.split("drawn from the credits, largest first:", 1)[1].splitlines()
+    drawn = {row.split()[0]: Decimal(row.split()[1]) for row in draws if row.strip()}
+    assert next(iter(drawn)) == "scratch"
+    assert set(drawn) == {"scratch", "training", "serving", "datasets"}
+    # training's reservation line is $14,400, paid up front; only its burst drew credits.
+    reservation = next(line for line in result.lines if line.rule == "CL2")
+    assert drawn["training"] < Decimal(400) < reservation.amount
+    assert sum(drawn.values()) <= Decimal("1550.01")
+    assert describe_draws(result).startswith("  drawn from the credits")
 
 
 def test_assert_credits_last_needs_an_account() -> None:

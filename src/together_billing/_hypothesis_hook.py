@@ -82,7 +82,9 @@ REGISTERED: Final[dict[str, tuple[str, ...]]] = {
     "together_billing.strategies": ("GeneratedScenario",),
 }
 
-_done: set[str] = set()
+#: The module objects whose types are registered (a module imported again, after being
+#: dropped from ``sys.modules``, defines new classes: they are registered too).
+_done: dict[str, ModuleType] = {}
 
 
 def _resolve(kind: type) -> SearchStrategy[Any]:
@@ -105,13 +107,13 @@ def register_module(module: ModuleType) -> None:
     or for one still being imported (its types are registered when it is complete).
     """
     names = REGISTERED.get(module.__name__, ())
-    if module.__name__ in _done or not all(hasattr(module, name) for name in names):
+    if _done.get(module.__name__) is module or not all(hasattr(module, n) for n in names):
         return
     from hypothesis import strategies as st  # noqa: PLC0415 - Hypothesis is imported by now
 
     for name in names:
         st.register_type_strategy(getattr(module, name), _resolve)
-    _done.add(module.__name__)
+    _done[module.__name__] = module
 
 
 class _RegisteringLoader(importlib.abc.Loader):
@@ -141,7 +143,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in REGISTERED or fullname in _done:
+        if fullname not in REGISTERED:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -168,5 +170,5 @@ def setup() -> None:
         module = sys.modules.get(name)
         if module is not None:
             register_module(module)
-    if len(_done) < len(REGISTERED) and not _installed():
+    if not _installed():
         sys.meta_path.insert(0, _Finder())

@@ -50,6 +50,7 @@ __all__ = [
     "Source",
     "SourceKind",
     "StoragePrice",
+    "catalog_document",
     "default_catalog",
     "load_data",
 ]
@@ -751,3 +752,73 @@ def default_catalog() -> Catalog:
         data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
         _DEFAULT = Catalog(load_data(data, source_name="default catalog"))
     return _DEFAULT
+
+
+# -- writing the file format (issue 14: a pinned catalog that loads back) ---------------------
+
+
+def catalog_document(catalog: Catalog) -> dict[str, Any]:
+    """``catalog`` as a catalog document: what :meth:`Catalog.from_file` loads back.
+
+    Every entry keeps its rates (as decimal strings, never floats), its
+    ``effective_from`` and its source; sources are listed once under ``sources``.
+
+    >>> doc = catalog_document(Catalog([HardwarePrice("1x_gpu", "5.49", "2025-01-01T00:00:00Z")]))
+    >>> doc["hardware"]
+    [{'hardware': '1x_gpu', 'per_hour': '5.49', 'effective_from': '2025-01-01T00:00:00+00:00', \
+'source': 's1'}]
+    >>> Catalog(load_data(doc)) == Catalog(
+    ...     [HardwarePrice("1x_gpu", "5.49", "2025-01-01T00:00:00Z")]
+    ... )
+    True
+    """
+    sources: dict[Source, str] = {}
+
+    def ref(source: Source) -> str:
+        return sources.setdefault(source, f"s{len(sources) + 1}")
+
+    doc: dict[str, list[dict[str, Any]]] = {
+        "serverless": [],
+        "size_tiers": [],
+        "hardware": [],
+        "fine_tuning": [],
+        "clusters": [],
+        "storage": [],
+    }
+    for entry in catalog.entries:
+        at = entry.effective_from.isoformat()
+        if isinstance(entry, ServerlessPrice):
+            row: dict[str, Any] = {"model": entry.model, "input": str(entry.input)}
+            row["output"] = str(entry.output)
+            if entry.cached_input is not None:
+                row["cached_input"] = str(entry.cached_input)
+            row["batch_discount"] = str(entry.batch_discount)
+            section = "serverless"
+        elif isinstance(entry, SizeTierPrice):
+            row = {"tier": entry.tier, "max_params_b": str(entry.max_params_b)}
+            row |= {"input": str(entry.input), "output": str(entry.output)}
+            row["batch_discount"] = str(entry.batch_discount)
+            section = "size_tiers"
+        elif isinstance(entry, HardwarePrice):
+            row = {"hardware": entry.hardware, "per_hour": str(entry.per_hour)}
+            if entry.gpu_count != 1:
+                row["gpu_count"] = entry.gpu_count
+            section = "hardware"
+        elif isinstance(entry, FineTuningPrice):
+            row = {"max_params_b": str(entry.max_params_b), "method": entry.method.value}
+            row |= {"lora": entry.lora, "per_1m_tokens": str(entry.per_1m_tokens)}
+            section = "fine_tuning"
+        elif isinstance(entry, ClusterPrice):
+            row = {"gpu_type": entry.gpu_type, "billing": entry.billing.value}
+            row["per_gpu_hour"] = str(entry.per_gpu_hour)
+            section = "clusters"
+        else:
+            row = {"billing": entry.billing.value, "per_tib_hour": str(entry.per_tib_hour)}
+            section = "storage"
+        row |= {"effective_from": at, "source": ref(entry.source)}
+        doc[section].append(row)
+    listed = {
+        name: {"url": s.url, "date": s.date, "kind": s.kind.value, "note": s.note}
+        for s, name in sources.items()
+    }
+    return {"sources": listed, **{key: rows for key, rows in doc.items() if rows}}

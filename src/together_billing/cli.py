@@ -7,10 +7,12 @@ period's bill and the credit runway (``--plot`` draws the balance), ``explain``
 derives every line (``--idle``: the idle-charge report) and ``compare`` diffs two
 scenarios or a scenario and a fork of it. ``together-billing schema`` prints the
 scenario format's JSON Schema; ``together-billing catalog`` lists the bundled
-price catalog with its sources.
+price catalog with its sources (``--format yaml`` writes it as a catalog file that
+loads back, to pin a test suite's prices). ``together-billing check`` is the budget
+gate for CI (see :mod:`together_billing.gate`).
 
 Exit codes: 0 success, 2 invalid input (usage, scenario or timeline), 1 any
-other billing error.
+other billing error, 3 a budget limit of ``check`` broken.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+import yaml
+
 from together_billing._text import columns
-from together_billing.catalog import default_catalog
+from together_billing.catalog import catalog_document, default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
+from together_billing.gate import add_check_parser, run_check
 from together_billing.invoice import Invoice, LogEntry
 from together_billing.money import round_to_cents
 from together_billing.scenario import Scenario, ScenarioDoc, run_scenario
@@ -54,7 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     _compare_parser(commands)
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     catalog = commands.add_parser("catalog", help="list the bundled price catalog")
-    catalog.add_argument("--format", choices=("table", "json"), default="table")
+    catalog.add_argument(
+        "--format",
+        choices=("table", "json", "yaml"),
+        default="table",
+        help="yaml: a catalog file that --billing-catalog and scenario files load back",
+    )
+    add_check_parser(commands)
     return parser
 
 
@@ -65,8 +76,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     try:
         if args.command == "schema":
             stream.write(json.dumps(ScenarioDoc.model_json_schema(), indent=2) + "\n")
+        elif args.command == "catalog" and args.format == "yaml":
+            stream.write(yaml.safe_dump(catalog_document(default_catalog()), sort_keys=False))
         elif args.command == "catalog":
             _print_catalog(stream, args.format)
+        elif args.command == "check":
+            return run_check(stream, args)
         elif args.command == "forecast":
             _forecast(stream, args)
         elif args.command == "explain":

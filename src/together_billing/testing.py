@@ -28,11 +28,13 @@ and assertions; see the testing page of the documentation.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pendulum
 
@@ -42,8 +44,12 @@ from together_billing.errors import BillingError, InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
 from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
 from together_billing.resources import Resource
-from together_billing.time import BillingPeriod, from_micros, to_micros
+from together_billing.time import BillingPeriod, from_micros, instant, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
+
+if TYPE_CHECKING:
+    from together_billing.scenario import Scenario
+    from together_billing.strategies import GeneratedScenario
 
 __all__ = [
     "CREDIT_TOLERANCE",
@@ -57,6 +63,7 @@ __all__ = [
     "budget_exceeded",
     "check_invariants",
     "describe_bill",
+    "describe_draws",
     "runway",
 ]
 
@@ -80,6 +87,9 @@ END_ACTIONS: Final = frozenset({"decommissioned", "data deleted", "deleted"})
 CREDIT_TOLERANCE: Final = Decimal("1e-9")
 _MICROS_PER_SECOND: Final = 1_000_000
 _UNIT_STEPS: Final = {"second": 1, "minute": 60, "hour": 3600}
+
+_Replayable: TypeAlias = "SimulationResult | Scenario | GeneratedScenario | str | Path"
+"""What the assertions replay: a result, a scenario (or generated one) or a scenario file."""
 
 _Limit: TypeAlias = Money | Decimal | int | str
 """A budget: :class:`~together_billing.Money`, or an amount in USD (never a float)."""
@@ -130,8 +140,12 @@ class BudgetExceeded(BillingError, AssertionError):
 class CreditsRunOut(BillingError, AssertionError):
     """The credits ran out sooner than required.
 
-    ``exhausted`` is the instant they ran out, ``days`` how many days they were
-    required to last from ``start``.
+    ``exhausted`` is the instant they ran out, ``until`` the instant they were
+    required to last to, ``start`` the replay's start (``days`` is how many days
+    after ``start`` that is, when the requirement was given in days). The message
+    lists what drew the credits until they ran out, per resource, largest first:
+    usage paid from the balance, not charges paid another way (a reservation paid
+    up front).
     """
 
     def __init__(
@@ -140,26 +154,54 @@ class CreditsRunOut(BillingError, AssertionError):
         *,
         start: pendulum.DateTime,
         exhausted: pendulum.DateTime,
-        days: int,
+        until: pendulum.DateTime,
+        days: int | None = None,
     ) -> None:
         self.start = start
         self.exhausted = exhausted
+        self.until = until
         self.days = days
         lasted = Decimal((exhausted - start).total_seconds()) / 86400
+        required = f"at least {days} days" if days is not None else f"until {until.isoformat()}"
         head = (
-            f"credits ran out at {exhausted.isoformat()}, {lasted:.2f} days after "
-            f"{start.isoformat()}; expected them to last at least {days} days"
+            f"credits ran out at {exhausted.isoformat()}, {lasted:.2f} days after the replay's "
+            f"start {start.isoformat()}; expected them to last {required}"
         )
         parts = [head]
         credits = result.credits
         if credits is not None:
             parts.append(
-                "  "
+                "  credits: "
                 + ", ".join(f"{name} {_cents(value)}" for name, value in credits.items())
                 + " USD"
             )
-        parts.extend(describe_bill(invoice) for invoice in result.invoices if invoice.lines)
+        parts.append(describe_draws(result, until=exhausted))
         super().__init__("\n".join(parts))
+
+
+def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None = None) -> str:
+    """What drew the account's credits (up to ``until``), per resource, largest first.
+
+    Only consumption paid from the balance counts: purchases, grants, expiries and
+    charges paid another way (a reservation paid up front) are not draws.
+    """
+    limit = None if until is None else to_micros(until)
+    drawn: dict[str, Decimal] = {}
+    for entry in result.ledger:
+        if entry.kind != "consumption" or (limit is not None and entry.at_micros > limit):
+            continue
+        drawn[entry.resource] = EXACT_CONTEXT.add(
+            drawn.get(entry.resource, Decimal(0)), entry.from_credits
+        )
+    rows = sorted(
+        ((resource, amount) for resource, amount in drawn.items() if amount),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    if not rows:
+        return "  nothing drew the credits"
+    width = max(len(resource) for resource, _ in rows)
+    lines = [f"  {resource:<{width}}  {_cents(amount)} USD" for resource, amount in rows]
+    return "\n".join(["  drawn from the credits, largest first:", *lines])
 
 
 # -- budgets -------------------------------------------------------------------------------------
@@ -237,15 +279,16 @@ def _replay_start(result: SimulationResult) -> pendulum.DateTime:
 
 
 def assert_monthly_bill_under(
-    result_or_scenario: SimulationResult | str | Path,
+    result_or_scenario: _Replayable,
     limit: _Limit,
     *,
     period: BillingPeriod | str | None = None,
 ) -> SimulationResult:
     """Raise :class:`BudgetExceeded` if a month's bill is over ``limit``.
 
-    ``result_or_scenario`` is a replay's result, or the path of a scenario file
-    to replay (see :func:`~together_billing.scenario.run_scenario`). The message
+    ``result_or_scenario`` is a replay's result, a
+    :class:`~together_billing.scenario.Scenario` (or a generated one) to replay, or
+    the path of a scenario file (see :func:`~together_billing.scenario.run_scenario`). The message
     lists the offending month's lines, largest first, and its total against the
     limit. Returns the result, for further checks.
     """
@@ -258,35 +301,82 @@ def assert_monthly_bill_under(
 
 
 def assert_credits_last(
-    result_or_scenario: SimulationResult | str | Path, *, days: int
+    result_or_scenario: _Replayable,
+    until: dt.datetime | dt.date | str | None = None,
+    *,
+    days: int | None = None,
 ) -> SimulationResult:
-    """Raise :class:`CreditsRunOut` if the credits run out within ``days`` of the replay's start.
+    """Raise :class:`CreditsRunOut` if the credits run out before ``until``.
 
-    The replay must have an :class:`~together_billing.Account` and should run
-    at least ``days`` days: credits that have not run out by ``until`` pass.
-    The message lists the bill's lines, largest first. Returns the result.
+    ``until`` is an instant (an aware datetime or an ISO 8601 string) or a date
+    (a :class:`datetime.date` or ``"YYYY-MM-DD"``, meaning 00:00 UTC that day);
+    or give ``days`` instead: that many days after the replay's start.
+    ``result_or_scenario`` is a replay's result, a
+    :class:`~together_billing.scenario.Scenario` (or a generated one), or the path
+    of a scenario file. The replay must have an :class:`~together_billing.Account`
+    and must reach ``until``: a replay that ends earlier cannot say whether the
+    credits last, and raises :class:`~together_billing.InvalidArgument`. The
+    message lists what drew the credits, largest first. Returns the result.
     """
     __tracebackhide__ = True
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+    if (until is None) == (days is None):
+        raise InvalidArgument(
+            "until", until, "either an instant or date (until=...) or a number of days (days=...)"
+        )
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
         raise InvalidArgument("days", days, "a whole number of days, 0 or more")
     result = _result_of(result_or_scenario)
     if result.credits is None:
         raise InvalidArgument(
             "result", result, "a replay with an Account among its resources (credits on)"
         )
-    exhausted = runway(result)
     start = _replay_start(result)
-    if exhausted is not None and exhausted < start.add(days=days):
-        raise CreditsRunOut(result, start=start, exhausted=exhausted, days=days)
+    target = start.add(days=days) if days is not None else _horizon(until)
+    end = result.state.at
+    if target > end:
+        field, value = ("days", days) if days is not None else ("until", target.isoformat())
+        raise InvalidArgument(
+            field,
+            value,
+            f"an instant the replay reaches: it runs from {start.isoformat()} to "
+            f"{end.isoformat()}; replay further (a later until) to check {target.isoformat()}",
+        )
+    exhausted = runway(result)
+    if exhausted is not None and exhausted < target:
+        raise CreditsRunOut(result, start=start, exhausted=exhausted, until=target, days=days)
     return result
 
 
-def _result_of(value: SimulationResult | str | Path) -> SimulationResult:
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _horizon(value: object) -> pendulum.DateTime:
+    """An instant, or a date as 00:00 UTC that day."""
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        value = dt.date.fromisoformat(value.strip())
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
+    return instant(value, field="until")
+
+
+def _result_of(value: _Replayable) -> SimulationResult:
     if isinstance(value, str | Path):
         from together_billing.scenario import run_scenario  # noqa: PLC0415 - pydantic is heavy
 
         return run_scenario(value)
-    return value
+    if isinstance(value, SimulationResult):
+        return value
+    run = getattr(value, "run", None)
+    if not callable(run):
+        raise InvalidArgument(
+            "result_or_scenario",
+            value,
+            "a SimulationResult, a Scenario (or generated scenario) or a scenario file's path",
+        )
+    result = run()
+    if not isinstance(result, SimulationResult):
+        raise InvalidArgument("result_or_scenario", value, "a scenario whose run() replays it")
+    return result
 
 
 # -- invariants ----------------------------------------------------------------------------------
