@@ -232,6 +232,12 @@ def test_a_series_needs_points_in_time_order() -> None:
         BalanceSeries(points=(), **marks)
 
 
+#: Instants probed per example: the check costs (probes x ledger entries), linear in the
+#: ledger whatever the example, a recharge storm of thousands of entries included.
+PROBES = 12
+
+
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(scenarios(accounts=accounts(), max_events=8), st.data())
 def test_series_matches_the_ledger_everywhere(scenario, data) -> None:
@@ -242,7 +248,9 @@ def test_series_matches_the_ledger_everywhere(scenario, data) -> None:
     assert times == sorted(times)
     assert series.final_balance == result.balance
     first, last = times[0], times[-1]
-    probes = [*times, *data.draw(st.lists(st.integers(first, last), max_size=5))]
+    points = st.sampled_from(times)
+    anywhere = st.integers(first, last)
+    probes = [first, last, *data.draw(st.lists(points | anywhere, max_size=PROBES - 2))]
     for at in probes:
         got = Fraction(series.balance_at(from_micros(at)))
         assert abs(got - _exact(result.ledger, at)) < Fraction(1, 10**30), at

@@ -534,7 +534,13 @@ def _first(value: _T, choices: list[_T]) -> list[_T]:
 
 
 def auto_recharges() -> st.SearchStrategy[AutoRecharge]:
-    """:class:`~together_billing.AutoRecharge` settings of either mode (increment or top-up)."""
+    """:class:`~together_billing.AutoRecharge` settings of either mode (increment or top-up).
+
+    Each recharge buys at least $5 (the default minimum purchase, P-MIN-BUY): a
+    top-up target a cent above its threshold recharges once per cent consumed, a
+    storm of ledger entries that makes one example cost minutes (the engine's own
+    tests cover it).
+    """
     return _auto_recharges()
 
 
@@ -542,7 +548,7 @@ def auto_recharges() -> st.SearchStrategy[AutoRecharge]:
 def _auto_recharges(draw: st.DrawFn) -> AutoRecharge:
     threshold = draw(rates(max_value=100))
     if draw(st.booleans()):
-        target = threshold + draw(rates(min_value=Decimal("0.01"), max_value=500))
+        target = threshold + draw(rates(min_value=5, max_value=500))
         return AutoRecharge(mode=AutoRechargeMode.TOP_UP, threshold=threshold, target=target)
     amount = draw(rates(min_value=5, max_value=100))
     return AutoRecharge(mode=AutoRechargeMode.INCREMENT, threshold=threshold, amount=amount)
