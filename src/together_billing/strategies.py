@@ -176,6 +176,17 @@ _MAX_TOKENS: Final = 2_000_000
 _GAP_CAPS: Final = (MICROS_PER_MINUTE, MICROS_PER_HOUR, 24 * MICROS_PER_HOUR)
 _DAY: Final = 24 * MICROS_PER_HOUR
 
+#: Deployments start ready 3 times in 4 (shrinking towards ready, the default): one left
+#: provisioning bills nothing.
+_MOSTLY_READY: Final = st.sampled_from([True, True, True, False])
+
+
+def _tokens(top: int) -> st.SearchStrategy[int]:
+    """Token counts up to ``top``: half of them large (at least a tenth of ``top``), so a
+    record bills cents, not a rounding of nothing; shrinks towards 0."""
+    return st.integers(0, top) | st.integers(top // 10, top)
+
+
 #: Reservation lengths and extensions: short ones end inside the default window.
 _DAYS: Final = st.integers(1, 3) | st.integers(1, 90)
 
@@ -780,12 +791,12 @@ def _token_usages(
 
 
 def _token_usage(draw: st.DrawFn, resource: str, at: int, top: int) -> TokenUsage:
-    total = draw(st.integers(0, top))
+    total = draw(_tokens(top))
     return TokenUsage(
         from_micros(at),
         resource,
         input_tokens=total,
-        output_tokens=draw(st.integers(0, top)),
+        output_tokens=draw(_tokens(top)),
         cached_input_tokens=draw(st.integers(0, total)),
         batch=draw(st.booleans()),
     )
@@ -923,7 +934,9 @@ def _lifecycle(
         raise InvalidArgument("resource", resource, "one of the resource types")
     events: list[Event] = []
     after: int | None = None
-    for _ in range(draw(st.integers(0, max_events))):
+    # At least one event when allowed: a resource without events is an unused resource,
+    # which a shrunk example should not carry (shrinking removes the resource instead).
+    for _ in range(draw(st.integers(min(1, max_events), max_events))):
         at = window.next(draw, after)
         if at is None:
             break
@@ -969,7 +982,7 @@ class _DeploymentModel(_Model):
         self.activity = 0
 
     def _begin(self, draw: st.DrawFn, kind: type[Deploy | Start], at: int) -> Event:
-        ready = draw(st.booleans())
+        ready = draw(_MOSTLY_READY)
         if self.safe:
             self.state = "live" if kind is Deploy else "uncertain"
         else:
@@ -1065,7 +1078,7 @@ class _ClusterModel(_Model):
             return None
         choice = draw(st.sampled_from(options))
         if choice in ("deploy", "start"):
-            ready = draw(st.booleans())
+            ready = draw(_MOSTLY_READY)
             if ready:
                 self._ready(at)
             else:
@@ -1079,7 +1092,11 @@ class _ClusterModel(_Model):
             return DeployFailed(when, cluster.id)
         if choice == "scale":
             steps = max(1, _MAX_GPUS // self.step_gpus)
-            return ScaleGpus(when, cluster.id, self.step_gpus * draw(st.integers(1, steps)))
+            counts = st.integers(1, steps)
+            if cluster.reserved and cluster.reserved_gpus < steps * self.step_gpus:
+                # Half the time above the reservation: the extra GPUs burst (CL3).
+                counts |= st.integers(cluster.reserved_gpus // self.step_gpus + 1, steps)
+            return ScaleGpus(when, cluster.id, self.step_gpus * draw(counts))
         if choice == "extend":
             days = draw(_DAYS)
             self.end += days * _DAY
@@ -1146,7 +1163,7 @@ class _JobModel(_Model):
         self.done = True
         if draw(st.booleans()):
             return JobCompleted(from_micros(at), self.job.id)
-        tokens = draw(st.integers(0, self.job.total_tokens))
+        tokens = draw(_tokens(self.job.total_tokens))
         return JobCancelled(from_micros(at), self.job.id, tokens)
 
 
@@ -1169,7 +1186,7 @@ class _ServerlessModel(_Model):
             room = min(self.window.last - times[-1], _GAP_CAPS[1]) // self.window.grid
             times.append(times[-1] + draw(st.integers(0, room)) * self.window.grid)
         size = len(times)
-        tokens = st.lists(st.integers(0, _MAX_TOKENS), min_size=size, max_size=size)
+        tokens = st.lists(_tokens(_MAX_TOKENS), min_size=size, max_size=size)
         inputs = draw(tokens)
         cached = None
         if draw(st.booleans()):
@@ -1182,6 +1199,11 @@ class _ServerlessModel(_Model):
 # -- scenarios ---------------------------------------------------------------------------------
 
 
+def _catalog_repr(catalog: Catalog) -> str:
+    """Every entry with its rates, so a printed counterexample can be rebuilt from it."""
+    return f"Catalog([{', '.join(repr(entry) for entry in catalog.entries)}])"
+
+
 @attrs.frozen
 class GeneratedScenario:
     """A generated replay: resources, a valid timeline, its catalog, policies and window.
@@ -1192,7 +1214,7 @@ class GeneratedScenario:
 
     resources: tuple[Resource | Account, ...]
     events: tuple[Event, ...]
-    catalog: Catalog
+    catalog: Catalog = attrs.field(repr=_catalog_repr)
     policies: Policies
     start: pendulum.DateTime
     until: pendulum.DateTime
@@ -1228,7 +1250,8 @@ _KINDS: Final = ("serverless", "endpoint", "hosting", "job", "cluster", "volume"
 @st.composite
 def _resource_sets(draw: st.DrawFn, max_size: int = 4) -> list[Resource]:
     """A few resources of any kind with unique ids; volumes may attach to a drawn cluster."""
-    kinds = draw(st.lists(st.sampled_from(_KINDS), max_size=max_size))
+    # At least one resource: an empty replay bills nothing and tests nothing.
+    kinds = draw(st.lists(st.sampled_from(_KINDS), min_size=1, max_size=max_size))
     result: list[Resource] = []
     for index, kind in enumerate(kinds):
         ids = st.just(f"{kind}-{index}")
@@ -1361,8 +1384,10 @@ def _scenarios(
     priced = [r for r in drawn if _priced(r, catalog, rules, start)]
     # A share of the events for each resource, so the first does not take them all.
     share = max(3, -(-max_events // max(1, len(priced) + credits)))
+    # The account's share is kept aside: purchases after an exhaustion restore (CR7).
+    kept = min(share, max_events) if credits else 0
     for resource in priced:
-        budget = min(share, max_events - len(events))
+        budget = min(share, max_events - kept - len(events))
         events.extend(draw(_lifecycle(resource, rules, window, budget, credits)))
     if account is not None:
         budget = min(share, max_events - len(events))
@@ -1386,7 +1411,10 @@ def _credit_events(
     bought = amounts(min_value=low, max_value=max(low, Decimal(1000)))
     granted = amounts(min_value=Decimal("0.01"), max_value=500)
     events: list[Event] = []
-    after: int | None = None
+    # Half the time the credit events start in the window's second half: bought after the
+    # credits ran out, they restore what the exhaustion paused or revoked (CR7).
+    late = window.first + (window.last - window.first) // 2 // window.grid * window.grid
+    after: int | None = draw(st.sampled_from([None, late]))
     for _ in range(draw(st.integers(0, budget))):
         at = window.next(draw, after)
         if at is None:
@@ -1403,7 +1431,8 @@ def _credit_events(
 
 
 def _default_rates() -> st.SearchStrategy[Decimal]:
-    return rates(max_value=20)
+    # Not zero: a zero rate bills $0, and Hypothesis draws bounds often.
+    return rates(min_value=Decimal("0.01"), max_value=20)
 
 
 def _default_instants() -> st.SearchStrategy[pendulum.DateTime]:
@@ -1411,7 +1440,9 @@ def _default_instants() -> st.SearchStrategy[pendulum.DateTime]:
 
 
 def _default_accounts() -> st.SearchStrategy[Account]:
-    return accounts()
+    # scenarios()' accounts: half of them open with at most $20, so that the credits run
+    # out (and grace periods, restorations follow) in a good share of examples.
+    return accounts(opening_balances=amounts(max_value=20) | amounts(max_value=500))
 
 
 def _default_catalogs() -> st.SearchStrategy[Catalog]:
