@@ -94,7 +94,10 @@ def test_budget_assertions_pass_and_fail_with_the_lines(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         [
             "*BudgetExceeded: Invoice 2025-11 (final): total 191.52 USD, over the limit of*",
-            "*chat-api  1x_nvidia_h100_80gb_sxm ready replicas  191.52 USD",
+            (
+                "*chat-api  1x_nvidia_h100_80gb_sxm ready replicas  2880 replica-minute x 3.99 USD "
+                "per replica-hour  191.52 USD"
+            ),
         ]
     )
     assert "def assert_monthly_bill_under" not in result.stdout.str()  # tracebacks are hidden
@@ -193,8 +196,14 @@ def test_the_showcase_example_over_a_lowered_budget_shows_the_lines(
         [
             "*total 1005.60 USD, over the limit of 900.00 USD by 105.60 USD",
             "*support-bot  1x_nvidia_h100_80gb_sxm ready replicas*957.60 USD",
-            "*chat         acme/chat-small input tokens            30.00 USD",
-            "*chat         acme/chat-small output tokens           18.00 USD",
+            (
+                "*chat         acme/chat-small input tokens            150000000 token x 0.20 USD "
+                "per 1M tokens           30.00 USD"
+            ),
+            (
+                "*chat         acme/chat-small output tokens           30000000 token x 0.60 USD "
+                "per 1M tokens            18.00 USD"
+            ),
         ]
     )
 

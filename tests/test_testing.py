@@ -41,9 +41,13 @@ from together_billing.testing import (
     INVARIANTS,
     BudgetExceeded,
     CreditsRunOut,
+    IdleChargesExceeded,
     InvariantViolation,
+    SpikeDetected,
     assert_credits_last,
+    assert_idle_under,
     assert_monthly_bill_under,
+    assert_within_plan,
     budget_exceeded,
     check_invariants,
     describe_bill,
@@ -542,3 +546,80 @@ def test_a_line_rounded_in_another_mode_is_named(mode: RoundingMode, other: Roun
     with pytest.raises(InvariantViolation, match=f"rounded {mode.value} to cents") as caught:
         check_invariants(tampered)
     assert caught.value.line == wrong
+
+
+# -- failure messages that say what to change (issue 14) -----------------------------------------
+
+
+def test_describe_bill_shows_quantity_times_rate_and_the_estimate_flag() -> None:
+    """Each line: quantity x rate = amount; a price not from Together's material is flagged."""
+    result, *_ = scenario_inputs("idle-deployments")
+    text = describe_bill(result.invoices[0])
+    (job,) = [row for row in text.splitlines() if "ft-job-1" in row]
+    assert "7000000 token x 0.48 USD per 1M tokens" in job
+    assert job.endswith("3.36 USD  (estimated price)")
+    (endpoint,) = [row for row in text.splitlines() if "my-endpoint" in row]
+    assert "estimated" not in endpoint
+
+
+def _grown_plan() -> tuple[Scenario, Scenario]:
+    plan = Scenario.from_file(EXAMPLES / "idle-deployments.yaml")
+    extra = DedicatedEndpoint("surprise", model="m", hardware=GPU_H100, inactive_timeout_minutes=0)
+    actual = attrs.evolve(
+        plan,
+        resources=(*plan.resources, extra),
+        events=(*plan.events, Deploy("2025-11-20T00:00:00Z", "surprise")),
+    )
+    return plan, actual
+
+
+GPU_H100 = "1x_nvidia_h100_80gb_sxm"
+
+
+def test_a_spike_shows_what_grew_against_the_plan() -> None:
+    plan, actual = _grown_plan()
+    with pytest.raises(SpikeDetected) as caught:
+        assert_within_plan(actual, plan, ratio="0.1")
+    message = str(caught.value)
+    assert "more than the 599.87 USD allowed" in message
+    (grown,) = [row for row in message.splitlines() if "surprise" in row]
+    assert "- -> 1053.36 USD (+1053.36 USD)" in grown
+    assert caught.value.growth == Money("1053.36")
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "ratio", "passes"),
+    [(None, None, False), ("1053.36", None, True), ("1053.35", None, False), (None, "0.2", True)],
+)
+def test_a_spike_within_the_tolerance_passes(
+    tolerance: str | None, ratio: str | None, passes: bool
+) -> None:
+    plan, actual = _grown_plan()
+    if passes:
+        assert (
+            assert_within_plan(actual, plan, tolerance=tolerance, ratio=ratio).total
+            > plan.run().total
+        )
+    else:
+        with pytest.raises(SpikeDetected):
+            assert_within_plan(actual, plan, tolerance=tolerance, ratio=ratio)
+
+
+def test_a_cheaper_bill_is_within_its_plan() -> None:
+    plan, actual = _grown_plan()
+    assert assert_within_plan(plan, actual).total < actual.run().total
+
+
+def test_idle_charges_name_resources_intervals_and_amounts() -> None:
+    scenario = Scenario.from_file(EXAMPLES / "idle-deployments.yaml")
+    with pytest.raises(IdleChargesExceeded) as caught:
+        assert_idle_under(scenario, 100)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("5994.98 USD billed while no request came, over the limit of")
+    assert lines[1].startswith("  my-endpoint (dedicated endpoint): 5290.74 USD idle")
+    assert lines[2].startswith("    [2025-11-")
+    assert lines[2].endswith(" USD")
+    report = assert_idle_under(EXAMPLES / "idle-deployments.yaml", 6000)
+    assert report.idle > 0
+    with pytest.raises(InvalidArgument, match="its requests are needed"):
+        assert_idle_under(scenario.run(), 1)  # type: ignore[arg-type]

@@ -20,7 +20,8 @@ month's bill under a limit, and how long do the credits last?
 True
 >>> print(describe_bill(result.invoices[0], limit="5"))
 Invoice 2025-11 (final): total 5.99 USD, over the limit of 5.00 USD by 0.99 USD
-  ep-1  1x_nvidia_h100_80gb_sxm ready replicas  5.99 USD
+  ep-1  1x_nvidia_h100_80gb_sxm ready replicas  90 replica-minute x 3.99 USD per \
+replica-hour  5.99 USD
 
 The pytest plugin (``together_billing.pytest_plugin``) wraps these in fixtures
 and assertions; see the testing page of the documentation.
@@ -48,6 +49,8 @@ from together_billing.time import BillingPeriod, from_micros, instant, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
 
 if TYPE_CHECKING:
+    from together_billing.compare import Comparison
+    from together_billing.explain import IdleReport
     from together_billing.scenario import Scenario
     from together_billing.strategies import GeneratedScenario
 
@@ -57,9 +60,13 @@ __all__ = [
     "INVARIANTS",
     "BudgetExceeded",
     "CreditsRunOut",
+    "IdleChargesExceeded",
     "InvariantViolation",
+    "SpikeDetected",
     "assert_credits_last",
+    "assert_idle_under",
     "assert_monthly_bill_under",
+    "assert_within_plan",
     "budget_exceeded",
     "check_invariants",
     "describe_bill",
@@ -236,8 +243,10 @@ def budget_exceeded(
 
 
 def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
-    """The invoice's lines, largest first (resource, description, amount), and its total.
+    """The invoice's lines, largest first, and its total.
 
+    Each line shows its resource, description, quantity x rate and amount, and says
+    when its price is an estimate (not Together's own material nor the user's).
     With ``limit``, the total is compared with it.
     """
     status = invoice.status.value
@@ -253,10 +262,16 @@ def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
         return head + "\n  (no lines)"
     width_resource = max(len(line.resource) for line in lines)
     width_description = max(len(line.description) for line in lines)
+    charges = [f"{line.quantity} {line.unit} x {line.rate} {line.rate_unit}" for line in lines]
+    width_charge = max(len(charge) for charge in charges)
+    width_amount = max(len(str(line.money)) for line in lines)
     rows = [
-        f"  {line.resource:<{width_resource}}  {line.description:<{width_description}}"
-        f"  {line.money}"
-        for line in lines
+        (
+            f"  {line.resource:<{width_resource}}  {line.description:<{width_description}}"
+            f"  {charge:<{width_charge}}  {line.money!s:>{width_amount}}"
+            + ("  (estimated price)" if line.estimated else "")
+        ).rstrip()
+        for line, charge in zip(lines, charges, strict=True)
     ]
     return "\n".join([head, *rows])
 
@@ -357,6 +372,137 @@ def _horizon(value: object) -> pendulum.DateTime:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
     return instant(value, field="until")
+
+
+class SpikeDetected(BillingError, AssertionError):
+    """A bill grew against its plan by more than allowed.
+
+    ``comparison`` is the :class:`~together_billing.compare.Comparison` of the plan
+    with the actual replay; ``growth`` the total's increase and ``allowed`` the most
+    it could grow. The message lists the lines that grew, largest growth first.
+    """
+
+    def __init__(self, comparison: Comparison, *, allowed: Money) -> None:
+        self.comparison = comparison
+        self.growth = comparison.delta
+        self.allowed = allowed
+        before, after = comparison.before.total, comparison.after.total
+        head = (
+            f"the bill grew from {before} (plan) to {after}: +{self.growth.amount} USD, "
+            f"more than the {allowed.amount} USD allowed"
+        )
+        grown = sorted(
+            (change for change in comparison.changes if change.delta > 0),
+            key=lambda change: (-change.delta, change.period, change.resource),
+        )
+        rows = [
+            f"  {change.period}  {change.resource}  {change.description}: "
+            f"{_amount_or_dash(change.before)} -> {_amount_or_dash(change.after)} "
+            f"(+{change.delta} USD)"
+            for change in grown
+        ]
+        super().__init__("\n".join([head, "  what grew, largest first:", *rows]))
+
+
+def _amount_or_dash(line: InvoiceLine | None) -> str:
+    return "-" if line is None else f"{line.amount} USD"
+
+
+def assert_within_plan(
+    result_or_scenario: _Replayable,
+    plan: _Replayable,
+    *,
+    tolerance: _Limit | None = None,
+    ratio: Decimal | int | str | None = None,
+) -> SimulationResult:
+    """Raise :class:`SpikeDetected` if the bill grew against ``plan`` by more than allowed.
+
+    ``plan`` is the expected replay (a result, a Scenario or a scenario file); the
+    bill may exceed the plan's total by ``tolerance`` (USD, default 0) plus
+    ``ratio`` of the plan's total (e.g. ``"0.1"`` for 10%, default 0). The failure
+    lists what grew, line by line (:func:`~together_billing.compare.compare`).
+    Returns the actual result.
+    """
+    __tracebackhide__ = True
+    from together_billing.compare import compare  # noqa: PLC0415 - only when used
+
+    actual = _result_of(result_or_scenario)
+    expected = _result_of(plan)
+    allowed = _limit(tolerance if tolerance is not None else 0)
+    if ratio is not None:
+        share = to_decimal(ratio, field="ratio")
+        if share < 0:
+            raise InvalidArgument("ratio", ratio, "a share of the plan's total, 0 or more")
+        allowed = allowed + Money(EXACT_CONTEXT.multiply(expected.total.amount, share)).rounded()
+    comparison = compare(expected, actual)
+    if comparison.delta > allowed:
+        raise SpikeDetected(comparison, allowed=allowed)
+    return actual
+
+
+class IdleChargesExceeded(BillingError, AssertionError):
+    """Deployments billed more than allowed while no request came.
+
+    ``report`` is the :class:`~together_billing.explain.IdleReport`, ``limit`` the
+    budget. The message lists each idle deployment, its idle intervals and their
+    amounts, largest first.
+    """
+
+    def __init__(self, report: IdleReport, limit: Money) -> None:
+        self.report = report
+        self.limit = limit
+        head = (
+            f"{_cents(report.idle)} USD billed while no request came, over the limit of "
+            f"{limit.rounded()}; stopping each deployment after {report.stop_after_minutes} "
+            f"idle minutes saves {_cents(report.saving)} USD"
+        )
+        parts = [head]
+        for resource in sorted(report.resources, key=lambda r: (-r.idle, r.resource)):
+            if not resource.idle:
+                continue
+            parts.append(
+                f"  {resource.resource} ({resource.kind}): {_cents(resource.idle)} USD idle of "
+                f"{_cents(resource.billed)} USD billed, {resource.requests} requests"
+            )
+            stretches = sorted(
+                (s for s in resource.stretches if s.idle), key=lambda s: (-s.idle, s.interval.start)
+            )
+            parts.extend(
+                f"    [{s.interval.start.isoformat()}, {s.interval.end.isoformat()}): "
+                f"{_cents(s.idle)} USD"
+                for s in stretches
+            )
+        super().__init__("\n".join(parts))
+
+
+def assert_idle_under(
+    scenario: Scenario | str | Path,
+    limit: _Limit,
+    *,
+    stop_after_minutes: int = 60,
+) -> IdleReport:
+    """Raise :class:`IdleChargesExceeded` if deployments billed over ``limit`` while idle.
+
+    Idle charges are what hosted models and dedicated endpoints accrued while no
+    request came (:func:`~together_billing.explain.idle_report`); the scenario
+    (a :class:`~together_billing.scenario.Scenario` or a scenario file: its
+    requests are needed) is replayed. Returns the report.
+    """
+    __tracebackhide__ = True
+    from together_billing.explain import idle_report  # noqa: PLC0415 - only when used
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic is heavy
+
+    if isinstance(scenario, str | Path):
+        scenario = Scenario.from_file(scenario)
+    if not isinstance(scenario, Scenario):
+        raise InvalidArgument(
+            "scenario", scenario, "a Scenario or a scenario file (its requests are needed)"
+        )
+    budget = _limit(limit)
+    report = idle_report(scenario, stop_after_minutes=stop_after_minutes)
+    if report.idle > budget.amount:
+        raise IdleChargesExceeded(report, budget)
+    return report
 
 
 def _result_of(value: _Replayable) -> SimulationResult:
