@@ -8,7 +8,10 @@ failing examples shrink small.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import types
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,7 +20,7 @@ from typing import Any
 import attrs
 import pendulum
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 import together_billing.strategies as tbs
@@ -35,7 +38,6 @@ from together_billing import (
     Money,
     NaiveDatetimeError,
     Policies,
-    PriceChange,
     RoundingMode,
     ServerlessUsage,
     StorageVolume,
@@ -368,6 +370,8 @@ def test_a_deploy_shrinks_to_one_event_at_the_start() -> None:
 
     assert len(found.events) == 1
     assert found.events[0].at == DEFAULT_START
+    # No unused resource: the one left is the one deployed.
+    assert [resource.id for resource in found.resources] == [found.events[0].resource]
 
 
 def test_amounts_and_instants_shrink_to_their_simplest() -> None:
@@ -425,37 +429,57 @@ def test_check_invariants_accepts_every_scenario(mode: RoundingMode, data: st.Da
 
 SAMPLE = 200
 
+#: Run in a fresh interpreter: Hypothesis also draws literal constants found in the
+#: modules loaded so far, so a sample taken inside the suite would depend on which other
+#: test modules were collected. A fresh interpreter loads the library and nothing else.
+SAMPLER = """
+import json, sys
+from hypothesis import given, settings
+from together_billing import PriceChange
+from together_billing.strategies import scenarios, timelines
 
-def _sample(strategy: st.SearchStrategy[GeneratedScenario]) -> dict[str, float]:
+counts = dict.fromkeys(
+    ["no events", "$0", "two periods billed", "exhausted", "grace", "burst", "price change"], 0
+)
+events = 0
+
+
+@settings(max_examples=int(sys.argv[2]), derandomize=True, database=None, deadline=None)
+@given({"timelines": timelines, "scenarios": scenarios}[sys.argv[1]]())
+def sample(scenario):
+    global events
+    result = scenario.run()
+    actions = {entry.action for entry in result.log}
+    events += len(scenario.events)
+    reached = {
+        "no events": not scenario.events,
+        "$0": result.total.amount == 0,
+        "two periods billed": all(invoice.lines for invoice in result.invoices),
+        "exhausted": "credits exhausted" in actions,
+        "grace": bool(actions & {"paused", "access revoked", "API access suspended"}),
+        "burst": any(line.rule == "CL3" for line in result.lines),
+        "price change": any(isinstance(e, PriceChange) for e in scenario.events),
+    }
+    for name, hit in reached.items():
+        counts[name] += hit
+
+
+sample()
+shares = {name: count / int(sys.argv[2]) for name, count in counts.items()}
+shares["events per example"] = events / int(sys.argv[2])
+print(json.dumps(shares))
+"""
+
+
+def _sample(name: str) -> dict[str, float]:
     """Shares of a derandomized sample of ``SAMPLE`` replays that reach each state."""
-    counts: dict[str, int] = dict.fromkeys(
-        ["no events", "$0", "two periods billed", "exhausted", "grace", "burst", "price change"],
-        0,
+    done = subprocess.run(
+        [sys.executable, "-c", SAMPLER, name, str(SAMPLE)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    events = 0
-
-    @settings(max_examples=SAMPLE, derandomize=True, database=None, deadline=None)
-    @given(strategy)
-    def sample(scenario: GeneratedScenario) -> None:
-        nonlocal events
-        result = scenario.run()
-        actions = {entry.action for entry in result.log}
-        events += len(scenario.events)
-        reached = {
-            "no events": not scenario.events,
-            "$0": result.total.amount == 0,
-            "two periods billed": all(invoice.lines for invoice in result.invoices),
-            "exhausted": "credits exhausted" in actions,
-            "grace": bool(actions & {"paused", "access revoked", "API access suspended"}),
-            "burst": any(line.rule == "CL3" for line in result.lines),
-            "price change": any(isinstance(e, PriceChange) for e in scenario.events),
-        }
-        for name, hit in reached.items():
-            counts[name] += hit
-
-    sample()
-    shares = {name: count / SAMPLE for name, count in counts.items()}
-    shares["events per example"] = events / SAMPLE
+    shares: dict[str, float] = json.loads(done.stdout)
     return shares
 
 
@@ -463,44 +487,35 @@ def _sample(strategy: st.SearchStrategy[GeneratedScenario]) -> dict[str, float]:
 def test_timelines_bill_something_with_several_events() -> None:
     """Before issue 14: 3 events on average, 27% without any, 56-62% billing $0.
 
-    Measured at this commit (this derandomized sample of 200): 4.2 events, none
-    without, 12% billing $0, 42% billing both months, 42% with a price change.
+    Measured at this commit (this derandomized sample of 200, whose first examples
+    are the simplest): 4.4 events, 3% without (a model the catalog cannot price), 19.5%
+    billing $0, 42.5% billing both months, 35% with a price change. A random sample of
+    300 bills $0 in about 3%.
     """
-    shares = _sample(timelines())
+    shares = _sample("timelines")
     assert shares["events per example"] >= 4, shares
     assert shares["no events"] <= 0.05, shares
-    assert shares["$0"] <= 0.2, shares
+    assert shares["$0"] <= 0.25, shares
     assert shares["two periods billed"] >= 0.25, shares
     assert shares["price change"] >= 0.25, shares
 
 
 @pytest.mark.slow
 def test_scenarios_run_out_of_credits_often() -> None:
-    """Before issue 14 the credits ran out in 3.4% of scenarios(); now in 10% of this
-    sample (half of the examples have no account at all), with grace periods in 9.5%
-    and burst GPUs above a reservation in 12.5%; 11.5% bill $0."""
-    shares = _sample(scenarios())
-    assert shares["exhausted"] >= 0.05, shares
-    assert shares["grace"] >= 0.03, shares
-    assert shares["burst"] >= 0.02, shares
-    assert shares["$0"] <= 0.2, shares
+    """Before issue 14 the credits ran out in 3.4% of scenarios(); now in 20% of this
+    sample (half of the examples have no account at all), with grace periods in 13.5%
+    and burst GPUs above a reservation in 11.5%; 4.5% bill $0."""
+    shares = _sample("scenarios")
+    assert shares["exhausted"] >= 0.12, shares
+    assert shares["grace"] >= 0.08, shares
+    assert shares["burst"] >= 0.06, shares
+    assert shares["$0"] <= 0.15, shares
 
 
-def test_a_shrunk_example_has_no_unused_resource() -> None:
-    """A failing example shrinks to resources that each have an event."""
-    found = find(
-        timelines(),
-        lambda s: any(isinstance(e, Deploy) for e in s.events) and len(s.resources) >= 1,
-        settings=settings(database=None, max_examples=500),
-    )
-    used = {event.resource for event in found.events}
-    assert {resource.id for resource in found.resources} == used
-    assert len(found.events) == 1
-
-
-def test_a_printed_counterexample_shows_the_catalogs_rates() -> None:
+@settings(max_examples=3, phases=[Phase.generate], database=None)
+@given(timelines())
+def test_a_printed_counterexample_shows_the_catalogs_rates(scenario: GeneratedScenario) -> None:
     """The repr lists every price entry, so a counterexample can be rebuilt from it."""
-    scenario = find(timelines(), lambda s: True, settings=settings(database=None))
     text = repr(scenario)
     assert "entries>" not in text
     for entry in scenario.catalog.entries:
