@@ -408,6 +408,7 @@ def _in_mode(mode: RoundingMode) -> st.SearchStrategy[Policies]:
 
 
 @pytest.mark.parametrize("mode", list(RoundingMode), ids=lambda mode: mode.value)
+@settings(max_examples=30)
 @given(data=st.data())
 def test_check_invariants_accepts_every_timeline(mode: RoundingMode, data: st.DataObject) -> None:
     """Every invariant, replays included, holds for timelines() under each rounding mode."""
@@ -418,6 +419,7 @@ def test_check_invariants_accepts_every_timeline(mode: RoundingMode, data: st.Da
 
 
 @pytest.mark.parametrize("mode", list(RoundingMode), ids=lambda mode: mode.value)
+@settings(max_examples=30)
 @given(data=st.data())
 def test_check_invariants_accepts_every_scenario(mode: RoundingMode, data: st.DataObject) -> None:
     """Every invariant holds for scenarios() (credits on or off) under each rounding mode."""
