@@ -10,6 +10,7 @@ imported: modules, not timings, so they pass or fail the same way on a loaded ma
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import warnings
 from importlib.metadata import entry_points
@@ -128,3 +129,42 @@ def test_the_ghostwriter_writes_an_importable_test_for_simulate(tmp_path: Path) 
         del sys.modules["test_ghostwritten"]
     assert callable(module.test_fuzz_simulate)
     assert "strategy_for" in source
+
+
+WITHOUT_THE_TESTING_EXTRA = """
+import sys
+
+sys.modules["hypothesis"] = None  # as if the testing extra were not installed
+sys.modules["pytest"] = None
+
+from together_billing import DedicatedEndpoint, Deploy, MissingDependency, Stop, simulate
+from together_billing.gate import check_budget
+from together_billing.scenario import Scenario
+from together_billing.testing import assert_monthly_bill_under
+
+endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
+events = [Deploy("2025-11-03T09:00:00Z", "ep"), Stop("2025-11-03T10:00:00Z", "ep")]
+result = simulate([endpoint], events, until="2025-12-01T00:00:00Z")
+assert_monthly_bill_under(result, 10)
+plan = Scenario(resources=[endpoint], events=events, until="2025-12-01T00:00:00Z")
+assert check_budget(plan, max_total=10).passed
+try:
+    import together_billing.strategies
+except MissingDependency as error:
+    print("strategies:", error)
+"""
+
+
+def test_the_library_works_without_the_testing_extra() -> None:
+    """Replays, the assertions and the gate need neither Hypothesis nor pytest; the
+    strategies say which extra to install."""
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_TESTING_EXTRA],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == (
+        "strategies: together_billing.strategies needs hypothesis: "
+        "pip install 'together-billing[testing]'"
+    )
