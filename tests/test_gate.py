@@ -103,7 +103,7 @@ def test_min_runway_needs_an_account() -> None:
 
 @pytest.mark.parametrize("bad", ["soon", "30 weeks", "2025-13-01"])
 def test_an_unreadable_runway_is_named(bad: str) -> None:
-    with pytest.raises((InvalidArgument, ValueError), match=r"min_runway|month"):
+    with pytest.raises(InvalidArgument, match="min_runway"):
         check_budget(plan(), min_runway=bad)
 
 
@@ -166,6 +166,7 @@ def test_check_json_report() -> None:
         ["--max-total", "abc"],
         [],
         ["--min-runway", "soon"],
+        ["--min-runway", "2025-02-30"],
     ],
 )
 def test_check_invalid_input_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -456,6 +456,14 @@ def test_a_replay_too_short_to_tell_is_an_error(until: object, days: int | None)
     assert "2025-12-01T00:00:00+00:00" in str(caught.value)
 
 
+def test_an_impossible_date_is_named() -> None:
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(
+        InvalidArgument, match="until='2025-02-30' is not valid; expected a real date"
+    ):
+        assert_credits_last(result, "2025-02-30")
+
+
 def test_until_and_days_are_exclusive() -> None:
     result, *_ = scenario_inputs("credits-run-out")
     with pytest.raises(InvalidArgument, match="either"):

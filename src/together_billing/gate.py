@@ -138,7 +138,10 @@ def _target(value: object, scenario: Scenario) -> pendulum.DateTime:
             amount, unit = match.groups()
             return scenario.until.add(**{_UNITS[unit]: int(amount)})
         if _DATE.fullmatch(text):
-            value = dt.date.fromisoformat(text)
+            try:
+                value = dt.date.fromisoformat(text)
+            except ValueError as error:
+                raise InvalidArgument("min_runway", text, f"a real date ({error})") from None
     if isinstance(value, dt.timedelta):
         return scenario.until + value
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):

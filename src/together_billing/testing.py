@@ -368,7 +368,10 @@ _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 def _horizon(value: object) -> pendulum.DateTime:
     """An instant, or a date as 00:00 UTC that day."""
     if isinstance(value, str) and _DATE.fullmatch(value.strip()):
-        value = dt.date.fromisoformat(value.strip())
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError as error:
+            raise InvalidArgument("until", value, f"a real date ({error})") from None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
     return instant(value, field="until")
