@@ -164,6 +164,9 @@ def test_check_json_report() -> None:
     [
         ["--max-total", "1.5e999999999"],
         ["--max-total", "abc"],
+        ["--max-total", "NaN"],
+        ["--max-total", "-5"],
+        ["--max-idle", "Infinity"],
         [],
         ["--min-runway", "soon"],
         ["--min-runway", "2025-02-30"],

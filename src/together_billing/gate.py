@@ -116,11 +116,14 @@ class BudgetReport:
 
 
 def _money(value: object, field: str) -> Money:
+    expected = "an amount of USD, 0 or more, such as 500 or 1250.50"
     money = value if isinstance(value, Money) else Money(to_decimal(value, field=field))
+    if not money.amount.is_finite() or money.amount.is_signed():
+        raise InvalidArgument(field, value, expected)
     try:
         money.rounded()
     except decimal.InvalidOperation:
-        raise InvalidArgument(field, value, "an amount in USD such as 500 or 1250.50") from None
+        raise InvalidArgument(field, value, expected) from None
     return money
 
 
