@@ -10,13 +10,16 @@ suites carry the ``slow`` marker: the ``ci`` profile runs them with at most
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import signal
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+import together_billing
 from together_billing import (
     Catalog,
     FineTuningPrice,
@@ -55,6 +58,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Hypothesis also draws the literal constants of the local modules loaded so far (not of
+# test files). Load every module of the library before any test runs, so that a test gets
+# the same examples, and costs the same, whichever other tests were selected.
+for _module in pkgutil.iter_modules(together_billing.__path__):
+    importlib.import_module(f"together_billing.{_module.name}")
 
 #: The budget the tests' own ``max_examples`` are written for (the ``ci`` profile's).
 BASE_EXAMPLES = 60
