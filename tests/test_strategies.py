@@ -490,27 +490,27 @@ def test_timelines_bill_something_with_several_events() -> None:
     """Before issue 14: 3 events on average, 27% without any, 56-62% billing $0.
 
     Measured at this commit (this derandomized sample of 200, whose first examples
-    are the simplest): 4.4 events, 3% without (a model the catalog cannot price), 19.5%
-    billing $0, 42.5% billing both months, 35% with a price change. A random sample of
-    300 bills $0 in about 3%.
+    are the simplest): 5.5 events, none without, 8.5% billing $0, 48.5% billing both
+    months, 16.5% with burst GPUs, 32% with a price change.
     """
     shares = _sample("timelines")
-    assert shares["events per example"] >= 4, shares
+    assert shares["events per example"] >= 4.5, shares
     assert shares["no events"] <= 0.05, shares
-    assert shares["$0"] <= 0.25, shares
+    assert shares["$0"] <= 0.15, shares
+    assert shares["burst"] >= 0.08, shares
     assert shares["two periods billed"] >= 0.25, shares
     assert shares["price change"] >= 0.25, shares
 
 
 @pytest.mark.slow
 def test_scenarios_run_out_of_credits_often() -> None:
-    """Before issue 14 the credits ran out in 3.4% of scenarios(); now in 20% of this
-    sample (half of the examples have no account at all), with grace periods in 13.5%
-    and burst GPUs above a reservation in 11.5%; 4.5% bill $0."""
+    """Before issue 14 the credits ran out in 3.4% of scenarios(); now in 15.5% of this
+    sample (half of the examples have no account at all), with grace periods in 9.5%
+    and burst GPUs above a reservation in 7%; 10% bill $0."""
     shares = _sample("scenarios")
     assert shares["exhausted"] >= 0.12, shares
-    assert shares["grace"] >= 0.08, shares
-    assert shares["burst"] >= 0.06, shares
+    assert shares["grace"] >= 0.07, shares
+    assert shares["burst"] >= 0.05, shares
     assert shares["$0"] <= 0.15, shares
 
 

@@ -357,7 +357,8 @@ def catalogs(
     of ``gpu_types``, on-demand storage (and sometimes a reserved storage rate), and
     fine-tuning for each of :data:`FINE_TUNING_BRACKETS`, method and LoRA/full, all
     effective from ``effective_from``. Rates are drawn from ``rates`` (default:
-    ``rates(max_value=20)``). Up to ``max_changes`` later prices are added for keys
+    20 rates like Together's, from 0.01 to 19.99, odd cents included). Up to
+    ``max_changes`` later prices are added for keys
     already priced, at instants drawn from ``changes`` (default: :func:`instants`).
     """
     names = _check_names("models", models)
@@ -459,7 +460,7 @@ def price_changes(
     """:class:`~together_billing.PriceChange` events re-pricing a key ``catalog`` already has.
 
     The new price takes effect at an instant drawn from ``instants`` (default:
-    :func:`instants`), with rates from ``rates`` (default: ``rates(max_value=20)``).
+    :func:`instants`), with rates from ``rates`` (default: as :func:`catalogs`).
     """
     if not isinstance(catalog, Catalog) or not len(catalog):
         raise InvalidArgument("catalog", catalog, "a Catalog with at least one entry")
@@ -1396,7 +1397,7 @@ def _scenarios(
         when = st.integers(0, (window.last - window.first) // window.grid).map(
             lambda n: from_micros(window.first + n * window.grid)
         )
-        change = _price_changes(_first_entries(catalog), when, rates(max_value=20))
+        change = _price_changes(_first_entries(catalog), when, _default_rates())
         events.extend(draw(st.lists(change, max_size=max_price_changes)))
     members: tuple[Resource | Account, ...] = (*drawn, account) if account else tuple(drawn)
     return GeneratedScenario(members, tuple(events), catalog, rules, start, until)
@@ -1430,9 +1431,24 @@ def _credit_events(
 # -- defaults of arguments that share a strategy's name -----------------------------------------
 
 
+#: Rates of :func:`catalogs` by default: prices like Together's (per hour, per GPU-hour,
+#: per 1M tokens), odd cents included so that amounts round. A sampled rate shrinks in
+#: one step, where an integer of cents takes a dozen: a catalog has 40-odd rates.
+_CATALOG_RATES: Final = st.sampled_from(
+    [
+        Decimal(text)
+        for text in [
+            *["0.01", "0.06", "0.10", "0.18", "0.20", "0.48", "0.60", "0.88", "1.04", "1.20"],
+            *["2.50", "2.99", "3.49", "3.99", "5.49", "7.15", "7.98", "9.95", "11.49", "12.34"],
+            *["13.99", "14.50", "15.49", "16.80", "17.75", "18.20", "19.45", "19.99"],
+        ]
+    ]
+)
+
+
 def _default_rates() -> st.SearchStrategy[Decimal]:
     # Not zero: a zero rate bills $0, and Hypothesis draws bounds often.
-    return rates(min_value=Decimal("0.01"), max_value=20)
+    return _CATALOG_RATES
 
 
 def _default_instants() -> st.SearchStrategy[pendulum.DateTime]:
