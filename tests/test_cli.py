@@ -91,7 +91,7 @@ def test_invalid_scenario_exits_2_naming_the_location(
     code, _ = run("simulate", str(bad))
     assert code == 2
     err = capsys.readouterr().err
-    assert "events.0.tokens.input_tokens" in err
+    assert "events[0].input_tokens: Input should be greater than or equal to 0 (got -1)" in err
 
 
 def test_naive_instant_in_scenario_is_rejected(

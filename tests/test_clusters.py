@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-import pydantic
 import pytest
 import yaml
 
@@ -28,6 +27,7 @@ from together_billing import (
     ExtendReservation,
     InstantCluster,
     InvalidArgument,
+    InvalidScenario,
     InvalidTimeline,
     InvoiceLine,
     InvoiceStatus,
@@ -837,9 +837,9 @@ def test_scenario_rejects_a_91_day_reservation() -> None:
     """CL2: the scenario schema bounds duration_days and extension days to 1-90."""
     data = yaml.safe_load(SCENARIO_YAML)
     data["resources"][0]["duration_days"] = 91
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(InvalidScenario):
         ScenarioDoc.model_validate(data)
     data = yaml.safe_load(SCENARIO_YAML)
     data["events"][4]["days"] = 0
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(InvalidScenario):
         ScenarioDoc.model_validate(data)

@@ -699,7 +699,7 @@ class TestFiles:
         with pytest.raises(InvalidScenario) as info:
             Catalog.from_file(path)
         assert info.value.value == str(path)
-        assert info.value.errors == [("storage.0.effective_from", "Field required")]
+        assert info.value.errors == [("storage[0].effective_from", "Field required")]
 
     def test_missing_file(self, tmp_path: Path) -> None:
         """A file that cannot be read is refused as ``path``, with the system's reason."""
@@ -740,7 +740,7 @@ class TestFiles:
         with pytest.raises(InvalidScenario) as info:
             load_data({"storage": [{"per_tib_hour": 1}]}, source_name="mine.yaml")
         assert info.value.value == "mine.yaml"
-        assert info.value.errors == [("storage.0.effective_from", "Field required")]
+        assert info.value.errors == [("storage[0].effective_from", "Field required")]
         with pytest.raises(InvalidScenario) as info:
             load_data([1, 2])
         assert info.value.value == "catalog"

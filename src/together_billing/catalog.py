@@ -18,20 +18,20 @@ Decimal('15.96')
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources as _resources
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import attrs
 import pendulum
 import pydantic
-import yaml
 
+from together_billing import _documents
 from together_billing._choice import Choice
+from together_billing._documents import Amount, Count, Flag, Instant
 from together_billing.errors import InvalidArgument, InvalidScenario, UnknownPrice
 from together_billing.money import to_decimal
 from together_billing.time import from_micros, instant, to_micros
@@ -201,6 +201,11 @@ class SizeTierPrice:
 _HARDWARE_COUNT: Final = re.compile(r"^(\d+)x[_-]?(.+)$")
 
 
+def _gpu_count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidArgument("gpu_count", value, "a whole number of GPUs, at least 1")
+
+
 @attrs.frozen
 class HardwarePrice:
     """The rate of one dedicated hardware configuration per running replica, USD per hour.
@@ -214,7 +219,7 @@ class HardwarePrice:
     per_hour: Decimal = attrs.field(converter=_per_hour_rate)
     effective_from: pendulum.DateTime = attrs.field(converter=_effective)
     source: Source = USER_SOURCE
-    gpu_count: int = 1
+    gpu_count: int = attrs.field(default=1, validator=_gpu_count)
 
     @classmethod
     def from_cents_per_minute(
@@ -401,7 +406,7 @@ class Catalog:
 
     def _derived_hardware(self, hardware: str) -> tuple[list[int], list[PriceEntry]] | None:
         match = _HARDWARE_COUNT.match(hardware)
-        if match is None or match.group(1) == "1":
+        if match is None or int(match.group(1)) < 2:
             return None
         count = int(match.group(1))
         sep = hardware[len(match.group(1)) + 1 : len(hardware) - len(match.group(2))]
@@ -557,49 +562,49 @@ class SourceDoc(_Model):
 
 
 class _EntryDoc(_Model):
-    effective_from: pydantic.AwareDatetime
+    effective_from: Instant
     source: str | SourceDoc | None = None
 
 
 class ServerlessDoc(_EntryDoc):
     model: str
-    input: Decimal
-    output: Decimal
-    cached_input: Decimal | None = None
-    batch_discount: Decimal = Decimal(0)
+    input: Amount
+    output: Amount
+    cached_input: Amount | None = None
+    batch_discount: Amount = Decimal(0)
 
 
 class SizeTierDoc(_EntryDoc):
     tier: str
-    max_params_b: Decimal
-    input: Decimal
-    output: Decimal
-    batch_discount: Decimal = Decimal(0)
+    max_params_b: Amount
+    input: Amount
+    output: Amount
+    batch_discount: Amount = Decimal(0)
 
 
 class HardwareDoc(_EntryDoc):
     hardware: str
-    per_hour: Decimal | None = None
-    cents_per_minute: Decimal | None = None
-    gpu_count: int = 1
+    per_hour: Amount | None = None
+    cents_per_minute: Amount | None = None
+    gpu_count: Annotated[Count, pydantic.Field(ge=1)] = 1
 
 
 class FineTuningDoc(_EntryDoc):
-    max_params_b: Decimal
+    max_params_b: Amount
     method: Literal["sft", "dpo"]
-    lora: bool
-    per_1m_tokens: Decimal
+    lora: Flag
+    per_1m_tokens: Amount
 
 
 class ClusterDoc(_EntryDoc):
     gpu_type: str
     billing: Literal["reserved", "on-demand"]
-    per_gpu_hour: Decimal
+    per_gpu_hour: Amount
 
 
 class StorageDoc(_EntryDoc):
     billing: Literal["reserved", "on-demand"] = "on-demand"
-    per_tib_hour: Decimal
+    per_tib_hour: Amount
 
 
 class CatalogDoc(_Model):
@@ -614,30 +619,9 @@ class CatalogDoc(_Model):
     storage: list[StorageDoc] = []
 
 
-class _DecimalLoader(yaml.SafeLoader):
-    """A YAML loader that reads numbers with a fraction as Decimal, never float."""
-
-
-def _yaml_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-    assert isinstance(node, yaml.ScalarNode)
-    return Decimal(str(loader.construct_scalar(node)).replace("_", ""))
-
-
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
-
-
 def read_document(path: Path) -> Any:
-    """Read YAML or JSON with fractional numbers as Decimal."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidArgument("path", str(path), f"a readable file ({error.strerror})") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text, parse_float=Decimal)
-        return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise InvalidScenario(str(path), [("(document)", str(error))]) from None
+    """Read YAML or JSON with fractional numbers as Decimal (through the one bounded reader)."""
+    return _documents.read_document(path)
 
 
 def _source(ref: str | SourceDoc | None, sources: Mapping[str, SourceDoc], where: str) -> Source:
@@ -654,10 +638,7 @@ def _source(ref: str | SourceDoc | None, sources: Mapping[str, SourceDoc], where
 
 def pydantic_errors(error: pydantic.ValidationError) -> list[tuple[str, str]]:
     """``(location, message)`` pairs of a pydantic error, for :class:`InvalidScenario`."""
-    return [
-        (".".join(str(part) for part in item["loc"]) or "(document)", item["msg"])
-        for item in error.errors()
-    ]
+    return _documents.problems(error)
 
 
 def load_data(data: Any, *, source_name: str = "catalog") -> list[PriceEntry]:
@@ -748,6 +729,6 @@ def default_catalog() -> Catalog:
     global _DEFAULT  # noqa: PLW0603 - a load-once cache of immutable data
     if _DEFAULT is None:
         text = _resources.files("together_billing").joinpath("data/catalog.yaml").read_text("utf-8")
-        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _documents.parse(text, source="default catalog", json_format=False)
         _DEFAULT = Catalog(load_data(data, source_name="default catalog"))
     return _DEFAULT

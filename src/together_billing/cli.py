@@ -17,19 +17,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from together_billing._text import columns
 from together_billing.catalog import default_catalog
 from together_billing.engine import SimulationResult
-from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
+from together_billing.errors import (
+    BillingError,
+    InvalidArgument,
+    InvalidScenario,
+    InvalidTimeline,
+    UnknownPrice,
+    shown,
+)
 from together_billing.invoice import Invoice, LogEntry
 from together_billing.money import round_to_cents
-from together_billing.scenario import Scenario, ScenarioDoc, run_scenario
+from together_billing.scenario import Scenario, ScenarioDoc, event_location, run_scenario
 
 __all__ = ["main"]
 
@@ -39,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="together-billing",
         description="Replay Together AI usage timelines into invoices, deterministically.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     simulate = commands.add_parser("simulate", help="replay a scenario and print its invoices")
     simulate.add_argument("scenario", help="a scenario file (.yaml, .yml or .json)")
@@ -49,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "--until",
         help="replay only up to this instant (ISO 8601 with offset): a draft invoice (IN4)",
     )
+    _catalog_dir_option(simulate)
     _forecast_parser(commands)
     _explain_parser(commands)
     _compare_parser(commands)
@@ -63,28 +73,65 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stream = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     try:
-        if args.command == "schema":
-            stream.write(json.dumps(ScenarioDoc.model_json_schema(), indent=2) + "\n")
-        elif args.command == "catalog":
-            _print_catalog(stream, args.format)
-        elif args.command == "forecast":
-            _forecast(stream, args)
-        elif args.command == "explain":
-            _explain(stream, args)
-        elif args.command == "compare":
-            _compare(stream, args)
-        else:
-            result = run_scenario(args.scenario, until=args.until)
-            if args.format == "json":
-                stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
-            else:
-                stream.write(render_table(result))
-    except (InvalidScenario, InvalidTimeline, InvalidArgument) as error:
+        return _run(stream, args)
+    except InvalidTimeline as error:
+        where = event_location(error.event, error.field)
+        prefix = f"{where}: " if where else ""
+        print(f"together-billing: error: {prefix}{error}", file=sys.stderr)
+        return 2
+    except (InvalidScenario, InvalidArgument) as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 2
     except BillingError as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 1
+    except (RecursionError, MemoryError) as error:
+        # A limit of the machine, not of the input's validity: say which, never a traceback.
+        print(f"together-billing: error: out of {_RESOURCE[type(error)]}", file=sys.stderr)
+        return 1
+    except Exception as error:  # the last resort: no traceback reaches a user
+        print(
+            f"together-billing: internal error ({type(error).__name__}): {shown(str(error))}; "
+            "please report it with the input that caused it",
+            file=sys.stderr,
+        )
+        return 70
+
+
+_PERIOD: Final = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_RESOURCE: Final = {
+    RecursionError: "stack depth (the input nests or chains too deeply)",
+    MemoryError: "memory (the input asks for more than this machine has)",
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - --version only
+
+    try:
+        return version("together-billing")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree without install
+        return "unknown (not installed)"
+
+
+def _run(stream: TextIO, args: argparse.Namespace) -> int:
+    """Run the parsed command."""
+    if args.command == "schema":
+        stream.write(json.dumps(ScenarioDoc.model_json_schema(), indent=2) + "\n")
+    elif args.command == "catalog":
+        _print_catalog(stream, args.format)
+    elif args.command == "forecast":
+        _forecast(stream, args)
+    elif args.command == "explain":
+        _explain(stream, args)
+    elif args.command == "compare":
+        _compare(stream, args)
+    else:
+        result = run_scenario(args.scenario, until=args.until, catalog_dirs=args.catalog_dir)
+        if args.format == "json":
+            stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        else:
+            stream.write(render_table(result))
     return 0
 
 
@@ -204,6 +251,18 @@ def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("table", "json"), default="table", help="output format"
     )
+    _catalog_dir_option(parser)
+
+
+def _catalog_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--catalog-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also let the scenario's catalog.files name files in DIR (by default only files "
+        "in the scenario's own folder are read)",
+    )
 
 
 def _forecast_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -292,7 +351,7 @@ def _write_json(stream: TextIO, data: object) -> None:
 def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing.forecast import SteadyUsage, forecast  # noqa: PLC0415 - lazy
 
-    scenario = Scenario.from_file(args.scenario)
+    scenario = Scenario.from_file(args.scenario, catalog_dirs=args.catalog_dir)
     assume = None
     if args.steady:
         assume = SteadyUsage(window_days=args.window_days, step_minutes=args.step_minutes)
@@ -300,7 +359,11 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     if args.plot:
         from together_billing.plot import plot_balance  # noqa: PLC0415 - needs matplotlib
 
-        plot_balance(outlook.result, Path(args.plot), title=scenario.name or None)
+        try:
+            plot_balance(outlook.result, Path(args.plot), title=scenario.name or None)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise InvalidArgument("--plot", args.plot, f"a writable PNG path ({reason})") from None
     if args.format == "json":
         _write_json(stream, outlook.to_dict())
         return
@@ -389,7 +452,7 @@ def _duration(value: object) -> str:
 def _explain(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing.explain import explain_all, idle_report  # noqa: PLC0415 - lazy
 
-    scenario = Scenario.from_file(args.scenario)
+    scenario = Scenario.from_file(args.scenario, catalog_dirs=args.catalog_dir)
     result = scenario.run()
     if args.idle:
         report = idle_report(scenario, result, stop_after_minutes=args.stop_after)
@@ -398,6 +461,10 @@ def _explain(stream: TextIO, args: argparse.Namespace) -> None:
         else:
             stream.write(report.text() + "\n")
         return
+    if args.resource is not None:
+        scenario.resource(args.resource)  # an unknown resource is an error, listing the known
+    if args.period is not None and not _PERIOD.fullmatch(args.period):
+        raise InvalidArgument("--period", args.period, "a month as YYYY-MM, e.g. 2025-11")
     explanations = [
         explanation
         for explanation in explain_all(scenario, result)
@@ -419,12 +486,12 @@ def _explain(stream: TextIO, args: argparse.Namespace) -> None:
 def _compare(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing import compare as what_if  # noqa: PLC0415 - lazy
 
-    base = Scenario.from_file(args.scenario)
+    base = Scenario.from_file(args.scenario, catalog_dirs=args.catalog_dir)
     forked = args.at is not None or args.stop or args.scale or args.move
     if args.other is not None and forked:
         raise InvalidArgument("other", args.other, "either a second scenario or fork options")
     if args.other is not None:
-        other = Scenario.from_file(args.other)
+        other = Scenario.from_file(args.other, catalog_dirs=args.catalog_dir)
     elif forked:
         if args.at is None:
             raise InvalidArgument("--at", None, "the instant to fork at (ISO 8601 with offset)")
@@ -445,7 +512,11 @@ def _compare(stream: TextIO, args: argparse.Namespace) -> None:
                     "RESOURCE=MODEL:INPUT:OUTPUT, e.g. ep=openai/gpt-oss-20b:800:200",
                 )
             changes.append(what_if.MoveToServerless(resource, model, int(inputs), int(outputs)))
-        other = what_if.fork(base, args.at, *changes)
+        try:
+            other = what_if.fork(base, args.at, *changes)
+        except UnknownPrice as error:
+            # An option names what the catalog does not know: the user's input, exit 2.
+            raise InvalidArgument(error.field, error.value, error.expected) from None
     else:
         raise InvalidArgument("other", None, "a second scenario file, or --at with fork options")
     comparison = what_if.compare(base, other)

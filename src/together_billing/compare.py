@@ -187,6 +187,8 @@ class MoveToServerless:
                 raise InvalidArgument(
                     name, value, "an integer >= 0 (tokens per request)", context="MoveToServerless"
                 )
+        # An unknown model is an error now, not at the first request moved (if any).
+        scenario.catalog.serverless(self.model, at)
         cut = to_micros(at)
         moved = [
             event

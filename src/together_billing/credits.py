@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 
+#: The most purchases one auto-recharge makes at one instant.
+MAX_RECHARGE_PURCHASES: Final = 1000
+
+
 class AutoRechargeMode(Choice):
     """The two documented forms of auto-recharge (facts C6)."""
 
@@ -93,8 +97,12 @@ class AutoRecharge:
                 "target", self.target, f"an amount above the threshold ({self.threshold})"
             )
 
-    def purchases(self, balance: Decimal) -> list[Decimal]:
+    def purchases(self, balance: Decimal, *, minimum: Decimal = Decimal(0)) -> list[Decimal]:
         """The purchases a recharge makes at ``balance`` (none at or above the threshold).
+
+        Each purchase is at least ``minimum`` (P-MIN-BUY), and is counted at that
+        amount: a recharge never buys more times than it needs. More than
+        :data:`MAX_RECHARGE_PURCHASES` purchases at one instant is an error.
 
         >>> AutoRecharge(mode="increment", threshold=60, amount=25).purchases(Decimal(5))
         [Decimal('25'), Decimal('25'), Decimal('25')]
@@ -108,11 +116,20 @@ class AutoRecharge:
             # A card is charged in cents: round up, so the balance reaches the target.
             needed = EXACT_CONTEXT.subtract(self.target, balance)
             return [needed.quantize(Decimal("0.01"), rounding=ROUND_CEILING)]
+        amount = max(self.amount, minimum)
         shortfall = EXACT_CONTEXT.subtract(self.threshold, balance)
-        count = EXACT_CONTEXT.divide_int(shortfall, self.amount)
-        if EXACT_CONTEXT.multiply(count, self.amount) < shortfall:
+        count = EXACT_CONTEXT.divide_int(shortfall, amount)
+        if EXACT_CONTEXT.multiply(count, amount) < shortfall:
             count += 1
-        return [self.amount] * int(count)
+        if count > MAX_RECHARGE_PURCHASES:
+            raise InvalidArgument(
+                "auto_recharge.amount",
+                self.amount,
+                f"an amount that brings the balance from {balance} up to the threshold "
+                f"{self.threshold} in at most {MAX_RECHARGE_PURCHASES} purchases "
+                "(MAX_RECHARGE_PURCHASES)",
+            )
+        return [amount] * int(count)
 
 
 @attrs.frozen

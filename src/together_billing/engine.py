@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import decimal
 import functools
 import heapq
 import itertools
@@ -451,7 +452,10 @@ class Simulator:
                     f"an instant at or after the state's {from_micros(core.now).isoformat()}",
                 )
         replay = _Replay(core, self.policies).add_resources(resources)
-        replay.run(ordered, end, resumed=state is not None)
+        # Every amount and quantity of the replay in the documented 50 digits (G1), not
+        # the default context's 28.
+        with decimal.localcontext(EXACT_CONTEXT):
+            replay.run(ordered, end, resumed=state is not None)
         # The replay worked on its own copy of the state, so the result can keep it.
         return SimulationResult(state=SimulationState(core=core), policies=self.policies)
 
@@ -1018,6 +1022,13 @@ class _Replay:
                 continue
             for lo, hi in self._segments(start, until, instants):
                 index = bisect.bisect_right(instants, lo) - 1
+                if index < 0 and not instants and len(key) == 2:
+                    # Unknown altogether (not just later): list what the catalog knows.
+                    known = sorted(
+                        {e.key[1] for e in self.core.catalog.entries if e.key[0] == key[0]}
+                    )
+                    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+                    raise UnknownPrice(key[0], key[1], f"one in the catalog ({shown})")
                 if index < 0:
                     raise UnknownPrice(
                         " ".join(key[:-1]) if len(key) > 2 else key[0],
@@ -1159,13 +1170,11 @@ class _Replay:
         ledger = core.ledger
         if ledger is None or until <= core.ledger_time:
             return
-        start = core.ledger_time
-        # Book each month's draw in that month (IN3 credits applied per invoice).
-        boundary = BillingPeriod.of_micros(start).end_micros
-        if boundary < until:
+        # Book each month's draw in that month (IN3 credits applied per invoice), month
+        # after month in a loop: a replay over decades must not recurse once a month.
+        while (boundary := BillingPeriod.of_micros(core.ledger_time).end_micros) < until:
             self._advance_ledger(boundary)
-            self._advance_ledger(until)
-            return
+        start = core.ledger_time
         period_start = BillingPeriod.of_micros(start).start_micros
         for resource_id, groups in list(self._burners()):
             meter = self._meter_of(resource_id)
@@ -1259,9 +1268,8 @@ class _Replay:
         recharge = account.auto_recharge
         # Below the threshold means below by more than the tolerance, as for the floor.
         if recharge is not None and _below(ledger.balance, recharge.threshold):
-            for wanted in recharge.purchases(ledger.balance):
-                # A recharge is a purchase: never below the minimum (P-MIN-BUY).
-                amount = max(wanted, self.policies.min_purchase)
+            # A recharge is a purchase: never below the minimum (P-MIN-BUY).
+            for amount in recharge.purchases(ledger.balance, minimum=self.policies.min_purchase):
                 ledger.add(at, "recharge", amount)
                 self._log(
                     at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
