@@ -113,9 +113,15 @@ def test_oversized_documents_are_refused_naming_the_limit(
     from together_billing import _documents
 
     monkeypatch.setattr(_documents, "MAX_DOCUMENT_BYTES", 100)
-    monkeypatch.setattr(_documents.read_bytes, "__kwdefaults__", {"limit": 100})
     with pytest.raises(BillingError, match="at most 100 bytes"):
         run_scenario(write(tmp_path, BASE))
+    with pytest.raises(BillingError, match="at most 100 bytes"):
+        run_scenario(write(tmp_path, json.dumps({"name": "x" * 200}), "s.json"))
+    monkeypatch.setattr(_documents, "MAX_DOCUMENT_BYTES", 10**6)
+    monkeypatch.setattr(_documents, "MAX_YAML_BYTES", 150)
+    with pytest.raises(BillingError, match="at most 150 bytes"):
+        run_scenario(write(tmp_path, BASE))
+    assert run_scenario(write(tmp_path, json.dumps({"until": "2025-11-02T00:00:00Z"}), "s.json"))
 
 
 def test_fifo_is_refused(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Every file the library reads (scenarios, catalogs, catalog files a scenario names)
 goes through :func:`read_document`. It
 
-* reads at most :data:`MAX_DOCUMENT_BYTES` (a device or an endless file is refused,
-  not read until memory runs out) and only regular files;
+* reads only regular files, and at most :data:`MAX_DOCUMENT_BYTES` of JSON or
+  :data:`MAX_YAML_BYTES` of YAML (a device or an endless file is refused, not read
+  until memory runs out);
 * decodes strict UTF-8 (a UTF-8 byte-order mark is allowed); binary or UTF-16 files
   are refused with the offset of the first bad byte;
 * parses JSON (by the ``.json`` suffix) or YAML (libyaml's ``CSafeLoader`` where
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_DOCUMENT_BYTES",
     "MAX_NUMBER_CHARS",
+    "MAX_YAML_BYTES",
     "Amount",
     "Count",
     "Flag",
@@ -59,8 +61,11 @@ __all__ = [
     "read_document",
 ]
 
-#: The largest document read, in bytes (64 MiB: about 500,000 events of YAML).
+#: The largest JSON document read, in bytes (64 MiB: about 570,000 events).
 MAX_DOCUMENT_BYTES: Final = 64 * 1024 * 1024
+#: The largest YAML document read, in bytes (16 MiB: about 160,000 events). Loading YAML
+#: builds a node per scalar first and takes about six times the memory of JSON.
+MAX_YAML_BYTES: Final = 16 * 1024 * 1024
 #: The deepest nesting of lists and mappings a document may have.
 MAX_DEPTH: Final = 100
 #: The longest number literal read (a longer one is refused before it is converted).
@@ -126,8 +131,9 @@ regular file (this is a device, a pipe, a socket or a directory)
         raise InvalidArgument(
             "path",
             str(path),
-            f"a document of at most {limit:,} bytes (MAX_DOCUMENT_BYTES); split the timeline, "
-            "or replay it from Python with TokenUsageBatch events",
+            f"a document of at most {limit:,} bytes (MAX_DOCUMENT_BYTES for JSON, "
+            "MAX_YAML_BYTES for YAML); write a large timeline as JSON, split it, or replay "
+            "it from Python with TokenUsageBatch events",
         )
     return data
 
@@ -331,8 +337,9 @@ def read_document(path: Path, *, quiet: bool = False) -> Any:
     With ``quiet``, errors quote nothing of the file (see :func:`parse`).
     """
     source = str(path)
-    text = decode(read_bytes(path), source=source)
     json_format = path.suffix.lower() == ".json"
+    limit = MAX_DOCUMENT_BYTES if json_format else min(MAX_YAML_BYTES, MAX_DOCUMENT_BYTES)
+    text = decode(read_bytes(path, limit=limit), source=source)
     return parse(text, source=source, json_format=json_format, quiet=quiet)
 
 
