@@ -367,8 +367,11 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     if args.format == "json":
         _write_json(stream, outlook.to_dict())
         return
+    starts = "" if args.at else " (the scenario's until; --at starts it elsewhere)"
+    ends = "" if args.until else " (the end of the open period; --until to change)"
     out = [
-        f"Forecast from {outlook.at.isoformat()} to {outlook.until.isoformat()}",
+        f"Forecast from {outlook.at.isoformat()}{starts}",
+        f"  to {outlook.until.isoformat()}{ends}",
         f"  assumed: {_assumption(args, len(outlook.assumed))}",
         "",
     ]
@@ -386,6 +389,12 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
         out.append(f"  balance at start: {_dollars(_cents(runway.balance_at_start))}")
         if runway.already_exhausted:
             out.append("  credits were already exhausted at the start")
+        if runway.zero_at is not None and runway.zero_at != runway.exhausted_at:
+            since = runway.zero_at - runway.start
+            out.append(
+                f"  balance reaches $0.00 at {runway.zero_at.isoformat()} "
+                f"({_duration(since)} from the start); the floor allows more"
+            )
         if runway.exhausted_at is None:
             out.append(f"  credits last to the end, {runway.end.isoformat()}")
         else:
