@@ -122,3 +122,109 @@ def test_setup_without_a_venv_module_says_to_install_python3_venv(tmp_path: Path
     assert run.returncode == 1
     assert "apt-get install python3-venv" in run.stderr
     assert not (root / ".venv").exists()
+
+
+# -- answers a person asks for -----------------------------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    import io
+
+    from together_billing.cli import main
+
+    out = io.StringIO()
+    return main(list(args), out=out), out.getvalue()
+
+
+CREDITS = str(ROOT / "examples" / "credits-run-out.yaml")
+
+
+def test_compare_with_credits_shows_amount_due_and_run_out_shift() -> None:
+    """``compare`` with credits: the change in amount due and in the run-out instant."""
+    code, out = _cli("compare", CREDITS, "--at", "2025-11-02T00:00:00Z", "--stop", "serving")
+    assert code == 0
+    credits = out[out.index("\nCredits\n") :]
+    assert "amount due" in credits
+    assert "$14400.19" in credits
+    assert "+$0.33" in credits
+    assert "2025-11-03T11:24:49.389703+00:00" in credits
+    assert "0 d 2 h 28 min later" in credits
+
+
+def test_compare_with_credits_in_json() -> None:
+    """The JSON comparison carries the same credits block, exact."""
+    import json
+
+    code, out = _cli(
+        "compare", CREDITS, "--at", "2025-11-02T00:00:00Z", "--stop", "serving", "--format", "json"
+    )
+    assert code == 0
+    credits = json.loads(out)["credits"]
+    assert credits["amount_due"]["delta"] == "0.33"
+    assert credits["run_out"] == {
+        "before": "2025-11-03T11:24:49.389703+00:00",
+        "after": "2025-11-03T13:53:27.042254+00:00",
+    }
+
+
+def test_compare_without_credits_has_no_credits_block() -> None:
+    """No account, no credits block."""
+    idle = str(ROOT / "examples" / "idle-deployments.yaml")
+    code, out = _cli("compare", idle, "--at", "2025-11-03T10:00:00Z", "--stop", "my-endpoint")
+    assert code == 0
+    assert "\nCredits\n" not in out
+
+
+def test_forecast_says_where_it_starts_and_ends() -> None:
+    """Without ``--at``/``--until`` the forecast says they are the scenario's until and the
+    open period's end; with them, it does not."""
+    _, out = _cli("forecast", CREDITS)
+    assert "(the scenario's until; --at starts it elsewhere)" in out.splitlines()[0]
+    assert "(the end of the open period; --until to change)" in out.splitlines()[1]
+    _, out = _cli("forecast", CREDITS, "--at", "2025-11-05T00:00:00Z")
+    assert "--at starts" not in out
+
+
+def test_runway_gives_the_zero_instant_before_the_floor(tmp_path: Path) -> None:
+    """With a negative floor, the runway says when the balance reaches $0 and when the floor.
+
+    $50 at 01:00 less one hour at $3.99 is $46.01 at 01:00: zero after 46.01 / 3.99 hours,
+    the -$100 floor after 146.01 / 3.99 hours.
+    """
+    from decimal import Decimal
+
+    from together_billing.forecast import forecast
+    from together_billing.scenario import Scenario
+    from together_billing.time import to_micros
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "until: '2025-11-02T00:00:00Z'\naccount: {opening_balance: 50}\n"
+        "resources: [{kind: dedicated_endpoint, id: ep, model: m, "
+        "hardware: 1x_nvidia_h100_80gb_sxm, inactive_timeout_minutes: 0}]\n"
+        "events: [{type: deploy, at: '2025-11-01T00:00:00Z', resource: ep}]\n",
+        encoding="utf-8",
+    )
+    scenario = Scenario.from_file(path)
+    runway = forecast(scenario, at="2025-11-01T01:00:00Z").runway
+    assert runway is not None
+    rate = scenario.catalog.hardware("1x_nvidia_h100_80gb_sxm", scenario.until).per_hour
+    assert runway.zero_at is not None
+    assert runway.exhausted_at is not None
+    start = to_micros(runway.start)
+    hours_to_zero = Decimal(to_micros(runway.zero_at) - start) / 3_600_000_000
+    assert abs(hours_to_zero - runway.balance_at_start / rate) < Decimal("0.001")
+    assert runway.zero_at < runway.exhausted_at
+    assert runway.to_dict()["zero_at"] == runway.zero_at.isoformat()
+    _, out = _cli("forecast", str(path), "--at", "2025-11-01T01:00:00Z")
+    assert f"balance reaches $0.00 at {runway.zero_at.isoformat()}" in out
+
+
+def test_runway_zero_is_the_floor_when_the_floor_is_zero() -> None:
+    """With the 2026 edition's floor of $0 the two instants are one."""
+    from together_billing.forecast import forecast
+    from together_billing.scenario import Scenario
+
+    runway = forecast(Scenario.from_file(CREDITS), at="2025-11-02T00:00:00Z").runway
+    assert runway is not None
+    assert runway.zero_at == runway.exhausted_at
