@@ -778,3 +778,27 @@ def test_mutated_documents_through_the_model(doc: Any) -> None:
     """The document model (``ScenarioDoc``) and its replay: only the library's errors."""
     with contextlib.suppress(BillingError):
         ScenarioDoc.model_validate(doc).run().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        # $20 short at a $5 minimum: four buys at $5, not twenty $1 buys raised to $5.
+        ("{mode: increment, threshold: 20, amount: 1}", [Decimal(5)] * 4),
+        # A top-up of a few cents is raised to the minimum purchase.
+        ("{mode: top-up, threshold: 0.02, target: 0.03}", [Decimal(5)]),
+    ],
+)
+def test_recharge_purchases_are_each_at_least_the_minimum(
+    tmp_path: Path, mode: str, expected: list[Decimal]
+) -> None:
+    """Both recharge modes buy at least P-MIN-BUY each time, and no more often than needed."""
+    text = BASE.replace(
+        "account: {opening_balance: 100}", f"account: {{opening_balance: 0, auto_recharge: {mode}}}"
+    )
+    result = run_scenario(write(tmp_path, text))
+    first_instant = result.ledger[0].at_micros
+    bought = [
+        e.amount for e in result.ledger if e.kind == "recharge" and e.at_micros == first_instant
+    ]
+    assert bought == expected

@@ -115,7 +115,7 @@ class AutoRecharge:
             assert self.target is not None
             # A card is charged in cents: round up, so the balance reaches the target.
             needed = EXACT_CONTEXT.subtract(self.target, balance)
-            return [needed.quantize(Decimal("0.01"), rounding=ROUND_CEILING)]
+            return [max(needed.quantize(Decimal("0.01"), rounding=ROUND_CEILING), minimum)]
         amount = max(self.amount, minimum)
         shortfall = EXACT_CONTEXT.subtract(self.threshold, balance)
         count = EXACT_CONTEXT.divide_int(shortfall, amount)
