@@ -1028,7 +1028,8 @@ class _Replay:
                         {e.key[1] for e in self.core.catalog.entries if e.key[0] == key[0]}
                     )
                     shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-                    raise UnknownPrice(key[0], key[1], f"one in the catalog ({shown})")
+                    expected = f"one in the catalog ({shown})" if known else "none in the catalog"
+                    raise UnknownPrice(key[0], key[1], f"{expected}, or a price entry for it")
                 if index < 0:
                     raise UnknownPrice(
                         " ".join(key[:-1]) if len(key) > 2 else key[0],

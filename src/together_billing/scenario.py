@@ -844,7 +844,7 @@ def _from_file(path: str | Path, catalog_dirs: Iterable[str | Path]) -> Scenario
     """
     target = Path(path)
     data = _documents.read_document(target)
-    raw_events = data.pop("events", None) if isinstance(data, dict) else None
+    raw_events: Any = data.pop("events", []) if isinstance(data, dict) else []
     found: list[tuple[str, str]] = []
     doc: ScenarioDoc | None = None
     try:
@@ -852,10 +852,11 @@ def _from_file(path: str | Path, catalog_dirs: Iterable[str | Path]) -> Scenario
     except InvalidScenario as error:
         found.extend(error.errors)
     events: list[Event] = []
-    if raw_events is not None and not isinstance(raw_events, list):
+    if not isinstance(raw_events, list):
         found.append(("events", f"Input should be a valid list (got {shown(raw_events)})"))
-    for index, raw in enumerate(raw_events or ()):
-        raw_events[index] = None  # type: ignore[index]  # drop the parsed copy as we go
+        raw_events = []
+    for index, raw in enumerate(raw_events):
+        raw_events[index] = None  # drop the parsed copy as we go
         try:
             event = _EVENT.validate_python(raw)
         except pydantic.ValidationError as error:
