@@ -310,6 +310,15 @@ def test_every_number_field_refuses_every_hostile_number(
     assert "refused" in located[0] or "number" in located[0]
 
 
+def test_huge_integers_from_python_are_located_not_passed_on() -> None:
+    """A 5,000-digit integer in a Python dict is refused before pydantic (which cannot
+    print it and would report an "unraisable" error)."""
+    doc = {"until": "2025-11-02T00:00:00Z", "events": [{"type": "scale", "replicas": 10**5000}]}
+    with pytest.raises(InvalidScenario) as info:
+        ScenarioDoc.model_validate(doc)
+    assert info.value.errors[0][0] == "events[0].replicas"
+
+
 def test_floats_from_python_are_refused_everywhere() -> None:
     """A Python dict with float values does not turn 0.1 + 0.2 into 0.30000000000000004."""
     doc = {
@@ -603,6 +612,8 @@ def _emit(value: Any) -> str:
         return "[" + ", ".join(_emit(v) for v in value) + "]"
     if isinstance(value, Decimal):
         return str(value) if value.is_finite() else json.dumps(str(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format(Decimal(value), "f")  # str() refuses integers of over 4,300 digits
     if isinstance(value, float):
         return repr(value) if value == value and abs(value) != float("inf") else '"nan"'
     return json.dumps(value)

@@ -54,6 +54,7 @@ __all__ = [
     "Flag",
     "Instant",
     "decode",
+    "huge_integer",
     "location",
     "parse",
     "problems",
@@ -304,6 +305,29 @@ def _depth_problem(data: Any) -> str | None:
             return f"lists and mappings nest more than {MAX_DEPTH} levels deep (MAX_DEPTH)"
         stack.extend((child, depth + 1) for child in children)
     return None
+
+
+def huge_integer(data: Any) -> str | None:
+    """The location of an integer too long to print (over 4,300 digits), or ``None``.
+
+    Given from Python, such an integer makes pydantic report an error it cannot
+    print; it is refused before validation (iteratively, whatever the nesting).
+    """
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > _PRINTABLE_BITS:
+                return location(where)
+        elif isinstance(value, dict):
+            stack.extend((child, (*where, str(key))) for key, child in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((child, (*where, index)) for index, child in enumerate(value))
+    return None
+
+
+# Python refuses to turn an integer of over 4,300 digits into text (about 14,284 bits).
+_PRINTABLE_BITS: Final = 14_000
 
 
 def parse(text: str, *, source: str, json_format: bool, quiet: bool = False) -> Any:

@@ -539,6 +539,10 @@ class ScenarioDoc(_Doc):
         Each problem is located as in the file (``events[3].replicas``) and shows the
         value given, so the Python API raises only the library's own errors.
         """
+        huge = _documents.huge_integer(obj)
+        if huge is not None:
+            problem = "an integer of more than 4,000 digits; expected a number below 10**15"
+            raise InvalidScenario("scenario", [(huge, problem)])
         try:
             return super().model_validate(obj, **options)
         except pydantic.ValidationError as error:
