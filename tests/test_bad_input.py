@@ -822,3 +822,34 @@ def test_events_that_are_not_a_list(tmp_path: Path, value: str) -> None:
     """``events:`` given as anything but a list is located and shown, not iterated."""
     errors = dict(problems_of(write(tmp_path, f"until: '2025-11-02T00:00:00Z'\nevents: {value}\n")))
     assert "valid list" in errors["events"]
+
+
+def test_simultaneous_equal_credit_events_do_not_depend_on_input_order() -> None:
+    """Equal-valued purchases and grants at one instant: every field of the output is the
+    same whatever order they are given in (the replay orders them by content)."""
+    import itertools
+
+    from together_billing import DedicatedEndpoint, Deploy, Grant, Purchase, simulate
+    from together_billing.cli import render_table
+    from together_billing.credits import Account
+
+    endpoint = DedicatedEndpoint(
+        "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+    )
+    at = "2025-11-01T00:00:00Z"
+    events = [
+        Grant(at, "account", "50", "2025-11-01T05:00:00Z"),
+        Grant(at, "account", "50", "2025-11-01T03:00:00Z"),
+        Grant(at, "account", "50"),
+        Purchase(at, "account", "50"),
+        Purchase(at, "account", "50"),
+    ]
+    outputs = set()
+    for order in itertools.permutations(events):
+        result = simulate(
+            [endpoint, Account("account")],
+            [Deploy(at, "ep"), *order],
+            until="2025-11-02T00:00:00Z",
+        )
+        outputs.add(json.dumps(result.to_dict()) + render_table(result) + repr(result.ledger))
+    assert len(outputs) == 1
