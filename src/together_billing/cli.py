@@ -11,25 +11,31 @@ price catalog with its sources.
 
 Exit codes: 0 success, 2 invalid input (usage, scenario or timeline), 1 any
 other billing error.
+
+Start-up is kept cheap (``together-billing --help`` imports neither pydantic, YAML
+nor the engine): at module level this file imports only the standard library,
+``_text`` and ``errors``. Each command is one function, ``_name(stream, args)``,
+whose first lines import the machinery it needs (``# noqa: PLC0415 - lazy``);
+``main`` dispatches to it. A new command follows the same pattern.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
-from pathlib import Path
-from typing import TextIO
 
 from together_billing._text import columns
-from together_billing.catalog import default_catalog
-from together_billing.engine import SimulationResult
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
-from together_billing.invoice import Invoice, LogEntry
-from together_billing.money import round_to_cents
-from together_billing.scenario import Scenario, ScenarioDoc, run_scenario
+
+# typing.TYPE_CHECKING without importing typing, which would cost start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from typing import TextIO
+
+    from together_billing.engine import SimulationResult
+    from together_billing.invoice import Invoice, LogEntry
 
 __all__ = ["main"]
 
@@ -64,7 +70,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     args = _parser().parse_args(argv)
     try:
         if args.command == "schema":
-            stream.write(json.dumps(ScenarioDoc.model_json_schema(), indent=2) + "\n")
+            _schema(stream, args)
         elif args.command == "catalog":
             _print_catalog(stream, args.format)
         elif args.command == "forecast":
@@ -74,11 +80,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         elif args.command == "compare":
             _compare(stream, args)
         else:
-            result = run_scenario(args.scenario, until=args.until)
-            if args.format == "json":
-                stream.write(json.dumps(result.to_dict(), indent=2) + "\n")
-            else:
-                stream.write(render_table(result))
+            _simulate(stream, args)
     except (InvalidScenario, InvalidTimeline, InvalidArgument) as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 2
@@ -86,6 +88,22 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _simulate(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing.scenario import run_scenario  # noqa: PLC0415 - lazy
+
+    result = run_scenario(args.scenario, until=args.until)
+    if args.format == "json":
+        _write_json(stream, result.to_dict())
+    else:
+        stream.write(render_table(result))
+
+
+def _schema(stream: TextIO, args: argparse.Namespace) -> None:
+    from together_billing.scenario import ScenarioDoc  # noqa: PLC0415 - lazy
+
+    _write_json(stream, ScenarioDoc.model_json_schema())
 
 
 def _invoice_table(invoice: Invoice, *, credits: bool = False) -> list[str]:
@@ -151,6 +169,8 @@ def render_table(result: SimulationResult) -> str:
 
 
 def _cents(value: Decimal) -> Decimal:
+    from together_billing.money import round_to_cents  # noqa: PLC0415 - lazy
+
     return round_to_cents(value) + 0
 
 
@@ -159,6 +179,8 @@ def _dollars(value: Decimal) -> str:
 
 
 def _print_catalog(stream: TextIO, fmt: str) -> None:
+    from together_billing.catalog import default_catalog  # noqa: PLC0415 - lazy
+
     entries = default_catalog().entries
     rows = [["key", "effective_from", "rates", "source"]]
     data = []
@@ -192,7 +214,7 @@ def _print_catalog(stream: TextIO, fmt: str) -> None:
             }
         )
     if fmt == "json":
-        stream.write(json.dumps(data, indent=2) + "\n")
+        _write_json(stream, data)
     else:
         stream.write("\n".join(columns(rows, right=set())) + "\n")
 
@@ -286,11 +308,14 @@ def _compare_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _write_json(stream: TextIO, data: object) -> None:
+    import json  # noqa: PLC0415 - lazy
+
     stream.write(json.dumps(data, indent=2) + "\n")
 
 
 def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing.forecast import SteadyUsage, forecast  # noqa: PLC0415 - lazy
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
     scenario = Scenario.from_file(args.scenario)
     assume = None
@@ -300,7 +325,7 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     if args.plot:
         from together_billing.plot import plot_balance  # noqa: PLC0415 - needs matplotlib
 
-        plot_balance(outlook.result, Path(args.plot), title=scenario.name or None)
+        plot_balance(outlook.result, args.plot, title=scenario.name or None)
     if args.format == "json":
         _write_json(stream, outlook.to_dict())
         return
@@ -388,6 +413,7 @@ def _duration(value: object) -> str:
 
 def _explain(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing.explain import explain_all, idle_report  # noqa: PLC0415 - lazy
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
     scenario = Scenario.from_file(args.scenario)
     result = scenario.run()
@@ -418,6 +444,7 @@ def _explain(stream: TextIO, args: argparse.Namespace) -> None:
 
 def _compare(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing import compare as what_if  # noqa: PLC0415 - lazy
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
     base = Scenario.from_file(args.scenario)
     forked = args.at is not None or args.stop or args.scale or args.move

@@ -16,7 +16,10 @@ amount 1.5
 
 from __future__ import annotations
 
-from typing import Any
+# typing.TYPE_CHECKING without importing typing: the CLI's start-up imports this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "BillingError",
