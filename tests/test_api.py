@@ -77,6 +77,7 @@ def test_modules_have_their_own_all() -> None:
         "forecast",
         "explain",
         "compare",
+        "focus",
         "plot",
         "credits",
         "testing",

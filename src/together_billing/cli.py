@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     _forecast_parser(commands)
     _explain_parser(commands)
     _compare_parser(commands)
+    _export_parser(commands)
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     catalog = commands.add_parser("catalog", help="list the bundled price catalog")
     catalog.add_argument("--format", choices=("table", "json"), default="table")
@@ -79,6 +80,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             _explain(stream, args)
         elif args.command == "compare":
             _compare(stream, args)
+        elif args.command == "export":
+            _export(stream, args)
         else:
             _simulate(stream, args)
     except (InvalidScenario, InvalidTimeline, InvalidArgument) as error:
@@ -480,6 +483,56 @@ def _compare(stream: TextIO, args: argparse.Namespace) -> None:
         _write_json(stream, comparison.to_dict())
     else:
         stream.write(comparison.text())
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+def _export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "export", help="write every invoice line as FOCUS 1.2 rows (CSV) for cost tools"
+    )
+    parser.add_argument("scenario", help="a scenario file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "--format",
+        choices=("focus",),
+        required=True,
+        help="focus: FinOps FOCUS 1.2 CostAndUsage rows as CSV",
+    )
+    parser.add_argument("--until", help="replay only up to this instant (ISO 8601 with offset)")
+    parser.add_argument("--output", metavar="CSV", help="write to this file (default: stdout)")
+    parser.add_argument(
+        "--account-id",
+        help="BillingAccountId of every row (default: the scenario's file name, no suffix)",
+    )
+    parser.add_argument(
+        "--account-name", help="BillingAccountName (default: the scenario's name, else the id)"
+    )
+
+
+def _export(stream: TextIO, args: argparse.Namespace) -> None:
+    import io  # noqa: PLC0415 - lazy
+    from pathlib import Path  # noqa: PLC0415 - lazy
+
+    from together_billing.focus import focus_rows, write_focus_csv  # noqa: PLC0415 - lazy
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
+
+    scenario = Scenario.from_file(args.scenario)
+    result = scenario.run(until=args.until)
+    account = args.account_id or Path(args.scenario).stem
+    name = args.account_name or scenario.name or account
+    rows = focus_rows(result, billing_account_id=account, billing_account_name=name)
+    if args.output is None:
+        write_focus_csv(rows, stream)
+        return
+    text = io.StringIO()
+    write_focus_csv(rows, text)
+    try:
+        Path(args.output).write_text(text.getvalue(), encoding="utf-8", newline="")
+    except OSError as error:
+        raise InvalidArgument(
+            "--output", args.output, f"a writable file path ({error.strerror})"
+        ) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
