@@ -22,10 +22,12 @@ whose first lines import the machinery it needs (``# noqa: PLC0415 - lazy``);
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from together_billing._text import columns
+from together_billing._text import MIN_WIDTH, columns, fit_lines, fitted
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
 
 # typing.TYPE_CHECKING without importing typing, which would cost start-up time.
@@ -62,28 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
     catalog = commands.add_parser("catalog", help="list the bundled price catalog")
     catalog.add_argument("--format", choices=("table", "json"), default="table")
+    for command in commands.choices.values():
+        command.add_argument(
+            "--width",
+            type=int,
+            metavar="COLUMNS",
+            help="fit tables to this many columns (default: the terminal's width on a "
+            "terminal, no limit in a pipe or file)",
+        )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
-    stream = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     try:
-        if args.command == "schema":
-            _schema(stream, args)
-        elif args.command == "catalog":
-            _print_catalog(stream, args.format)
-        elif args.command == "forecast":
-            _forecast(stream, args)
-        elif args.command == "explain":
-            _explain(stream, args)
-        elif args.command == "compare":
-            _compare(stream, args)
-        elif args.command == "export":
-            _export(stream, args)
-        else:
-            _simulate(stream, args)
+        with _output(args, out) as stream:
+            _run(stream, args)
     except (InvalidScenario, InvalidTimeline, InvalidArgument) as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 2
@@ -91,6 +88,24 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run(stream: TextIO, args: argparse.Namespace) -> None:
+    """Run the command: each writes plain text (or data) to ``stream``."""
+    if args.command == "schema":
+        _schema(stream, args)
+    elif args.command == "catalog":
+        _print_catalog(stream, args.format)
+    elif args.command == "forecast":
+        _forecast(stream, args)
+    elif args.command == "explain":
+        _explain(stream, args)
+    elif args.command == "compare":
+        _compare(stream, args)
+    elif args.command == "export":
+        _export(stream, args)
+    else:
+        _simulate(stream, args)
 
 
 def _simulate(stream: TextIO, args: argparse.Namespace) -> None:
@@ -167,7 +182,7 @@ def render_table(result: SimulationResult) -> str:
             [entry.at.isoformat(), entry.resource or "-", entry.action, entry.rule, entry.detail]
             for entry in result.log
         )
-        out.extend(columns(rows, right=set()))
+        out.extend(columns(rows, keep={0}))
     return "\n".join(out) + "\n"
 
 
@@ -366,7 +381,7 @@ def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     if outlook.log:
         rows = [["at", "resource", "action", "rule", "detail"]]
         rows.extend(_folded(outlook.log))
-        out.extend(columns(rows, right=set()))
+        out.extend(columns(rows, keep={0}))
     else:
         out.append("  none")
     stream.write("\n".join(out) + "\n")
@@ -511,7 +526,6 @@ def _export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _export(stream: TextIO, args: argparse.Namespace) -> None:
-    import io  # noqa: PLC0415 - lazy
     from pathlib import Path  # noqa: PLC0415 - lazy
 
     from together_billing.focus import focus_rows, write_focus_csv  # noqa: PLC0415 - lazy
@@ -533,6 +547,51 @@ def _export(stream: TextIO, args: argparse.Namespace) -> None:
         raise InvalidArgument(
             "--output", args.output, f"a writable file path ({error.strerror})"
         ) from None
+
+
+# -- output: plain text in pipes and files; fitted, coloured text on a terminal -----------------
+
+
+@contextlib.contextmanager
+def _output(args: argparse.Namespace, out: TextIO | None) -> Iterator[TextIO]:
+    """The stream a command writes to, and what becomes of its text afterwards.
+
+    Table output (``--format table``) is laid out for ``--width``, or on a terminal for
+    the terminal's width, and coloured on a terminal only; piped or written to a file
+    (or to ``out``), it is the plain text of the docs' examples, byte for byte. Data
+    (JSON, CSV) is never touched. While a scenario replays, a terminal's stderr shows
+    a progress line, erased when done.
+    """
+    stream = out if out is not None else sys.stdout
+    terminal = out is None and stream.isatty()
+    width = getattr(args, "width", None)
+    if width is not None and width < MIN_WIDTH:
+        raise InvalidArgument("--width", width, f"at least {MIN_WIDTH} columns")
+    table = getattr(args, "format", None) == "table"
+    if width is None and terminal and table:
+        from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
+
+        width = _terminal.width(stream)
+    progress = out is None and hasattr(args, "scenario") and sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        if progress:
+            from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
+
+            stack.enter_context(_terminal.progress(f"{args.command} {args.scenario}"))
+        if not table:
+            yield stream
+            return
+        buffer = io.StringIO()
+        with fitted(width):
+            yield buffer
+        stack.close()  # the progress line goes before the result is shown
+        text = fit_lines(buffer.getvalue(), width)
+    if terminal:
+        from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
+
+        _terminal.write(stream, text)
+    else:
+        stream.write(text)
 
 
 if __name__ == "__main__":  # pragma: no cover
