@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar, TextIO
 
 from rich.console import Console
@@ -76,8 +76,11 @@ def write(stream: TextIO, text: str) -> None:
 
 
 @contextlib.contextmanager
-def progress(label: str) -> Iterator[None]:
-    """A spinner with ``label`` and the elapsed time on stderr, erased at the end."""
+def progress(label: str) -> Iterator[Callable[[str], None]]:
+    """A spinner, ``label``, the current stage and the elapsed time on stderr.
+
+    Yields the function that sets the stage; the line is erased at the end.
+    """
     display = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -85,6 +88,10 @@ def progress(label: str) -> Iterator[None]:
         console=Console(file=sys.stderr),
         transient=True,
     )
-    display.add_task(label, total=None)
+    task = display.add_task(label, total=None)
+
+    def update(stage: str) -> None:
+        display.update(task, description=f"{label}: {stage}")
+
     with display:
-        yield
+        yield update

@@ -10,11 +10,9 @@ continuation lines (numbers, the right-aligned columns, are never cut), and
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import re
-import textwrap
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 
 __all__ = ["MIN_WIDTH", "columns", "fit_lines", "fitted"]
 
@@ -29,14 +27,23 @@ _GAP = "  "
 _width: contextvars.ContextVar[int | None] = contextvars.ContextVar("width", default=None)
 
 
-@contextlib.contextmanager
-def fitted(width: int | None) -> Iterator[None]:
-    """Lay out the tables rendered in this block for ``width`` columns (``None``: no limit)."""
-    token = _width.set(width)
-    try:
-        yield
-    finally:
-        _width.reset(token)
+class fitted:  # noqa: N801 - used as a function: `with fitted(80):`
+    """Lay out the tables rendered in this block for ``width`` columns (``None``: no limit).
+
+    A class rather than ``contextlib.contextmanager``: this module loads on every start
+    of the CLI, contextlib need not.
+    """
+
+    def __init__(self, width: int | None) -> None:
+        self._width_set = width
+        self._token: contextvars.Token[int | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _width.set(self._width_set)
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._token is not None
+        _width.reset(self._token)
 
 
 def columns(
@@ -101,6 +108,8 @@ def _floor(rows: Sequence[Sequence[str]], column: int, whole: bool) -> int:
 
 
 def _wrap(cell: str, width: int, *, cut: bool) -> list[str]:
+    import textwrap  # noqa: PLC0415 - only when fitting
+
     return textwrap.wrap(cell, width, break_long_words=cut, break_on_hyphens=cut) or [""]
 
 
@@ -125,6 +134,8 @@ def fit_lines(text: str, width: int | None) -> str:
     """
     if width is None:
         return text
+    import textwrap  # noqa: PLC0415 - only when fitting
+
     out: list[str] = []
     for line in text.split("\n"):
         if len(line) <= width:

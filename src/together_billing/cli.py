@@ -22,32 +22,57 @@ whose first lines import the machinery it needs (``# noqa: PLC0415 - lazy``);
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from together_billing._text import MIN_WIDTH, columns, fit_lines, fitted
+from together_billing._text import columns
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, InvalidTimeline
 
 # typing.TYPE_CHECKING without importing typing, which would cost start-up time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from decimal import Decimal
-    from typing import TextIO
+    from typing import Any, TextIO
 
     from together_billing.engine import SimulationResult
     from together_billing.invoice import Invoice, LogEntry
+    from together_billing.scenario import Scenario
 
 __all__ = ["main"]
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, sized as argparse does but without importing shutil.
+
+    shutil (and the compression modules it loads) is a tenth of ``--help``'s start-up.
+    """
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            columns = 80
+        super().__init__(prog, width=max(columns, 40) - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser with that help layout (argparse formats arguments as they are added)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="together-billing",
         description="Replay Together AI usage timelines into invoices, deterministically.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser_class: type[argparse.ArgumentParser] = _Parser
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=parser_class
+    )
     simulate = commands.add_parser("simulate", help="replay a scenario and print its invoices")
     simulate.add_argument("scenario", help="a scenario file (.yaml, .yml or .json)")
     simulate.add_argument(
@@ -78,8 +103,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
+    from together_billing._output import output  # noqa: PLC0415 - not needed for --help
+
     try:
-        with _output(args, out) as stream:
+        with output(args, out) as stream:
             _run(stream, args)
     except (InvalidScenario, InvalidTimeline, InvalidArgument) as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
@@ -108,10 +135,25 @@ def _run(stream: TextIO, args: argparse.Namespace) -> None:
         _simulate(stream, args)
 
 
-def _simulate(stream: TextIO, args: argparse.Namespace) -> None:
-    from together_billing.scenario import run_scenario  # noqa: PLC0415 - lazy
+def _stage(text: str) -> None:
+    """Show what the command is doing on the terminal's progress line, if there is one."""
+    from together_billing._output import stage as show  # noqa: PLC0415 - lazy
 
-    result = run_scenario(args.scenario, until=args.until)
+    show(text)
+
+
+def _load(path: str) -> Scenario:
+    """Read a scenario file (a command's first stage)."""
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
+
+    _stage(f"reading {path}")
+    return Scenario.from_file(path)
+
+
+def _simulate(stream: TextIO, args: argparse.Namespace) -> None:
+    scenario = _load(args.scenario)
+    _stage(f"replaying {len(scenario.events)} event(s)")
+    result = scenario.run(until=args.until)
     if args.format == "json":
         _write_json(stream, result.to_dict())
     else:
@@ -333,9 +375,9 @@ def _write_json(stream: TextIO, data: object) -> None:
 
 def _forecast(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing.forecast import SteadyUsage, forecast  # noqa: PLC0415 - lazy
-    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
-    scenario = Scenario.from_file(args.scenario)
+    scenario = _load(args.scenario)
+    _stage("replaying the history and the assumed future")
     assume = None
     if args.steady:
         assume = SteadyUsage(window_days=args.window_days, step_minutes=args.step_minutes)
@@ -431,10 +473,11 @@ def _duration(value: object) -> str:
 
 def _explain(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing.explain import explain_all, idle_report  # noqa: PLC0415 - lazy
-    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
-    scenario = Scenario.from_file(args.scenario)
+    scenario = _load(args.scenario)
+    _stage(f"replaying {len(scenario.events)} event(s)")
     result = scenario.run()
+    _stage("explaining")
     if args.idle:
         report = idle_report(scenario, result, stop_after_minutes=args.stop_after)
         if args.format == "json":
@@ -462,14 +505,13 @@ def _explain(stream: TextIO, args: argparse.Namespace) -> None:
 
 def _compare(stream: TextIO, args: argparse.Namespace) -> None:
     from together_billing import compare as what_if  # noqa: PLC0415 - lazy
-    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
-    base = Scenario.from_file(args.scenario)
+    base = _load(args.scenario)
     forked = args.at is not None or args.stop or args.scale or args.move
     if args.other is not None and forked:
         raise InvalidArgument("other", args.other, "either a second scenario or fork options")
     if args.other is not None:
-        other = Scenario.from_file(args.other)
+        other = _load(args.other)
     elif forked:
         if args.at is None:
             raise InvalidArgument("--at", None, "the instant to fork at (ISO 8601 with offset)")
@@ -493,6 +535,7 @@ def _compare(stream: TextIO, args: argparse.Namespace) -> None:
         other = what_if.fork(base, args.at, *changes)
     else:
         raise InvalidArgument("other", None, "a second scenario file, or --at with fork options")
+    _stage("replaying both and comparing")
     comparison = what_if.compare(base, other)
     if args.format == "json":
         _write_json(stream, comparison.to_dict())
@@ -526,12 +569,13 @@ def _export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _export(stream: TextIO, args: argparse.Namespace) -> None:
+    import io  # noqa: PLC0415 - lazy
     from pathlib import Path  # noqa: PLC0415 - lazy
 
     from together_billing.focus import focus_rows, write_focus_csv  # noqa: PLC0415 - lazy
-    from together_billing.scenario import Scenario  # noqa: PLC0415 - lazy
 
-    scenario = Scenario.from_file(args.scenario)
+    scenario = _load(args.scenario)
+    _stage(f"replaying {len(scenario.events)} event(s)")
     result = scenario.run(until=args.until)
     account = args.account_id or Path(args.scenario).stem
     name = args.account_name or scenario.name or account
@@ -547,51 +591,6 @@ def _export(stream: TextIO, args: argparse.Namespace) -> None:
         raise InvalidArgument(
             "--output", args.output, f"a writable file path ({error.strerror})"
         ) from None
-
-
-# -- output: plain text in pipes and files; fitted, coloured text on a terminal -----------------
-
-
-@contextlib.contextmanager
-def _output(args: argparse.Namespace, out: TextIO | None) -> Iterator[TextIO]:
-    """The stream a command writes to, and what becomes of its text afterwards.
-
-    Table output (``--format table``) is laid out for ``--width``, or on a terminal for
-    the terminal's width, and coloured on a terminal only; piped or written to a file
-    (or to ``out``), it is the plain text of the docs' examples, byte for byte. Data
-    (JSON, CSV) is never touched. While a scenario replays, a terminal's stderr shows
-    a progress line, erased when done.
-    """
-    stream = out if out is not None else sys.stdout
-    terminal = out is None and stream.isatty()
-    width = getattr(args, "width", None)
-    if width is not None and width < MIN_WIDTH:
-        raise InvalidArgument("--width", width, f"at least {MIN_WIDTH} columns")
-    table = getattr(args, "format", None) == "table"
-    if width is None and terminal and table:
-        from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
-
-        width = _terminal.width(stream)
-    progress = out is None and hasattr(args, "scenario") and sys.stderr.isatty()
-    with contextlib.ExitStack() as stack:
-        if progress:
-            from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
-
-            stack.enter_context(_terminal.progress(f"{args.command} {args.scenario}"))
-        if not table:
-            yield stream
-            return
-        buffer = io.StringIO()
-        with fitted(width):
-            yield buffer
-        stack.close()  # the progress line goes before the result is shown
-        text = fit_lines(buffer.getvalue(), width)
-    if terminal:
-        from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
-
-        _terminal.write(stream, text)
-    else:
-        stream.write(text)
 
 
 if __name__ == "__main__":  # pragma: no cover
