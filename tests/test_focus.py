@@ -49,6 +49,34 @@ KNOWN_FALSE_FAILURES = {
     "InvoiceId-C-004-C",
 }
 
+#: What Together supports, in the validator's terms: the criteria that switch on the rules
+#: of optional features (commitment discounts, usage measurement, price lists...).
+CRITERIA = ",".join(
+    (
+        "ACCOUNT_NAMING_SUPPORTED",
+        "BILLING_BASED_ON_PROVISIONED_RESOURCES_SUPPORTED",
+        "COMMITMENT_DISCOUNT_SUPPORTED",
+        "MULTIPLE_PRICING_CATEGORIES_SUPPORTED",
+        "PUBLIC_PRICE_LIST_SUPPORTED",
+        "RESOURCE_TYPE_ASSIGNMENT_SUPPORTED",
+        "TAGGING_SUPPORTED",
+        "UNIT_PRICING_SUPPORTED",
+        "USAGE_MEASUREMENT_SUPPORTED",
+    )
+)
+
+#: More false failures once those criteria are set, with the reason (docs/focus.md).
+KNOWN_FALSE_FAILURES_WITH_CRITERIA = KNOWN_FALSE_FAILURES | {
+    # "CommitmentDiscountStatus MUST NOT be null when CommitmentDiscountId is not null and
+    # ChargeCategory is Usage": encoded with the condition "CommitmentDiscountId IS null",
+    # which contradicts CommitmentDiscountStatus-C-003-C (null when the id is null). Its
+    # parent rules fail with it, naming it as their only failed child.
+    "CommitmentDiscountStatus-C-004-C",
+    "CommitmentDiscountStatus-C-002-C",
+    "CommitmentDiscountStatus-C-000-C",
+    "CostAndUsage-D-002-M",
+}
+
 
 def _rows(path: Path, **options: str) -> list[dict[str, str | None]]:
     return focus_rows(run_scenario(path), billing_account_id=path.stem, **options)
@@ -296,6 +324,7 @@ from focus_validator.validator import Validator
 result = Validator(
     data_filename=sys.argv[1], output_destination=None, output_type="console",
     rules_version="1.2", rules_block_remote_download=True, focus_dataset="CostAndUsage",
+    applicability_criteria=sys.argv[2] or None,
 ).validate()
 outcome = {rule: details["ok"] for rule, details in result.by_rule_id.items()}
 print("RESULT " + json.dumps(outcome))
@@ -336,10 +365,10 @@ def validate():
         pytest.skip(f"focus-validator does not import: {probe.stderr.strip()[-300:]}")
     site_packages = probe.stdout.strip()
 
-    def run(path: Path) -> dict[str, bool | None]:
+    def run(path: Path, criteria: str = "") -> dict[str, bool | None]:
         # From site-packages: the validator opens its currency list by a relative path.
         done = subprocess.run(
-            [str(python), "-c", _VALIDATE, str(path)],
+            [str(python), "-c", _VALIDATE, str(path), criteria],
             capture_output=True,
             text=True,
             check=True,
@@ -352,16 +381,30 @@ def validate():
     return run
 
 
-def test_the_validator_passes_every_example(validate, tmp_path: Path) -> None:
-    """All examples' rows in one file: no rule fails but the known false failure."""
-    rows = [row for path in EXAMPLES for row in _rows(path)]
-    target = tmp_path / "focus.csv"
+@pytest.fixture(scope="module")
+def every_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All examples' rows in one file, each example its own billing account."""
+    target = tmp_path_factory.mktemp("focus") / "focus.csv"
     with target.open("w", encoding="utf-8", newline="") as stream:
-        write_focus_csv(rows, stream)
-    outcome = validate(target)
+        write_focus_csv([row for path in EXAMPLES for row in _rows(path)], stream)
+    return target
+
+
+def test_the_validator_passes_every_example(validate, every_example: Path) -> None:
+    """Default criteria: no rule fails but the known false failure."""
+    outcome = validate(every_example)
     failed = {rule for rule, ok in outcome.items() if ok is False}
     assert failed <= KNOWN_FALSE_FAILURES, sorted(failed - KNOWN_FALSE_FAILURES)
-    assert sum(ok is True for ok in outcome.values()) >= 100  # it did check
+    assert sum(ok is True for ok in outcome.values()) >= 500  # it did check
+
+
+def test_the_validator_passes_with_the_features_we_claim(validate, every_example: Path) -> None:
+    """With the criteria of what Together supports, the optional features' rules pass too."""
+    outcome = validate(every_example, CRITERIA)
+    failed = {rule for rule, ok in outcome.items() if ok is False}
+    expected = KNOWN_FALSE_FAILURES_WITH_CRITERIA
+    assert failed <= expected, sorted(failed - expected)
+    assert sum(ok is True for ok in outcome.values()) >= 500
 
 
 def test_the_validator_would_catch_a_bad_export(validate, tmp_path: Path) -> None:

@@ -93,6 +93,10 @@ FOCUS_COLUMNS: tuple[str, ...] = (
     "ListCost",
     "ListUnitPrice",
     "PricingCategory",
+    "PricingCurrency",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
     "PricingQuantity",
     "PricingUnit",
     "ProviderName",
@@ -189,6 +193,8 @@ def focus_rows(
                 rows.extend(_amortised_rows(line, account, rounding))
             else:
                 rows.append(_usage_row(invoice, line, account))
+    for row in rows:  # Together prices in the currency it bills in
+        row["PricingCurrencyEffectiveCost"] = row["EffectiveCost"]
     return rows
 
 
@@ -221,6 +227,9 @@ def _common(
             "InvoiceId": f"{account[0]}-{period.label}",
             "InvoiceIssuerName": _PROVIDER,
             "ListUnitPrice": _number(line.rate),
+            "PricingCurrency": "USD",
+            "PricingCurrencyContractedUnitPrice": _number(line.rate),
+            "PricingCurrencyListUnitPrice": _number(line.rate),
             "PricingUnit": _UNITS.get(rate_unit, rate_unit),
             "ProviderName": _PROVIDER,
             "PublisherName": _PROVIDER,
@@ -431,6 +440,7 @@ _ENUMS: dict[str, frozenset[str | None]] = {
     "CommitmentDiscountCategory": frozenset({None, "Spend", "Usage"}),
     "CommitmentDiscountStatus": frozenset({None, "Used", "Unused"}),
     "BillingCurrency": frozenset({"USD"}),
+    "PricingCurrency": frozenset({"USD"}),
     "ServiceCategory": frozenset({"AI and Machine Learning", "Compute", "Storage"}),
 }
 _UTC_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
