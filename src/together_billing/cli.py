@@ -16,7 +16,12 @@ Start-up is kept cheap (``together-billing --help`` imports neither pydantic, YA
 nor the engine): at module level this file imports only the standard library,
 ``_text`` and ``errors``. Each command is one function, ``_name(stream, args)``,
 whose first lines import the machinery it needs (``# noqa: PLC0415 - lazy``);
-``main`` dispatches to it. A new command follows the same pattern.
+``_run`` dispatches to it, ``main`` turns errors into exit codes. A new command
+follows the same pattern: a ``_name_parser(commands)`` and a ``_name(stream, args)``.
+
+A command writes plain text (or data) to ``stream``; ``_output.output`` decides what
+becomes of it: unchanged in pipes and files, fitted to ``--width`` or the terminal,
+coloured on a terminal (``docs/cli.md``, "On a terminal").
 """
 
 from __future__ import annotations
