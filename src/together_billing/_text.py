@@ -23,6 +23,9 @@ _MAX_FLOOR = 12
 _HYPHENATED = re.compile(r"[^-]*-+|[^-]+")
 _INDENT = "  "
 _GAP = "  "
+#: A last text column narrower than this goes under its row, indented by _STACK_INDENT.
+_STACK_BELOW = 20
+_STACK_INDENT = "    "
 
 _width: contextvars.ContextVar[int | None] = contextvars.ContextVar("width", default=None)
 
@@ -66,15 +69,48 @@ def columns(
       10:00  forecast to    $1.25
              run out at
              11:00
+
+    A last text column that would be left narrower than 20 characters goes under its
+    row instead, indented, across the whole width:
+
+    >>> rows = [
+    ...     ["at", "resource", "detail"],
+    ...     ["2025-11-03T11:24:49Z", "serving", "stopped: credits exhausted (P-EXHAUST)"],
+    ... ]
+    >>> with fitted(40):
+    ...     print("\\n".join(columns(rows, keep={0})))
+      at                    resource
+          detail
+      2025-11-03T11:24:49Z  serving
+          stopped: credits exhausted
+          (P-EXHAUST)
     """
     count = len(rows[0])
     widths = [max(len(row[i]) for row in rows) for i in range(count)]
     whole = {*right, *keep}
     limit = _width.get()
-    if limit is not None:
-        floors = [_floor(rows, i, i in whole) for i in range(count)]
-        room = limit - len(_INDENT) - len(_GAP) * (count - 1)
-        widths = _shrink(widths, floors, room)
+    if limit is None:
+        return _lines(rows, widths, right, whole)
+    floors = [_floor(rows, i, i in whole) for i in range(count)]
+    fitted_widths = _shrink(widths, floors, limit - len(_INDENT) - len(_GAP) * (count - 1))
+    last = count - 1
+    if count == 1 or last in whole or fitted_widths[last] >= min(widths[last], _STACK_BELOW):
+        return _lines(rows, fitted_widths, right, whole)
+    # The last column goes under each row: the others share the width without it.
+    heads = _shrink(widths[:last], floors[:last], limit - len(_INDENT) - len(_GAP) * (last - 1))
+    below = limit - len(_INDENT) - len(_STACK_INDENT)
+    out: list[str] = []
+    for row in rows:
+        out.extend(_lines([row[:last]], heads, right, whole))
+        if row[last]:
+            out.extend(_INDENT + _STACK_INDENT + part for part in _wrap(row[last], below, cut=True))
+    return out
+
+
+def _lines(
+    rows: Sequence[Sequence[str]], widths: Sequence[int], right: Collection[int], whole: set[int]
+) -> list[str]:
+    """The rows laid out in columns of ``widths``, cells wrapped onto continuation lines."""
     out: list[str] = []
     for row in rows:
         cells = [

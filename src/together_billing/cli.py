@@ -281,7 +281,7 @@ def _print_catalog(stream: TextIO, fmt: str) -> None:
     if fmt == "json":
         _write_json(stream, data)
     else:
-        stream.write("\n".join(columns(rows, right=set())) + "\n")
+        stream.write("\n".join(columns(rows, keep={1})) + "\n")
 
 
 # -- forecast, explain, compare ----------------------------------------------------------------
