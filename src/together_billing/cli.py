@@ -112,18 +112,21 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
     try:
         with output(args, out) as stream:
-            _run(stream, args)
+            code = _run(stream, args)
     except (InvalidScenario, InvalidTimeline, InvalidArgument) as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 2
     except BillingError as error:
         print(f"together-billing: error: {error}", file=sys.stderr)
         return 1
-    return 0
+    return code
 
 
-def _run(stream: TextIO, args: argparse.Namespace) -> None:
-    """Run the command: each writes plain text (or data) to ``stream``."""
+def _run(stream: TextIO, args: argparse.Namespace) -> int:
+    """Run the command, which writes plain text (or data) to ``stream``; the exit code.
+
+    A command that has an exit code of its own (a gate) returns it from its branch.
+    """
     if args.command == "schema":
         _schema(stream, args)
     elif args.command == "catalog":
@@ -138,6 +141,7 @@ def _run(stream: TextIO, args: argparse.Namespace) -> None:
         _export(stream, args)
     else:
         _simulate(stream, args)
+    return 0
 
 
 def _stage(text: str) -> None:
