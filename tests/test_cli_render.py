@@ -155,13 +155,14 @@ def _environment() -> dict[str, str]:
 
 
 def test_a_pipe_gets_plain_text_and_no_progress() -> None:
-    """Piped, the output is the checked-in example byte for byte, and stderr stays empty."""
+    """Piped, the output is the checked-in example byte for byte, and stderr stays empty,
+    even with `COLUMNS` set (it sizes a terminal, not a pipe)."""
     path = ROOT / "examples" / "reserved-cluster-burst.yaml"
     done = subprocess.run(
         [*_command(), "simulate", str(path)],
         capture_output=True,
         check=True,
-        env=_environment(),
+        env={**_environment(), "COLUMNS": "60"},
         timeout=120,
     )
     assert done.stdout == path.with_suffix(".out").read_bytes()
@@ -223,6 +224,8 @@ def test_a_terminal_shows_progress_on_stderr_and_erases_it() -> None:
     """While replaying, stderr shows the command; the line is erased when done."""
     _, err = _on_a_terminal(["forecast", f"{EX}forecast-steady.yaml", "--steady"], 120)
     assert "forecast examples/forecast-steady.yaml" in err
+    # The last stage is drawn when the line stops, whatever the refresh timing.
+    assert "replaying the history and the assumed future" in err
     assert "\x1b[2K" in err or "\r" in err  # erased (transient)
 
 
