@@ -53,7 +53,7 @@ def output(args: argparse.Namespace, out: TextIO | None) -> Iterator[TextIO]:
     if width is None and terminal and table:
         from together_billing import _terminal  # noqa: PLC0415 - rich, on a terminal only
 
-        width = _terminal.width(stream)
+        width = max(_terminal.width(stream), MIN_WIDTH)
     progress = out is None and hasattr(args, "scenario") and sys.stderr.isatty()
     if not (table or progress):
         yield stream
