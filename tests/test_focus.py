@@ -258,6 +258,41 @@ def test_our_checks_catch_what_the_validator_lets_pass(
     assert problem in problems[0]
 
 
+def test_rows_read_back_from_the_csv_pass_the_same_checks() -> None:
+    """Written and read back with csv (empty cells as ""), the rows are still valid."""
+    rows = [row for path in EXAMPLES for row in _rows(path)]
+    text = io.StringIO()
+    write_focus_csv(rows, text)
+    read = list(csv.DictReader(io.StringIO(text.getvalue())))
+    assert len(read) == len(rows)
+    assert check_focus_rows(read) == []
+    assert read[0] == {column: value or "" for column, value in rows[0].items()}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"ListCost": "abc"}, "ListCost 'abc' is not a decimal number"),
+        ({"PricingQuantity": "NaN"}, "PricingQuantity 'NaN' is not a decimal number"),
+        ({"BilledCost": "Infinity"}, "BilledCost 'Infinity' is not a decimal number"),
+        ({"ChargeClass": "Bogus"}, "ChargeClass 'Bogus' is not one of"),
+        ({"ChargePeriodStart": None}, "ChargePeriodStart None is not a UTC instant"),
+    ],
+)
+def test_our_checks_name_malformed_values(change: dict[str, str | None], problem: str) -> None:
+    """Malformed cells are reported, never raised as exceptions."""
+    (row,) = _rows(ROOT / "examples" / "serverless-month.yaml")[:1]
+    problems = check_focus_rows([{**row, **change}])
+    assert problems
+    assert any(problem in found for found in problems), problems
+
+
+def test_our_checks_name_missing_columns() -> None:
+    (row,) = _rows(ROOT / "examples" / "serverless-month.yaml")[:1]
+    del row["SkuId"], row["Tags"]
+    assert check_focus_rows([row]) == ["row 0: columns ['SkuId', 'Tags'] are missing"]
+
+
 # -- the command -----------------------------------------------------------------------------
 
 

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import TextIO
 
@@ -417,14 +418,16 @@ def _json(value: dict[str, str]) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def check_focus_rows(rows: Sequence[dict[str, str | None]]) -> list[str]:
+def check_focus_rows(rows: Iterable[Mapping[str, str | None]]) -> list[str]:
     """Our own checks, stricter than the FOCUS validator's: what is wrong, per row.
 
-    Per row: every enum value allowed, instants in UTC ``Z`` format, charge period end
-    after start, ``PricingQuantity x ListUnitPrice`` within two cents of ``ListCost``
-    (P-ROUND moves a line by less than a cent, and an amortised share by less than one
-    more), ``BilledCost`` = ``EffectiveCost`` on Usage rows
-    that no reservation covers, quantities not negative. An empty list means valid.
+    Per row: every column of :data:`FOCUS_COLUMNS` present, every enum value allowed,
+    instants in UTC ``Z`` format, the charge period's end after its start, decimals
+    where numbers belong, ``PricingQuantity x ListUnitPrice`` within two cents of
+    ``ListCost`` (P-ROUND moves a line by less than a cent, an amortised share by less
+    than one more), ``BilledCost`` = ``EffectiveCost`` on the Usage rows no reservation
+    covers, no negative quantity or cost. Rows read back from the CSV (empty cells as
+    ``""``) are checked alike. An empty list means valid.
     """
     problems: list[str] = []
     for index, row in enumerate(rows):
@@ -450,28 +453,53 @@ _INSTANTS = (
     "ChargePeriodStart",
     "ChargePeriodEnd",
 )
+_NUMBERS = tuple(
+    column
+    for column in FOCUS_COLUMNS
+    if column.endswith(("Cost", "Price", "Quantity")) or column == "x_AmountExact"
+)
+_NOT_NEGATIVE = frozenset(
+    {"BilledCost", "ConsumedQuantity", "EffectiveCost", "ListCost", "PricingQuantity"}
+)
 
 
-def _row_problems(row: dict[str, str | None]) -> Iterable[str]:
+def _row_problems(raw: Mapping[str, str | None]) -> Iterator[str]:
+    missing = [column for column in FOCUS_COLUMNS if column not in raw]
+    if missing:
+        yield f"columns {missing} are missing"
+        return
+    row = {column: raw[column] or None for column in FOCUS_COLUMNS}  # "" is an empty cell
     for column, allowed in _ENUMS.items():
         if row[column] not in allowed:
             yield f"{column} {row[column]!r} is not one of {sorted(map(str, allowed))}"
     for column in _INSTANTS:
         if not _UTC_INSTANT.fullmatch(row[column] or ""):
             yield f"{column} {row[column]!r} is not a UTC instant YYYY-MM-DDTHH:MM:SSZ"
-    if (row["ChargePeriodEnd"] or "") <= (row["ChargePeriodStart"] or ""):
-        yield f"ChargePeriodEnd {row['ChargePeriodEnd']!r} is not after ChargePeriodStart"
-    if (row["BillingPeriodEnd"] or "") <= (row["BillingPeriodStart"] or ""):
-        yield f"BillingPeriodEnd {row['BillingPeriodEnd']!r} is not after BillingPeriodStart"
-    quantity, price, cost = (
-        Decimal(row[name] or "NaN") for name in ("PricingQuantity", "ListUnitPrice", "ListCost")
-    )
-    if not abs(EXACT_CONTEXT.multiply(quantity, price) - cost) <= Decimal("0.02"):
-        yield f"PricingQuantity x ListUnitPrice = {quantity * price} is not ListCost {cost}"
-    for name in ("PricingQuantity", "ConsumedQuantity", "BilledCost", "EffectiveCost"):
-        value = row[name]
-        if value is not None and Decimal(value) < 0:
-            yield f"{name} {value} is negative"
+    for start, end in (
+        ("ChargePeriodStart", "ChargePeriodEnd"),
+        ("BillingPeriodStart", "BillingPeriodEnd"),
+    ):
+        if (row[end] or "") <= (row[start] or ""):
+            yield f"{end} {row[end]!r} is not after {start} {row[start]!r}"
+    numbers: dict[str, Decimal] = {}
+    for column in _NUMBERS:
+        text = row[column]
+        if text is None:
+            continue
+        try:
+            number = Decimal(text)
+        except decimal.InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite():
+            yield f"{column} {text!r} is not a decimal number"
+        elif number < 0 and column in _NOT_NEGATIVE:
+            yield f"{column} {text} is negative"
+        else:
+            numbers[column] = number
+    if {"PricingQuantity", "ListUnitPrice", "ListCost"} <= set(numbers):
+        product = EXACT_CONTEXT.multiply(numbers["PricingQuantity"], numbers["ListUnitPrice"])
+        if abs(product - numbers["ListCost"]) > Decimal("0.02"):
+            yield f"PricingQuantity x ListUnitPrice = {product} is not ListCost {row['ListCost']}"
     if (
         row["ChargeCategory"] == "Usage"
         and row["CommitmentDiscountId"] is None
