@@ -78,6 +78,7 @@ def test_modules_have_their_own_all() -> None:
         "explain",
         "compare",
         "plot",
+        "columnar",
         "credits",
         "testing",
         "strategies",

@@ -28,6 +28,8 @@ expected an integer >= 0
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeAlias
@@ -35,6 +37,7 @@ from typing import Any, ClassVar, Final, TypeAlias
 import attrs
 import pendulum
 
+from together_billing._columns import array_column, is_array, order_error
 from together_billing.catalog import PriceEntry
 from together_billing.errors import InvalidArgument
 from together_billing.money import to_decimal
@@ -89,6 +92,8 @@ def _resource_id(instance: Any, attribute: attrs.Attribute[str], value: object) 
 
 def _count(minimum: int) -> Any:
     def check(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
+        if type(value) is int and value >= minimum:
+            return  # the common case, checked first (bulk events build millions of these)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise InvalidArgument(
                 attribute.name, value, f"an integer >= {minimum}", context=type(instance).__name__
@@ -300,28 +305,56 @@ class TokenUsage(_ResourceEvent):
 
 
 def _micros_column(value: object) -> tuple[int, ...]:
+    """The ``at`` column as integer microseconds, checked to be in non-decreasing order."""
+    if is_array(value):
+        return array_column(value, field="at", context="TokenUsageBatch", instants=True)
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
-    result = []
-    previous = None
-    for index, item in enumerate(value):
-        micros = item if type(item) is int else to_micros(instant(item, field=f"at[{index}]"))
-        if previous is not None and micros < previous:
-            raise InvalidArgument(
-                f"at[{index}]",
-                from_micros(micros).isoformat(),
-                f"instants in non-decreasing order (after {from_micros(previous).isoformat()})",
-                context="TokenUsageBatch",
-            )
-        previous = micros
-        result.append(micros)
-    return tuple(result)
+    result = tuple(value)
+    if not _only_ints(result):
+        result = tuple(
+            item if type(item) is int else to_micros(instant(item, field=f"at[{index}]"))
+            for index, item in enumerate(result)
+        )
+    # One pass in C over the pairs; the index is looked for only when something is wrong.
+    if not all(map(operator.le, result, itertools.islice(result, 1, None))):
+        index = next(i for i in range(1, len(result)) if result[i] < result[i - 1])
+        raise order_error("at", index, result[index], result[index - 1], "TokenUsageBatch")
+    return result
 
 
-def _int_column(value: object) -> tuple[int, ...]:
+def _only_ints(column: tuple[object, ...]) -> bool:
+    """Whether every element is exactly an ``int`` (not a bool), looked at in C."""
+    return set(map(type, column)) <= {int}
+
+
+def _int_column(value: object, name: str) -> tuple[int, ...]:
+    """A token column as a tuple of ints >= 0, naming ``name`` (and the index) on errors."""
+    if is_array(value):
+        return array_column(value, field=name, context="TokenUsageBatch")
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise InvalidArgument("tokens", value, "a sequence of integers", context="TokenUsageBatch")
-    return tuple(value)
+        raise InvalidArgument(name, value, "a sequence of integers", context="TokenUsageBatch")
+    column = tuple(value)
+    if column and _only_ints(column) and min(column) >= 0:
+        return column
+    for index, item in enumerate(column):
+        if type(item) is not int or item < 0:
+            raise InvalidArgument(
+                f"{name}[{index}]", item, "an integer >= 0", context="TokenUsageBatch"
+            )
+    return column
+
+
+def _input_column(value: object) -> tuple[int, ...]:
+    return _int_column(value, "input_tokens")
+
+
+def _output_column(value: object) -> tuple[int, ...]:
+    return _int_column(value, "output_tokens")
+
+
+def _cached_column(value: object) -> tuple[int, ...] | None:
+    return None if value is None else _int_column(value, "cached_input_tokens")
 
 
 @attrs.frozen(order=False)
@@ -336,9 +369,11 @@ class TokenUsageBatch(_Ordered):
 
     resource: str = attrs.field(validator=_resource_id)
     at_micros: tuple[int, ...] = attrs.field(converter=_micros_column)
-    input_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
-    output_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
-    cached_input_tokens: tuple[int, ...] | None = attrs.field(default=None)
+    input_tokens: tuple[int, ...] = attrs.field(converter=_input_column)
+    output_tokens: tuple[int, ...] = attrs.field(converter=_output_column)
+    cached_input_tokens: tuple[int, ...] | None = attrs.field(
+        default=None, converter=_cached_column
+    )
     batch: bool = False
     _key: tuple[Any, ...] | None = attrs.field(
         init=False, default=None, repr=False, eq=False, hash=False
@@ -346,13 +381,15 @@ class TokenUsageBatch(_Ordered):
     priority: ClassVar[int] = PRIORITY_ACTIVITY
 
     def __attrs_post_init__(self) -> None:
+        # The converters checked each column (ints >= 0, instants in order); what is left
+        # is how the columns relate.
         size = len(self.at_micros)
         if size == 0:
             raise InvalidArgument("at", (), "at least one record", context="TokenUsageBatch")
         columns = [("input_tokens", self.input_tokens), ("output_tokens", self.output_tokens)]
-        if self.cached_input_tokens is not None:
-            object.__setattr__(self, "cached_input_tokens", tuple(self.cached_input_tokens))
-            columns.append(("cached_input_tokens", self.cached_input_tokens))
+        cached = self.cached_input_tokens
+        if cached is not None:
+            columns.append(("cached_input_tokens", cached))
         for name, column in columns:
             if len(column) != size:
                 raise InvalidArgument(
@@ -361,22 +398,14 @@ class TokenUsageBatch(_Ordered):
                     f"{size} values, one per instant",
                     context="TokenUsageBatch",
                 )
-            if not all(type(v) is int and v >= 0 for v in column):
-                index = next(i for i, v in enumerate(column) if not (type(v) is int and v >= 0))
-                raise InvalidArgument(
-                    f"{name}[{index}]", column[index], "an integer >= 0", context="TokenUsageBatch"
-                )
-        if self.cached_input_tokens is not None:
-            for index, (cached, total) in enumerate(
-                zip(self.cached_input_tokens, self.input_tokens, strict=True)
-            ):
-                if cached > total:
-                    raise InvalidArgument(
-                        f"cached_input_tokens[{index}]",
-                        cached,
-                        f"at most input_tokens[{index}] ({total})",
-                        context="TokenUsageBatch",
-                    )
+        if cached is not None and any(map(operator.gt, cached, self.input_tokens)):
+            index = next(i for i, c in enumerate(cached) if c > self.input_tokens[i])
+            raise InvalidArgument(
+                f"cached_input_tokens[{index}]",
+                cached[index],
+                f"at most input_tokens[{index}] ({self.input_tokens[index]})",
+                context="TokenUsageBatch",
+            )
 
     @property
     def at(self) -> pendulum.DateTime:
