@@ -79,6 +79,7 @@ def test_modules_have_their_own_all() -> None:
         "compare",
         "plot",
         "columnar",
+        "accounts",
         "credits",
         "testing",
         "strategies",
