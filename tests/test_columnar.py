@@ -288,6 +288,8 @@ def test_pandas_and_arrow_tables_give_the_same_batches() -> None:
     expected = usage_batches(table, batch="batch")
     assert usage_batches(pd.DataFrame(table), batch="batch") == expected
     assert usage_batches(pa.table(table), batch="batch") == expected
+    categorical = pd.DataFrame(table).astype({"resource": "category"})  # dictionary-encoded
+    assert usage_batches(categorical, batch="batch") == expected
 
 
 @pytest.mark.parametrize(

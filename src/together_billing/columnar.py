@@ -304,7 +304,9 @@ def _counts(column: Any, pa: Any, np: Any, name: str, source: str) -> Any:
 def _resources(column: Any, pa: Any, np: Any, name: str, source: str) -> tuple[list[str], Any]:
     """The sorted resource ids and each row's index among them."""
     _no_nulls(column, name, source)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type, pa):
+        column = column.cast(column.type.value_type)  # categorical ids, as Parquet keeps them
+    if not _is_text(column.type, pa):
         raise _row_error(name, 0, f"<{column.type} column>", "resource ids (text)", source)
     ids = sorted(column.unique().to_pylist())
     blank = next((text for text in ids if not text.strip()), None)
@@ -314,6 +316,10 @@ def _resources(column: Any, pa: Any, np: Any, name: str, source: str) -> tuple[l
     compute = _require("pyarrow.compute", "together_billing.columnar.usage_batches")
     codes = compute.index_in(column, value_set=pa.array(ids, type=column.type))
     return ids, codes.to_numpy().astype(np.int64)
+
+
+def _is_text(kind: Any, pa: Any) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _flags(column: Any, pa: Any, np: Any, name: str, source: str) -> Any:
