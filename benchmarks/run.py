@@ -928,7 +928,7 @@ def profile_account(seed: int) -> str:
     replay(resources, events, prices)
     profiler.disable()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
     stats.sort_stats("tottime").print_stats(15)
     return "\n".join(
         [
