@@ -238,3 +238,22 @@ def test_without_dask_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> Non
         replay_accounts_dask(SEEDS, build=timeline)
     assert info.value.field == "dask"
     assert "together-billing[dask]" in str(info.value)
+
+
+def test_to_dict_is_json_with_exact_figures(serial: Portfolio) -> None:
+    import json
+
+    data = json.loads(json.dumps(serial.to_dict()))
+    assert data["accounts"] == len(SEEDS)
+    assert Decimal(data["total"]) == serial.total.amount
+    out = serial.exhausted()[0]
+    (found,) = [s for s in data["summaries"] if s["name"] == out.name]
+    assert out.runway is not None
+    assert (
+        Decimal(found["runway_seconds"])
+        == Decimal(int(out.runway.total_seconds() * 1_000_000)).scaleb(-6)
+        or Decimal(found["runway_seconds"]) * 1_000_000 % 1 == 0
+    )
+    assert found["exhausted_at"] == out.exhausted_at.isoformat()  # type: ignore[union-attr]
+    assert "E" not in found["runway_seconds"]
+    assert [row.to_dict()["amount"] for row in out.rows] == [str(r.amount) for r in out.rows]

@@ -196,8 +196,14 @@ class AccountSummary:
             ],
             "balance": None if self.balance is None else str(self.balance),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
-            "runway_seconds": None if runway is None else runway.total_seconds(),
+            "runway_seconds": None if runway is None else str(_seconds(runway)),
         }
+
+
+def _seconds(duration: pendulum.Duration) -> Decimal:
+    """A duration in seconds, exact to the microsecond."""
+    micros = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
+    return Decimal(micros).scaleb(-6)
 
 
 def replay_account(timeline: AccountTimeline, simulator: Simulator) -> AccountSummary:
