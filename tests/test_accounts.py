@@ -40,6 +40,7 @@ from together_billing.accounts import (
     revenue_impact,
     summaries_bag,
 )
+from together_billing.time import to_micros
 
 MARKER = "marker-model-for-the-graph-test"
 PRICES = Catalog(
@@ -249,11 +250,8 @@ def test_to_dict_is_json_with_exact_figures(serial: Portfolio) -> None:
     out = serial.exhausted()[0]
     (found,) = [s for s in data["summaries"] if s["name"] == out.name]
     assert out.runway is not None
-    assert (
-        Decimal(found["runway_seconds"])
-        == Decimal(int(out.runway.total_seconds() * 1_000_000)).scaleb(-6)
-        or Decimal(found["runway_seconds"]) * 1_000_000 % 1 == 0
-    )
+    micros = to_micros(out.exhausted_at) - to_micros(out.start)  # type: ignore[arg-type]
+    assert Decimal(found["runway_seconds"]) * 1_000_000 == micros
     assert found["exhausted_at"] == out.exhausted_at.isoformat()  # type: ignore[union-attr]
     assert "E" not in found["runway_seconds"]
     assert [row.to_dict()["amount"] for row in out.rows] == [str(r.amount) for r in out.rows]
