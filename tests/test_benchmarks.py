@@ -99,7 +99,14 @@ def test_growth_stops_at_the_budget() -> None:
         return size * size * 1e-6
 
     done, skipped = run._grow([10, 100, 1_000, 10_000], quadratic, budget=5.0)
-    assert ran == [10, 100, 1_000]  # 1,000 predicted at 1 s: within the budget
+    assert sorted(set(ran)) == [10, 100, 1_000]  # 1,000 predicted at 1 s: within the budget
+    assert ran.count(10) == 5  # short runs: the best of 5
+    assert ran.count(1_000) == 1  # a run of a second or more: once
     assert [size for size, _ in done] == [10, 100, 1_000]
     assert [size for size, _ in skipped] == [10_000]
     assert skipped[0][1] == pytest.approx(100.0)  # the quadratic fit, not a linear guess
+
+
+def test_short_runs_keep_their_best() -> None:
+    times = iter([0.3, 0.1, 0.2, 0.5, 0.4])
+    assert run._best_short(lambda size: next(times), 1) == 0.1  # stops after 1.1 s spent
