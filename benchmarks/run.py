@@ -665,7 +665,7 @@ def bench_scaling(report: Report, quick: bool, budget: float) -> None:
     report.section(
         "\n".join(
             [
-                "### Scaling: time against the size of the account (one run each)",
+                "### Scaling: time against the size of the account (short runs: best of up to 5)",
                 "",
                 "Resources: N endpoints with 4 lifecycle events each, interleaved over a month. "
                 "Purchases: one endpoint running the month, P purchases and P token records. "
