@@ -35,7 +35,10 @@ def account_month(seed: int) -> AccountTimeline:
     if seed % 4 == 0:
         resources.append(
             DedicatedEndpoint(
-                "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+                "ep",
+                model="m",
+                hardware="1x_nvidia_h100_80gb_sxm",
+                inactive_timeout_minutes=60 * 24 * 31,  # no idle auto-stop this month
             )
         )
         start = rng.randint(1, 20)

@@ -66,6 +66,7 @@ from workloads import (
     MINUTE,
     MONTH_END,
     MONTH_START,
+    NO_IDLE_STOP,
     START_MICROS,
     AccountMonth,
     Usage,
@@ -745,7 +746,7 @@ def bench_startup(report: Report, rounds: int) -> None:
 def bench_duration(report: Report, rounds: int) -> None:
     prices = catalog(0)
     endpoint = tb.DedicatedEndpoint(
-        "ep-idle", model="idle-model", hardware=HARDWARE, inactive_timeout_minutes=0
+        "ep-idle", model="idle-model", hardware=HARDWARE, inactive_timeout_minutes=NO_IDLE_STOP
     )
     start = dt.datetime(2025, 1, 15, 9, tzinfo=dt.UTC)
     spans = {"1 day": 1, "1 year": 365, "10 years": 3_652, "100 years": 36_525}

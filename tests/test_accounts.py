@@ -56,7 +56,9 @@ def timeline(seed: int) -> AccountTimeline:
     """A generated account-month (and a bit of the next month for every third one)."""
     rng = random.Random(seed)
     resources: list[object] = [
-        DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0),
+        DedicatedEndpoint(
+            "ep", model="m", hardware="1x_g", inactive_timeout_minutes=60 * 24 * 60
+        ),  # no idle auto-stop within the span, whatever the default policy
         ServerlessUsage("chat", model=MARKER),
     ]
     if seed % 2:

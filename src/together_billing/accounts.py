@@ -18,7 +18,7 @@ before and after a price change.
 
 >>> from together_billing import DedicatedEndpoint, Deploy, Stop
 >>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=600
 ... )
 >>> def month(name, hours):
 ...     return AccountTimeline(
