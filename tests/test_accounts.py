@@ -23,6 +23,7 @@ from together_billing import (
     Deploy,
     HardwarePrice,
     InvalidArgument,
+    MeteringGrain,
     MissingDependency,
     Money,
     Policies,
@@ -226,11 +227,23 @@ def test_bad_inputs_are_named() -> None:
     assert info.value.field == "name"
 
 
-def test_policies_apply_to_every_account() -> None:
-    strict = Policies(idle_timeout_minutes=30)
-    found = replay_accounts(SEEDS[:4], build=timeline, catalog=PRICES, policies=strict)
+def test_policies_apply_to_every_account(serial: Portfolio) -> None:
+    """Hourly metering (P-GRAIN) bills every endpoint's started hours, on both paths."""
+    hourly = Policies(grain=MeteringGrain.PER_HOUR)
+    found = replay_accounts(SEEDS, build=timeline, catalog=PRICES, policies=hourly)
+    assert found.total.amount > serial.total.amount
+    for seed in SEEDS:
+        account = timeline(seed)
+        result = simulate(
+            account.resources,
+            account.events,
+            until=account.until,
+            catalog=PRICES,
+            policies=hourly,
+        )
+        assert found.summary(account.name).total == result.total
     assert found == replay_accounts_dask(
-        SEEDS[:4], build=timeline, catalog=PRICES, policies=strict, scheduler="synchronous"
+        SEEDS, build=timeline, catalog=PRICES, policies=hourly, scheduler="synchronous"
     )
 
 
