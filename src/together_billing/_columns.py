@@ -17,12 +17,15 @@ microseconds: nothing is truncated silently.
 from __future__ import annotations
 
 import importlib
+import itertools
+import operator
+from collections.abc import Sequence
 from typing import Any
 
 from together_billing.errors import InvalidArgument, NaiveDatetimeError
 from together_billing.time import from_micros
 
-__all__ = ["array_column", "is_array", "order_error"]
+__all__ = ["array_column", "first_above", "first_decrease", "is_array", "only_ints", "order_error"]
 
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
 
@@ -154,3 +157,26 @@ def order_error(
         f"instants in non-decreasing order (after {from_micros(previous).isoformat()})",
         context=context,
     )
+
+
+def only_ints(column: Sequence[object]) -> bool:
+    """Whether every element is exactly an ``int`` (not a bool), looked at in C."""
+    return set(map(type, column)) <= {int}
+
+
+def first_decrease(values: Sequence[int]) -> int | None:
+    """The index of the first value below the one before it, or ``None`` if in order.
+
+    One pass in C over the pairs; the index is looked for only when something is wrong.
+    """
+    if all(map(operator.le, values, itertools.islice(values, 1, None))):
+        return None
+    return next(i for i in range(1, len(values)) if values[i] < values[i - 1])
+
+
+def first_above(values: Sequence[int], limits: Sequence[int]) -> int | None:
+    """The index of the first value above its limit, or ``None`` (one pass in C)."""
+    if not any(map(operator.gt, values, limits)):
+        return None
+    pairs = enumerate(zip(values, limits, strict=True))
+    return next(i for i, (value, limit) in pairs if value > limit)

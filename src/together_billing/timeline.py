@@ -28,8 +28,6 @@ expected an integer >= 0
 
 from __future__ import annotations
 
-import itertools
-import operator
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeAlias
@@ -37,7 +35,14 @@ from typing import Any, ClassVar, Final, TypeAlias
 import attrs
 import pendulum
 
-from together_billing._columns import array_column, is_array, order_error
+from together_billing._columns import (
+    array_column,
+    first_above,
+    first_decrease,
+    is_array,
+    only_ints,
+    order_error,
+)
 from together_billing.catalog import PriceEntry
 from together_billing.errors import InvalidArgument
 from together_billing.money import to_decimal
@@ -311,21 +316,15 @@ def _micros_column(value: object) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
     result = tuple(value)
-    if not _only_ints(result):
+    if not only_ints(result):
         result = tuple(
             item if type(item) is int else to_micros(instant(item, field=f"at[{index}]"))
             for index, item in enumerate(result)
         )
-    # One pass in C over the pairs; the index is looked for only when something is wrong.
-    if not all(map(operator.le, result, itertools.islice(result, 1, None))):
-        index = next(i for i in range(1, len(result)) if result[i] < result[i - 1])
+    index = first_decrease(result)
+    if index is not None:
         raise order_error("at", index, result[index], result[index - 1], "TokenUsageBatch")
     return result
-
-
-def _only_ints(column: tuple[object, ...]) -> bool:
-    """Whether every element is exactly an ``int`` (not a bool), looked at in C."""
-    return set(map(type, column)) <= {int}
 
 
 def _int_column(value: object, name: str) -> tuple[int, ...]:
@@ -335,7 +334,7 @@ def _int_column(value: object, name: str) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument(name, value, "a sequence of integers", context="TokenUsageBatch")
     column = tuple(value)
-    if column and _only_ints(column) and min(column) >= 0:
+    if column and only_ints(column) and min(column) >= 0:
         return column
     for index, item in enumerate(column):
         if type(item) is not int or item < 0:
@@ -398,8 +397,9 @@ class TokenUsageBatch(_Ordered):
                     f"{size} values, one per instant",
                     context="TokenUsageBatch",
                 )
-        if cached is not None and any(map(operator.gt, cached, self.input_tokens)):
-            index = next(i for i, c in enumerate(cached) if c > self.input_tokens[i])
+        index = None if cached is None else first_above(cached, self.input_tokens)
+        if index is not None:
+            assert cached is not None
             raise InvalidArgument(
                 f"cached_input_tokens[{index}]",
                 cached[index],
