@@ -2,8 +2,8 @@
 
 Run from the repository root, after ``pip install -e '.[dev]'`` (pandas, pyarrow, dask)::
 
-    python benchmarks/run.py                 # full run (about 15-25 minutes here)
-    python benchmarks/run.py --quick         # smaller sizes and budgets (about 2 minutes)
+    python benchmarks/run.py                 # full run (7 to 10 minutes here)
+    python benchmarks/run.py --quick         # smaller sizes and budgets (about a minute)
     python benchmarks/run.py --only accounts # one section: workloads, scaling, startup,
                                              # duration, accounts
     python benchmarks/run.py --profile       # also profile the account-month with credits
