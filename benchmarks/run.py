@@ -138,8 +138,8 @@ def replay(resources: Sequence[Any], events: Sequence[Any], prices: tb.Catalog) 
 # -- 1. workloads --------------------------------------------------------------------------------
 
 
-def bench_account_month(report: Report, rounds: int, seed: int) -> None:
-    month = AccountMonth(1_000, seed)
+def bench_account_month(report: Report, rounds: int, seed: int, events: int = 1_000) -> None:
+    month = AccountMonth(events, seed)
     prices = catalog(month.MODELS)
     rows = []
     for credits in (True, False):
@@ -496,7 +496,7 @@ def bench_csv(report: Report, records: int, seed: int, rounds: int) -> None:
 
 
 def _grow(
-    sizes: Sequence[int], run: Callable[[int], float], budget: float
+    sizes: Sequence[int], run: Callable[[int], float], budget: float, within: float = 1.0
 ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
     """Time ``run(size)`` for growing sizes; stop when the next would pass ``budget``.
 
@@ -513,7 +513,7 @@ def _grow(
             if skipped or predicted > budget:
                 skipped.append((size, predicted))
                 continue
-        done.append((size, _best_short(run, size)))
+        done.append((size, _best_short(run, size, within=within)))
     return done, skipped
 
 
@@ -561,7 +561,7 @@ def _scaling_rows(
     return rows, exponent
 
 
-def bench_scaling(report: Report, quick: bool, budget: float) -> None:
+def bench_scaling(report: Report, mode: dict[str, Any], budget: float) -> None:
     prices = catalog(4)
     rows: list[list[str]] = []
     fits: list[list[str]] = []
@@ -573,7 +573,7 @@ def bench_scaling(report: Report, quick: bool, budget: float) -> None:
         seconds, _ = timed(lambda: replay(endpoints(count) + extra, lifecycle_events(raw), prices))
         return seconds
 
-    resource_sizes = (1, 10, 100, 1_000) if quick else (1, 10, 100, 1_000, 10_000)
+    resource_sizes = mode["resource_sizes"]
 
     # (b) purchases: one endpoint running all month, P purchases and P token records.
     def purchases_run(count: int) -> float:
@@ -591,7 +591,7 @@ def bench_scaling(report: Report, quick: bool, budget: float) -> None:
         seconds, _ = timed(build)
         return seconds
 
-    purchase_sizes = (1, 10, 100, 1_000) if quick else (1, 10, 100, 1_000, 10_000)
+    purchase_sizes = mode["purchase_sizes"]
 
     # (c) events: N token records on 4 models (and one running endpoint), credits on/off.
     def events_run(count: int, *, credits: bool) -> float:
@@ -605,7 +605,7 @@ def bench_scaling(report: Report, quick: bool, budget: float) -> None:
         seconds, _ = timed(build)
         return seconds
 
-    event_sizes = (1_000, 10_000, 100_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
+    event_sizes = mode["event_sizes"]
 
     cases: list[tuple[str, Sequence[int], Callable[[int], float], Callable[[int], int]]] = [
         (
@@ -631,7 +631,7 @@ def bench_scaling(report: Report, quick: bool, budget: float) -> None:
     ]
     for label, sizes, run, events in cases:
         run(sizes[0])  # warm up
-        done, skipped = _grow(sizes, run, budget)
+        done, skipped = _grow(sizes, run, budget, mode["short_within"])
         found, exponent = _scaling_rows(label, done, skipped, events)
         rows += found
         low, high = TARGETS["exponent"]
@@ -829,7 +829,9 @@ def bench_duration(report: Report, rounds: int) -> None:
 # -- 5. accounts --------------------------------------------------------------------------------------
 
 
-def bench_accounts(report: Report, count: int, core_hour_usd: Decimal) -> None:
+def bench_accounts(
+    report: Report, count: int, core_hour_usd: Decimal, busy: int = 3_000_000
+) -> None:
     import accounts_workload
     import cloudpickle
     import dask.bag
@@ -883,9 +885,7 @@ def bench_accounts(report: Report, count: int, core_hour_usd: Decimal) -> None:
                 )
             )
             # The machine's own ceiling at this moment: the same pure-CPU work on the workers.
-            work = dask.bag.from_sequence([3_000_000] * 4, npartitions=4).map(
-                accounts_workload.busy
-            )
+            work = dask.bag.from_sequence([busy] * 4, npartitions=4).map(accounts_workload.busy)
             work.compute()
             ceilings[workers], _ = timed(work.compute)
             if found != serial:
@@ -972,9 +972,69 @@ def profile_account(seed: int) -> str:
 # -- main ------------------------------------------------------------------------------------------------
 
 
+#: Sizes, rounds and budgets of each kind of run. ``smoke`` only checks that every section
+#: runs and every reference agrees (tests/test_benchmarks.py); its times mean nothing.
+MODES: dict[str, dict[str, Any]] = {
+    "full": {
+        "rounds": 7,
+        "endpoints": (1_000, 20_000, 3),
+        "records": 1_000_000,
+        "record_rounds": 3,
+        "csv": 200_000,
+        "resource_sizes": (1, 10, 100, 1_000, 10_000),
+        "purchase_sizes": (1, 10, 100, 1_000, 10_000),
+        "event_sizes": (1_000, 10_000, 100_000, 1_000_000),
+        "budget": 60.0,
+        "startup_rounds": 10,
+        "duration_rounds": 50,
+        "accounts": 10_000,
+        "short_within": 1.0,
+        "account_events": 1_000,
+        "busy": 3_000_000,
+    },
+    "quick": {
+        "rounds": 3,
+        "endpoints": (100, 2_000, 2),
+        "records": 50_000,
+        "record_rounds": 2,
+        "csv": 20_000,
+        "resource_sizes": (1, 10, 100, 1_000),
+        "purchase_sizes": (1, 10, 100, 1_000),
+        "event_sizes": (1_000, 10_000, 100_000),
+        "budget": 3.0,
+        "startup_rounds": 3,
+        "duration_rounds": 10,
+        "accounts": 500,
+        "short_within": 1.0,
+        "account_events": 1_000,
+        "busy": 3_000_000,
+    },
+    "smoke": {
+        "rounds": 1,
+        "endpoints": (5, 40, 1),
+        "records": 500,
+        "record_rounds": 1,
+        "csv": 200,
+        "resource_sizes": (1, 30),
+        "purchase_sizes": (1, 60),
+        "event_sizes": (100, 300),
+        "budget": 1.0,
+        "startup_rounds": 1,
+        "duration_rounds": 1,
+        "accounts": 16,
+        "short_within": 0.0,
+        "account_events": 150,
+        "busy": 10_000,
+    },
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and budgets")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes: checks that everything runs (tests)"
+    )
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run these sections")
     parser.add_argument("--seed", type=int, default=20251101)
     parser.add_argument("--records", type=int, help="serverless records (default 1,000,000)")
@@ -985,36 +1045,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--core-hour-usd", type=Decimal, default=Decimal("0.045"))
     parser.add_argument("--profile", action="store_true", help="profile the account-month")
     args = parser.parse_args(argv)
-    quick = args.quick
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    mode = MODES[name]
     sections = args.only or list(SECTIONS)
-    rounds = 3 if quick else 7
     report = Report()
     began = time.perf_counter()
-    print(f"## together-billing benchmarks ({'quick' if quick else 'full'} run)\n")
+    print(f"## together-billing benchmarks ({name} run)\n")
     print(f"Machine: {machine(tb.__version__)}\n", flush=True)
     if "workloads" in sections:
-        bench_account_month(report, rounds, args.seed)
+        bench_account_month(report, mode["rounds"], args.seed, mode["account_events"])
         if args.profile:
             report.section(profile_account(args.seed))
-        bench_endpoints(
-            report,
-            2 if quick else 3,
-            args.seed,
-            100 if quick else 1_000,
-            2_000 if quick else 20_000,
-        )
-        bench_serverless(
-            report, args.records or (50_000 if quick else 1_000_000), args.seed, 2 if quick else 3
-        )
-        bench_csv(report, 20_000 if quick else 200_000, args.seed, 2 if quick else 3)
+        count, events, rounds = mode["endpoints"]
+        bench_endpoints(report, rounds, args.seed, count, events)
+        records = args.records or mode["records"]
+        bench_serverless(report, records, args.seed, mode["record_rounds"])
+        bench_csv(report, mode["csv"], args.seed, mode["record_rounds"])
     if "scaling" in sections:
-        bench_scaling(report, quick, args.budget or (3.0 if quick else 60.0))
+        bench_scaling(report, mode, args.budget or mode["budget"])
     if "startup" in sections:
-        bench_startup(report, 3 if quick else 10)
+        bench_startup(report, mode["startup_rounds"])
     if "duration" in sections:
-        bench_duration(report, 10 if quick else 50)
+        bench_duration(report, mode["duration_rounds"])
     if "accounts" in sections:
-        bench_accounts(report, args.accounts or (500 if quick else 10_000), args.core_hour_usd)
+        accounts = args.accounts or mode["accounts"]
+        bench_accounts(report, accounts, args.core_hour_usd, mode["busy"])
     report.section(
         "\n".join(
             [

@@ -110,3 +110,18 @@ def test_growth_stops_at_the_budget() -> None:
 def test_short_runs_keep_their_best() -> None:
     times = iter([0.3, 0.1, 0.2, 0.5, 0.4])
     assert run._best_short(lambda size: next(times), 1) == 0.1  # stops after 1.1 s spent
+
+
+def test_the_benchmark_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """`benchmarks/run.py --smoke` (tiny sizes, not timed) runs its sections and agrees.
+
+    Start-up (fresh processes) and the Dask clusters are left to real runs; the Dask path
+    itself is tested in tests/test_accounts.py.
+    """
+    status = run.main(["--smoke", "--only", "workloads", "--only", "scaling", "--only", "duration"])
+    out = capsys.readouterr().out
+    assert status == 0
+    for heading in ("### Account-month", "### Scaling", "### Duration", "### Goals of issue 15"):
+        assert heading in out
+    assert "Every reference total equal to the library's: **yes**" in out
+    assert "MISMATCH" not in out
