@@ -48,7 +48,6 @@ RESOURCES = [
         "support-bot",
         model="acme/support-70b",
         hardware="1x_nvidia_h100_80gb_sxm",
-        inactive_timeout_minutes=0,
     ),
     ServerlessUsage("chat", model="acme/chat-small"),
 ]

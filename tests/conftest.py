@@ -1,18 +1,25 @@
 """Shared fixtures and the Hypothesis profiles of the test suite.
 
 Profiles: ``ci`` (the default, 60 examples) and ``deep`` (2000 examples), chosen
-with the environment variable ``HYPOTHESIS_PROFILE``.
+with the environment variable ``HYPOTHESIS_PROFILE``. A profile governs every
+property test, those that set their own ``max_examples`` too: their budget is scaled
+by the profile's ``max_examples`` / 60 (see :func:`scaled_settings`). Heavy property
+suites carry the ``slow`` marker: the ``ci`` profile runs them with at most
+:data:`SLOW_CI_EXAMPLES` examples, ``deep`` scales them like the others.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import signal
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+import together_billing
 from together_billing import (
     Catalog,
     FineTuningPrice,
@@ -51,6 +58,35 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Hypothesis also draws the literal constants of the local modules loaded so far (not of
+# test files). Load every module of the library before any test runs, so that a test gets
+# the same examples, and costs the same, whichever other tests were selected.
+for _module in pkgutil.iter_modules(together_billing.__path__):
+    importlib.import_module(f"together_billing.{_module.name}")
+
+#: The budget the tests' own ``max_examples`` are written for (the ``ci`` profile's).
+BASE_EXAMPLES = 60
+#: The ``ci`` profile's cap for a test marked ``slow``.
+SLOW_CI_EXAMPLES = 10
+
+
+def scaled_settings(own: settings, profile: settings, *, slow: bool, name: str) -> settings:
+    """A test's settings under ``profile``: its own ``max_examples`` scaled to the profile.
+
+    A test without its own ``max_examples`` already inherits the profile's. One with
+    its own (``@settings(max_examples=40)``) gets ``40 * profile / 60``, at least 1:
+    unchanged under ``ci``, 1334 under ``deep``, 4 under ``mutation``. Under ``ci`` a
+    ``slow`` test gets at most :data:`SLOW_CI_EXAMPLES`.
+    """
+    examples = own.max_examples
+    if examples != profile.max_examples:
+        examples = max(1, -(-examples * profile.max_examples // BASE_EXAMPLES))
+    if slow and name == "ci":
+        examples = min(examples, SLOW_CI_EXAMPLES)
+    if examples == own.max_examples:
+        return own
+    return settings(own, max_examples=examples)
 
 
 def _mutant_under_test() -> str:
@@ -102,8 +138,28 @@ def _mutant_cpu_limit() -> Iterator[None]:
 _SKIPPED_FOR_ENGINE_MUTANTS = ("tests/test_strategies.py", "tests/test_plot.py")
 
 
+def _scale_property_tests(items: list[pytest.Item]) -> None:
+    """Apply :func:`scaled_settings` to every Hypothesis test collected (once per function)."""
+    profile = settings.get_current_profile_name()
+    current = settings.default
+    assert current is not None
+    for item in items:
+        function = getattr(item, "obj", None)
+        function = getattr(function, "__func__", function)  # a method: its function
+        own = getattr(function, "_hypothesis_internal_use_settings", None)
+        if own is None or getattr(function, "_profile_scaled", None) == profile:
+            continue
+        slow = item.get_closest_marker("slow") is not None
+        # Hypothesis reads the test's settings when it is called: replace them there.
+        function._hypothesis_internal_use_settings = scaled_settings(  # type: ignore[union-attr]
+            own, current, slow=slow, name=profile
+        )
+        function._profile_scaled = profile  # type: ignore[union-attr]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under a mutant of engine.py, leave out the tests of the strategies and of the plot.
+    """Scale the property tests to the profile; under a mutant of engine.py, leave out the
+    tests of the strategies and of the plot.
 
     They test strategies.py and plot.py with Hypothesis scenarios that are replayed (and,
     for the strategies, filtered by replaying): a mutant that breaks replays makes them
@@ -111,6 +167,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     40-200 s per mutant. The engine keeps its own deterministic and property tests.
     Leaving tests out can only lower the mutation score.
     """
+    _scale_property_tests(items)
     if ".engine." not in _mutant_under_test():
         return
     kept = [item for item in items if not item.nodeid.startswith(_SKIPPED_FOR_ENGINE_MUTANTS)]

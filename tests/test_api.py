@@ -77,7 +77,10 @@ def test_modules_have_their_own_all() -> None:
         "forecast",
         "explain",
         "compare",
+        "focus",
         "plot",
+        "columnar",
+        "accounts",
         "credits",
         "testing",
         "strategies",
@@ -102,7 +105,7 @@ def test_the_type_checking_imports_match_the_lazy_table() -> None:
     (block,) = [
         node
         for node in tree.body
-        if isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING"
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
     ]
     seen = {
         alias.name: node.module.removeprefix("together_billing.")

@@ -309,3 +309,42 @@ def test_listed_model_before_its_first_price_does_not_fall_back_to_a_tier() -> N
         catalog.serverless("m", instant("2025-03-01T00:00:00Z"), params_b=Decimal(7))
     unlisted = catalog.serverless("other", instant("2025-03-01T00:00:00Z"), params_b=Decimal(7))
     assert unlisted.tier == "small"
+
+
+class TestHardwareSpellings:
+    """v1 ids (1x_nvidia_h100_80gb_sxm) and v2 ids (1xnvidia-h100-80gb) name one entry."""
+
+    def test_v2_spelling_finds_the_v1_entry(self) -> None:
+        at = instant("2025-12-01T00:00:00Z")
+        catalog = default_catalog()
+        v1 = catalog.hardware("1x_nvidia_h100_80gb_sxm", at)
+        v2 = catalog.hardware("1xnvidia-h100-80gb", at)
+        assert v1 is v2
+
+    def test_multi_gpu_v2_spelling_is_derived_in_the_asked_spelling(self) -> None:
+        """DE1/W4: 8xnvidia-h100-80gb with no entry of its own is 8 x the 1x rate."""
+        at = instant("2025-12-01T00:00:00Z")
+        price = default_catalog().hardware("8xnvidia-h100-80gb", at)
+        assert price.per_hour == 8 * Decimal("3.99")
+        assert (price.hardware, price.gpu_count) == ("8xnvidia-h100-80gb", 8)
+
+    def test_both_spellings_at_one_instant_are_one_key(self) -> None:
+        with pytest.raises(InvalidArgument, match="one entry per key"):
+            Catalog([HardwarePrice("1x_a_b_sxm", 1, JAN), HardwarePrice("1xa-b", 2, JAN)])
+
+    def test_other_interconnects_stay_apart(self) -> None:
+        from together_billing.catalog import hardware_key
+
+        assert hardware_key("1x_nvidia_a100_80gb_pcie") != hardware_key("1xnvidia-a100-80gb")
+        assert hardware_key(" 2X_Nvidia_H100_80GB_SXM ") == "2x-nvidia-h100-80gb"
+
+    def test_unknown_hardware_lists_the_catalog_spellings(self) -> None:
+        with pytest.raises(UnknownPrice, match="1x_nvidia_h100_80gb_sxm"):
+            default_catalog().hardware("1xnvidia-x999", instant("2025-12-01T00:00:00Z"))
+
+
+def test_bundled_catalog_is_one_snapshot() -> None:
+    """Item 7: one price per item in the bundled catalog, no effective-dated page noise."""
+    entries = default_catalog().entries
+    keys = [entry.key for entry in entries]
+    assert len(keys) == len(set(keys))

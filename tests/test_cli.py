@@ -91,7 +91,7 @@ def test_invalid_scenario_exits_2_naming_the_location(
     code, _ = run("simulate", str(bad))
     assert code == 2
     err = capsys.readouterr().err
-    assert "events.0.tokens.input_tokens" in err
+    assert "events[0].input_tokens: Input should be greater than or equal to 0 (got -1)" in err
 
 
 def test_naive_instant_in_scenario_is_rejected(
@@ -141,3 +141,30 @@ def test_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run("simulate", "does/not/exist.yaml")
     assert code == 2
     assert "does/not/exist.yaml" in capsys.readouterr().err
+
+
+def test_credit_figures_are_rounded_by_the_replays_own_mode(tmp_path: Path) -> None:
+    """P-ROUND: the credits block shows whole cents in the scenario's rounding mode.
+
+    Seven minutes of an H100 at $3.99/hour draw $0.4655: $0.47 half-up, $0.46 down.
+    """
+    from together_billing.cli import main
+
+    text = (
+        "until: '2025-11-01T00:07:00Z'\n"
+        "policies: {{rounding: {mode}}}\n"
+        "account: {{opening_balance: 10}}\n"
+        "resources: [{{kind: dedicated_endpoint, id: ep, model: m,"
+        " hardware: 1x_nvidia_h100_80gb_sxm}}]\n"
+        "events: [{{type: deploy, at: '2025-11-01T00:00:00Z', resource: ep}}]\n"
+    )
+    shown = {}
+    for mode in ("half-up", "down"):
+        path = tmp_path / f"{mode}.yaml"
+        path.write_text(text.format(mode=mode), encoding="utf-8")
+        out = io.StringIO()
+        assert main(["simulate", str(path)], out=out) == 0
+        block = out.getvalue().split("Credits (", 1)[1]
+        rows = block.splitlines()[1:]
+        shown[mode] = next(row.split()[-1] for row in rows if row.split()[0] == "consumed")
+    assert shown == {"half-up": "$0.47", "down": "$0.46"}

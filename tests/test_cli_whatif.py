@@ -35,7 +35,7 @@ def test_forecast_json_is_the_library_forecast() -> None:
     data = json.loads(text)
     assert data["schema_version"] == 1
     assert data["runway"]["already_exhausted"] is True
-    assert data["runway"]["exhausted_at"] == "2025-11-09T14:16:33.750000+00:00"
+    assert data["runway"]["exhausted_at"] == "2025-11-08T16:11:33.750000+00:00"
 
 
 def test_forecast_defaults_to_the_end_of_the_open_period() -> None:
@@ -53,7 +53,7 @@ def test_forecast_table_shows_runway_and_actions() -> None:
     """The table names the exhaustion instant and lists actions after the start."""
     code, text = run("forecast", CREDITS, "--at", "2025-11-05T00:00:00Z")
     assert code == 0
-    assert "credits run out again at 2025-11-09T14:16:33.750000+00:00" in text
+    assert "credits run out again at 2025-11-08T16:11:33.750000+00:00" in text
     assert "Alerts and actions after the start" in text
     assert "data deleted" in text
 

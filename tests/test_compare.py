@@ -78,9 +78,7 @@ def at(hhmm: str, day: str = "2025-11-03") -> str:
 
 
 def endpoint(ident: str = "ep") -> DedicatedEndpoint:
-    return DedicatedEndpoint(
-        ident, model="m", hardware="1x_g", inactive_timeout_minutes=0, max_replicas=2
-    )
+    return DedicatedEndpoint(ident, model="m", hardware="1x_g", max_replicas=2)
 
 
 def busy() -> Scenario:
@@ -449,7 +447,6 @@ def month_of_endpoint(hardware: str, replicas: int) -> Decimal:
         "ep",
         model=LLAMA,
         hardware=hardware,
-        inactive_timeout_minutes=0,
         min_replicas=replicas,
         max_replicas=replicas,
     )

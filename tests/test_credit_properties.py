@@ -58,7 +58,7 @@ CATALOG = Catalog(
     ]
 )
 RESOURCES: tuple[Resource, ...] = (
-    DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0),
+    DedicatedEndpoint("ep", model="m", hardware="1x_g"),
     InstantCluster("od", gpu_type="G", billing="on-demand", gpus=8),
     StorageVolume("v", size_tib=2),
     ServerlessUsage("s", model="chat"),

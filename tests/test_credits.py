@@ -80,7 +80,7 @@ def at(hhmm: str, day: str = DAY) -> str:
 
 
 def endpoint(ident: str = "ep", hardware: str = "1x_g") -> DedicatedEndpoint:
-    return DedicatedEndpoint(ident, model="m", hardware=hardware, inactive_timeout_minutes=0)
+    return DedicatedEndpoint(ident, model="m", hardware=hardware)
 
 
 def on_demand(ident: str = "od", gpus: int = 8) -> InstantCluster:
@@ -124,7 +124,10 @@ def conserved(result: SimulationResult) -> bool:
     c = result.credits
     assert c is not None
     with localcontext(Context(prec=400)):  # exact: the default context rounds to 28 digits
-        return c["purchased"] + c["granted"] == c["consumed"] + c["expired"] + c["remaining"]
+        settled = c.get("settled", Decimal(0))
+        return (
+            c["purchased"] + c["granted"] + settled == c["consumed"] + c["expired"] + c["remaining"]
+        )
 
 
 def consumed_by(result: SimulationResult, resource: str) -> Decimal:
@@ -245,20 +248,30 @@ def test_CR1_reservation_drawn_at_provisioning_only_when_paid_from_credits(
         assert entry.at == from_micros(us(at("00:00")))
 
 
-def test_CR2_reservation_from_credits_exhausts_at_provisioning() -> None:
-    """CR2: a reservation charged from credits that jumps across the floor exhausts at its instant."""
+def test_CR2_reservation_from_credits_is_drawn_at_provisioning_or_refused_beyond_the_floor() -> (
+    None
+):
+    """CR2, CL2: a reservation paid from credits is drawn at provisioning; one whose charge
+    would take the balance below the floor is refused (a prepaid account could not pay it)."""
     policies = Policies.for_edition("2026", reservation_payment="credits")
     result = run(
+        [reserved(gpus=8), Account(opening_balance=1000)],
+        [Deploy(at("06:00"), "rc")],
+        policies=policies,
+    )
+    assert result.credits is not None
+    assert result.credits["remaining"] == 1000 - 8 * 48 * 2
+    assert result.state.status("rc") == "running"
+    assert when(result, "rc", "alert") == [iso(at("06:00", "2025-11-04"))]
+    refused = run(
         [reserved(gpus=8), Account(opening_balance=100)],
         [Deploy(at("06:00"), "rc")],
         policies=policies,
     )
-    assert when(result, "account", "credits exhausted") == [iso(at("06:00"))]
-    assert result.credits is not None
-    assert result.credits["remaining"] == 100 - 8 * 48 * 2
-    # Reserved compute still runs to the end of the reservation (CR3).
-    assert result.state.status("rc") == "running"
-    assert when(result, "rc", "alert") == [iso(at("06:00", "2025-11-04"))]
+    assert when(refused, "rc", "deploy refused") == [iso(at("06:00"))]
+    assert refused.state.status("rc") == "not deployed"
+    assert refused.balance == 100
+    assert refused.total.amount == 0
 
 
 def test_G5_a_purchase_is_never_an_invoice_line() -> None:
@@ -358,9 +371,10 @@ def test_CR2_prepaid_endpoint_runs_out_after_16h40() -> None:
 
 
 def test_CR2_W25_postpaid_edition_runs_down_to_minus_100() -> None:
-    """CR2, W25 (2025-11, floor -100): $100 at $6/h runs on below zero and out after 33 h 20 min."""
+    """CR2, W25 (2025-11, a linked card: floor -100): $100 at $6/h runs on below zero and out
+    after 33 h 20 min; the $100 below zero is due on the invoice."""
     result = run(
-        [endpoint(), Account(opening_balance=100)],
+        [endpoint(), Account(opening_balance=100, linked_card=True)],
         [Deploy(at("00:00"), "ep")],
         until="2025-11-06T00:00:00Z",
         policies=POSTPAID,
@@ -372,6 +386,25 @@ def test_CR2_W25_postpaid_edition_runs_down_to_minus_100() -> None:
     # Below zero the draws are debt, not credits.
     assert sum(e.from_credits for e in result.ledger if e.kind == "consumption") == Decimal(100)
     assert min(e.balance for e in result.ledger) == Decimal(-100)
+    (invoice,) = result.invoices
+    assert (invoice.credits_applied.amount, invoice.amount_due.amount) == (100, 100)
+
+
+def test_P_FLOOR_prepaid_by_default_linked_card_to_minus_100_only_in_2025_11() -> None:
+    """P-FLOOR: $0 by default in both editions; -$100 only for a linked card under 2025-11."""
+    for edition in ("2025-11", "2026"):
+        result = run(
+            [endpoint(), Account(opening_balance=100)],
+            [Deploy(at("00:00"), "ep")],
+            policies=Policies.for_edition(edition),
+        )
+        assert when(result, "account", "credits exhausted") == [iso(at("16:40"))]
+    carded = run(
+        [endpoint(), Account(opening_balance=100, linked_card=True)],
+        [Deploy(at("00:00"), "ep")],
+        policies=PREPAID,
+    )
+    assert when(carded, "account", "credits exhausted") == [iso(at("16:40"))]
 
 
 def test_CR2_crossing_is_rounded_up_to_the_microsecond() -> None:
@@ -550,7 +583,9 @@ def test_CR5_W31_storage_access_revoked_then_data_deleted() -> None:
         [Deploy(at("00:00"), "v")],
         until="2025-11-12T00:00:00Z",
     )
-    # 4 TiB x $0.50 = $2/h: $10 lasts 5 h.
+    # 4 TiB x $0.50 = $2/h: $10 lasts 5 h. The data is kept while access is revoked, so the
+    # volume keeps billing until its data is deleted, 168 h later: 173 h x $2 = $346, of
+    # which $336 is due on the invoice (the account had $10).
     assert when(result, "v", "access revoked") == [iso(at("05:00"))]
     assert when(result, "v", "alert") == [iso(at("05:00", "2025-11-09"))]
     assert when(result, "v", "data deleted") == [iso(at("05:00", "2025-11-10"))]
@@ -559,6 +594,17 @@ def test_CR5_W31_storage_access_revoked_then_data_deleted() -> None:
         "CR5",
     ]
     (line,) = result.lines
+    assert line.amount == Decimal(346)
+    assert line.interval.end.isoformat() == iso(at("05:00", "2025-11-10"))
+    (invoice,) = result.invoices
+    assert (invoice.credits_applied.amount, invoice.amount_due.amount) == (10, 336)
+    unbilled = run(
+        [StorageVolume("v", size_tib=4), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v")],
+        until="2025-11-12T00:00:00Z",
+        policies=Policies.for_edition("2026", revoked_storage_bills=False),
+    )
+    (line,) = unbilled.lines
     assert line.amount == Decimal(10)
     assert line.interval.end.isoformat() == iso(at("05:00"))
 
@@ -638,7 +684,7 @@ def test_CR7_nothing_already_decommissioned_comes_back() -> None:
         [
             Deploy(at("00:00"), "od"),
             Deploy(at("00:00"), "v"),
-            Purchase(at("12:00", "2025-11-07"), "account", 50),
+            Purchase(at("12:00", "2025-11-07"), "account", 500),
         ],
         until="2025-11-08T00:00:00Z",
     )
@@ -745,10 +791,11 @@ def test_CR6_no_forecast_alert_when_the_instant_ends_with_nothing_running() -> N
             Stop(at("01:00"), "ep"),
         ],
     )
+    # The customer's stop comes before the engine's idle stop at the same instant.
     assert [e.action for e in result.log if e.at == instant(at("01:00"))] == [
         "price change",
-        "auto-stopped",
         "stopped",
+        "auto-stopped",
     ]
     assert not [e for e in result.log if e.detail.startswith("credits forecast")]
 
@@ -962,13 +1009,14 @@ def test_grant_expiry_must_follow_the_grant() -> None:
 
 
 def test_editions_policy_values() -> None:
-    """Rule editions: 2025-11 is postpaid to -100 with a 60 min idle stop; 2026 is prepaid."""
+    """Rule editions: both run out at $0 with no idle stop; a linked card goes to -100 in 2025-11."""
     old, new = Policies.for_edition("2025-11"), Policies.for_edition("2026")
-    assert old.credit_floor == Policies().credit_floor == Decimal(-100)
-    assert old.idle_timeout_minutes == 60
+    assert old.credit_floor == Policies().credit_floor == new.credit_floor == 0
+    assert old.linked_card_floor == Policies().linked_card_floor == Decimal(-100)
+    assert new.linked_card_floor == 0
+    assert old.inactive_timeout_minutes is None
+    assert new.inactive_timeout_minutes is None
     assert old.storage_shrink.value == "allowed"
-    assert new.credit_floor == 0
-    assert new.idle_timeout_minutes is None
     assert new.storage_shrink.value == "account-team"
     assert old.exhaustion_suspends_api
     assert new.exhaustion_suspends_api
@@ -980,7 +1028,7 @@ def test_editions_policy_values() -> None:
         72,
         168,
     )
-    assert (defaults.paused_cluster_bills, defaults.revoked_storage_bills) == (False, False)
+    assert (defaults.paused_cluster_bills, defaults.revoked_storage_bills) == (False, True)
     assert (defaults.alert_thresholds, defaults.alert_lead_hours) == ((Decimal(10),), 24)
 
 
@@ -1157,7 +1205,7 @@ catalog:
   hardware:
     - {hardware: 1x_g, per_hour: 6, effective_from: "2025-01-01T00:00:00Z"}
 resources:
-  - {kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_g, inactive_timeout_minutes: 0}
+  - {kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_g}
 events:
   - {type: deploy, at: "2025-11-03T00:00:00Z", resource: ep}
   - {type: purchase, at: "2025-11-03T02:00:00Z", amount: 10}
@@ -1219,9 +1267,10 @@ def test_example_credits_run_out_exhausts_as_documented() -> None:
     assert conserved(result)
 
 
-def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
-    """CR2, CR7: a purchase restores an exhausted account and a charge at the same instant
-    exhausts it again: two run-outs, the second at that instant, with the usage billed."""
+def test_CR2_purchase_and_charge_at_one_instant_are_netted_before_the_engine_reacts() -> None:
+    """CR2, CR7: a purchase and a charge at one instant are both the customer's: the usage is
+    admitted against the balance the purchase made, and the engine reacts to the instant
+    once, after both; the balance is still below the floor, so the account stays exhausted."""
     prices = Catalog(
         [
             HardwarePrice("1x_g", "6", "2025-01-01T00:00:00Z"),
@@ -1230,7 +1279,7 @@ def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
     )
     result = simulate(
         [
-            DedicatedEndpoint("ep", model="x", hardware="1x_g", inactive_timeout_minutes=0),
+            DedicatedEndpoint("ep", model="x", hardware="1x_g"),
             ServerlessUsage("s", model="m"),
             Account(opening_balance=10),
         ],
@@ -1244,7 +1293,7 @@ def test_CR2_restored_and_exhausted_again_at_one_instant() -> None:
         policies=Policies.for_edition("2026"),
     )
     runs_out = [str(e.at) for e in result.log if e.action == "credits exhausted"]
-    assert runs_out == ["2025-11-03 01:40:00+00:00", "2025-11-03 03:00:00+00:00"]
-    restored = [str(e.at) for e in result.log if e.action == "credits restored"]
-    assert restored == ["2025-11-03 03:00:00+00:00"]
+    assert runs_out == ["2025-11-03 01:40:00+00:00"]
+    assert not [e for e in result.log if e.action == "credits restored"]
+    assert result.balance == -1
     assert any(line.resource == "s" and line.amount == Decimal("6.00") for line in result.lines)

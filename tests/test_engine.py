@@ -42,7 +42,7 @@ CATALOG = Catalog(
         FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.5", effective_from=E),
     ]
 )
-EP = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0, max_replicas=2)
+EP = DedicatedEndpoint("ep", model="m", hardware="1x_g", max_replicas=2)
 CHAT = ServerlessUsage("s", model="chat")
 UNTIL = "2025-11-10T00:00:00Z"
 
@@ -158,7 +158,7 @@ class TestValidation:
 
     def test_missing_price_raises_unknown_price(self) -> None:
         """Running hardware with no catalog price raises UnknownPrice, not a half-result."""
-        ep = DedicatedEndpoint("x", model="m", hardware="1x_missing", inactive_timeout_minutes=0)
+        ep = DedicatedEndpoint("x", model="m", hardware="1x_missing")
         with pytest.raises(UnknownPrice):
             sim().run([ep], [Deploy("2025-11-01T00:00:00Z", "x")], until=UNTIL)
 

@@ -85,9 +85,7 @@ def us(text: str) -> int:
 
 
 def endpoint(ident: str = "ep", *, max_replicas: int = 3) -> DedicatedEndpoint:
-    return DedicatedEndpoint(
-        ident, model="m", hardware="1x_g", inactive_timeout_minutes=0, max_replicas=max_replicas
-    )
+    return DedicatedEndpoint(ident, model="m", hardware="1x_g", max_replicas=max_replicas)
 
 
 def from_generated(generated: GeneratedScenario) -> Scenario:

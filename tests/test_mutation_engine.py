@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any, Final
 
 import pytest
 
@@ -78,8 +79,11 @@ CATALOG = Catalog(
 #: The same prices plus a reserved storage rate (ST3).
 CATALOG_RESERVED_STORAGE = CATALOG.with_entries(StoragePrice("reserved", "0.20", E))
 UNTIL = "2025-11-04T00:00:00Z"
+#: The credit settings these tests were written under: a -$100 floor (an account with a
+#: linked card in the 2025-11 rules) and revoked storage that stops billing.
+LEGACY: Final[dict[str, Any]] = {"credit_floor": -100, "revoked_storage_bills": False}
 #: Credit policies without balance alerts, for logs that show only the other actions.
-NO_ALERTS = Policies(alert_thresholds=[])
+NO_ALERTS = Policies(alert_thresholds=[], **LEGACY)
 
 Log = list[tuple[str, str, str, str, str]]
 
@@ -103,6 +107,8 @@ def run(
     catalog: Catalog = CATALOG,
     start: str | None = None,
 ) -> SimulationResult:
+    if policies is None:
+        policies = Policies(**LEGACY)
     return simulate(resources, events, until=until, start=start, catalog=catalog, policies=policies)
 
 
@@ -145,8 +151,8 @@ def error_of(
 EP = DedicatedEndpoint(
     "ep", model="m", hardware="1x_g", inactive_timeout_minutes=30, max_replicas=3
 )
-EP0 = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0)
-HOST = FineTunedHosting("h", model="me/tuned", hardware="1x_g", inactive_timeout_minutes=0)
+EP0 = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+HOST = FineTunedHosting("h", model="me/tuned", hardware="1x_g")
 CHAT = ServerlessUsage("s", model="chat")
 ON_DEMAND = InstantCluster("o", gpu_type="G", billing="on-demand", gpus=8)
 RESERVED = InstantCluster(
@@ -205,8 +211,8 @@ def test_endpoint_lifecycle_log_and_line() -> None:
 
 
 def test_idle_timeouts_come_from_the_policies_per_kind() -> None:
-    """DE4: without their own timeout, an endpoint uses P-IDLE and a hosted model its own policy (FT2 line)."""
-    hosting = FineTunedHosting("h", model="me/tuned", hardware="1x_g")
+    """DE4: without its own timeout an endpoint uses P-IDLE; a hosted model's own timeout wins (FT2 line)."""
+    hosting = FineTunedHosting("h", model="me/tuned", hardware="1x_g", inactive_timeout_minutes=120)
     endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g")
     result = run(
         [hosting, endpoint],
@@ -217,7 +223,7 @@ def test_idle_timeouts_come_from_the_policies_per_kind() -> None:
             Stop(at("05:00"), "h"),
             Stop(at("05:00"), "ep"),
         ],
-        policies=Policies(idle_timeout_minutes=45, hosting_idle_timeout_minutes=120),
+        policies=Policies(inactive_timeout_minutes=45),
     )
     assert log_of(result) == [
         (iso("00:00"), "ep", "deployed", "DE2", ""),
@@ -1064,7 +1070,7 @@ def test_exhaustion_and_restoration_log_of_every_kind_of_resource() -> None:
             Delete(at("08:00"), "v"),
         ],
         until="2025-11-20T00:00:00Z",
-        policies=Policies(alert_thresholds=["5", "0"]),
+        policies=Policies(alert_thresholds=["5", "0"], **LEGACY),
     )
     exhausted = "2025-11-03T03:00:49.315069+00:00"
     again = "2025-11-03T13:38:47+00:00"
@@ -1209,7 +1215,11 @@ def test_revoked_volume_data_is_deleted_after_the_grace_period() -> None:
         [Deploy(at("00:00"), "v"), Delete(at("00:00", "10"), "v")],
         until="2025-11-11T00:00:00Z",
         policies=Policies(
-            alert_thresholds=[], credit_floor=0, grace_storage_hours=48, alert_lead_hours=12
+            alert_thresholds=[],
+            credit_floor=0,
+            grace_storage_hours=48,
+            alert_lead_hours=12,
+            revoked_storage_bills=False,
         ),
     )
     assert log_of(result) == [
@@ -1902,9 +1912,7 @@ def test_token_batch_must_lie_within_the_replay() -> None:
 
 def test_scaling_down_removes_the_newest_replicas_and_draws_their_started_minutes() -> None:
     """DE3/G3: removed replicas (newest first) pay the rest of their started minute at once; each grid is kept."""
-    endpoint = DedicatedEndpoint(
-        "ep", model="m", hardware="1x_g", inactive_timeout_minutes=0, max_replicas=3
-    )
+    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g", max_replicas=3)
     result = run(
         [Account(opening_balance="100"), endpoint],
         [
@@ -2002,7 +2010,8 @@ def test_credit_figures_are_plain_decimals() -> None:
 
 
 def test_reservation_end_with_credits_stops_the_burst_draw() -> None:
-    """CL5/CR1: at the reservation's end the burst GPUs stop drawing credits; alerts come 24 h ahead."""
+    """CL5/CR1: at the reservation's end the burst GPUs stop drawing credits; its alert comes 24 h
+    ahead, and the run-out forecast knows the burst stops then."""
     cluster = InstantCluster(
         "c", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=1
     )
@@ -2031,19 +2040,13 @@ def test_reservation_end_with_credits_stops_the_burst_draw() -> None:
             "CL5",
             "reservation ends at 2025-11-04T00:00:30+00:00; the cluster will be decommissioned",
         ),
-        (
-            "2025-11-03T12:40:30+00:00",
-            "account",
-            "alert",
-            "CR6",
-            "credits forecast to run out at 2025-11-04T12:40:30+00:00 at the current rate",
-        ),
+        # No run-out forecast: at $30/h the $1000 would last past 4 Nov 12:40, but the burst
+        # stops at the reservation's end, a known step of the forecast (CR6, issue 11).
         ("2025-11-04T00:00:30+00:00", "c", "decommissioned", "CL5", "the reservation ended"),
     ]
     assert [(e.at_micros, e.amount, e.note) for e in result.ledger] == [
         (1762128030000000, Decimal(1000), ""),
-        (1762173630000000, Decimal("-380.00"), "running"),
-        (1762214430000000, Decimal("-340.00"), "running"),
+        (1762214430000000, Decimal("-720.00"), "running"),
     ]
     assert result.balance == 280
 
@@ -2113,16 +2116,16 @@ def test_volume_bills_on_demand_until_the_reserved_storage_rate_takes_effect() -
             "CL5",
             f"reservation to {iso('01:00', '05')} is not refunded (CL2)",
         ),
-        (iso("12:00"), "v", "storage priced on-demand", "ST3", "cluster c"),
     ]
-    # On demand 00:00-06:00 and 12:00-18:00 (2 TiB x 12 h), reserved 06:00-12:00.
+    # On demand 00:00-06:00, reserved from 06:00: the early termination keeps the reserved
+    # storage rate to the reservation's paid end (ST3, CL2).
     assert [
         (line.description, line.quantity, line.amount, line.interval.start.isoformat())
         for line in result.lines
         if line.resource == "v"
     ] == [
-        ("shared volume storage (on-demand rate)", Decimal(1440), Decimal("6.00"), iso("00:00")),
-        ("shared volume storage (reserved rate)", Decimal(720), Decimal("2.40"), iso("06:00")),
+        ("shared volume storage (on-demand rate)", Decimal(720), Decimal("3.00"), iso("00:00")),
+        ("shared volume storage (reserved rate)", Decimal(1440), Decimal("4.80"), iso("06:00")),
     ]
 
 
@@ -2145,7 +2148,7 @@ def test_volume_draws_what_it_bills_before_and_after_a_reserved_rate_exists() ->
     )
     drawn = -sum(e.amount for e in result.ledger if e.resource == "v")
     billed = sum(line.amount_exact for line in result.lines if line.resource == "v")
-    assert drawn == billed == Decimal("8.40")
+    assert drawn == billed == Decimal("7.80")
 
 
 def test_restarted_on_demand_cluster_keeps_its_gpu_count() -> None:
@@ -2504,12 +2507,13 @@ def test_revoked_storage_that_bills_is_charged_until_its_data_is_deleted() -> No
     )
 
 
-def endpoint(ident: str, timeout: int = 0) -> DedicatedEndpoint:
+def endpoint(ident: str, timeout: int | None = None) -> DedicatedEndpoint:
     return DedicatedEndpoint(ident, model="m", hardware="1x_g", inactive_timeout_minutes=timeout)
 
 
-def test_scheduled_checks_come_before_a_stop_at_the_same_instant() -> None:
-    """Timeline order: an idle deadline, a reservation alert or end due at a Stop's instant is applied first."""
+def test_a_stop_comes_before_the_scheduled_checks_of_its_instant() -> None:
+    """Timeline order (issue 11): a customer's Stop at the instant of an idle deadline, a
+    reservation alert or a reservation end is applied first; the engine reacts after it."""
     cluster = InstantCluster(
         "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
     )
@@ -2534,21 +2538,19 @@ def test_scheduled_checks_come_before_a_stop_at_the_same_instant() -> None:
         (iso("00:00"), "ep", "deployed"),
         (iso("00:00"), "ip", "deployed"),
         (iso("00:00"), "jp", "deployed"),
-        (iso("00:30"), "jp", "auto-stopped"),
-        (iso("00:30"), "jp", "stop ignored"),
+        (iso("00:30"), "jp", "stopped"),
         # The request at 00:10 moved the idle deadline to 00:40, the Stop's instant.
-        (iso("00:40"), "ip", "auto-stopped"),
-        (iso("00:40"), "ip", "stop ignored"),
-        (iso("00:00", "04"), "c", "alert"),
+        (iso("00:40"), "ip", "stopped"),
         (iso("00:00", "04"), "ep", "stopped"),
+        (iso("00:00", "04"), "c", "alert"),
         (iso("00:30", "04"), "fp", "deployed"),
-        (iso("00:00", "05"), "c", "decommissioned"),
         (iso("00:00", "05"), "fp", "stopped"),
+        (iso("00:00", "05"), "c", "decommissioned"),
     ]
 
 
-def test_grace_checks_come_before_a_stop_at_the_same_instant() -> None:
-    """Timeline order: the grace alert and the decommissioning due at a Stop's instant are applied first."""
+def test_a_stop_comes_before_the_grace_checks_of_its_instant() -> None:
+    """Timeline order: a Stop at the instant of a grace alert or decommissioning comes first."""
     paused = "00:07:08.571429"
     result = run(
         [Account(opening_balance="5"), ON_DEMAND, endpoint("ep"), endpoint("fp")],
@@ -2565,10 +2567,10 @@ def test_grace_checks_come_before_a_stop_at_the_same_instant() -> None:
     assert [(e.at.isoformat(), e.resource, e.action) for e in result.log][-6:] == [
         (f"2025-11-03T{paused}+00:00", "account", "credits exhausted"),
         (f"2025-11-03T{paused}+00:00", "o", "paused"),
-        (f"2025-11-05T{paused}+00:00", "o", "alert"),
         (f"2025-11-05T{paused}+00:00", "fp", "stopped"),
-        (f"2025-11-06T{paused}+00:00", "o", "decommissioned"),
+        (f"2025-11-05T{paused}+00:00", "o", "alert"),
         (f"2025-11-06T{paused}+00:00", "ep", "stopped"),
+        (f"2025-11-06T{paused}+00:00", "o", "decommissioned"),
     ]
 
 
@@ -2588,8 +2590,9 @@ def test_storage_price_changes_do_not_split_other_draws() -> None:
     ]
 
 
-def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
-    """CR2/CR8: credits running out at the instant of a Stop stop the endpoint first; the Stop is then ignored."""
+def test_a_stop_at_the_exhaustion_instant_is_applied_first() -> None:
+    """CR2/CR8, issue 11: credits running out at the instant of a customer's Stop: the Stop
+    is applied first (a customer stop, not a credit stop), then the account is exhausted."""
     result = run(
         [Account(opening_balance="10"), EP0],
         [Deploy(at("00:00"), "ep"), Stop(at("01:40"), "ep")],
@@ -2597,6 +2600,7 @@ def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
         policies=Policies(alert_thresholds=[], credit_floor=0),
     )
     assert log_of(result)[3:] == [
+        (iso("01:40"), "ep", "stopped", "DE2", ""),
         (
             iso("01:40"),
             "account",
@@ -2605,8 +2609,6 @@ def test_exhaustion_due_at_a_stop_is_applied_first() -> None:
             "balance 0.00 USD reached the floor 0 (P-FLOOR)",
         ),
         (iso("01:40"), "account", "API access suspended", "CR8", "P-EXHAUST"),
-        (iso("01:40"), "ep", "stopped", "CR8", ""),
-        (iso("01:40"), "ep", "stop ignored", "CR8", "already stopped: credits ran out"),
     ]
 
 

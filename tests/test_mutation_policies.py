@@ -23,8 +23,8 @@ WHOLE_NUMBER_SETTINGS = (
     "grace_storage_hours",
     "alert_lead_hours",
 )
-#: The idle timeouts (0 or more minutes, or None).
-TIMEOUT_SETTINGS = ("idle_timeout_minutes", "hosting_idle_timeout_minutes")
+#: The idle timeout (1 or more minutes, or None: off).
+TIMEOUT_SETTINGS = ("inactive_timeout_minutes",)
 
 
 class TestDefaults:
@@ -33,15 +33,16 @@ class TestDefaults:
         policies = Policies()
         assert policies.rounding is RoundingMode.HALF_UP
         assert policies.grain is MeteringGrain.PER_MINUTE
-        assert policies.idle_timeout_minutes == 60
-        assert policies.hosting_idle_timeout_minutes is None
+        assert policies.inactive_timeout_minutes is None
         assert policies.batch_discount is None
         assert policies.fine_tuning_cancel_basis is CancelBasis.TOKENS
         assert policies.gpu_step == 8
         assert policies.storage_shrink is ShrinkPolicy.ALLOWED
         assert policies.reservation_payment is ReservationPayment.UPFRONT
         assert policies.reservation_alert_hours == 24
-        assert policies.credit_floor == Decimal(-100)
+        assert policies.credit_floor == Decimal(0)
+        assert policies.linked_card_floor == Decimal(-100)
+        assert policies.revoked_storage_bills is True
         assert policies.min_purchase == Decimal(5)
         assert policies.grace_compute_hours == 72
         assert policies.grace_storage_hours == 168
@@ -122,20 +123,22 @@ class TestWholeNumberSettings:
 
 class TestTimeouts:
     @pytest.mark.parametrize("field", TIMEOUT_SETTINGS)
-    @pytest.mark.parametrize("value", [None, 0, 1, 90])
-    def test_none_zero_or_more_is_accepted(self, field: str, value: int | None) -> None:
-        """An idle timeout is None (disabled), 0 (disabled) or a number of minutes."""
+    @pytest.mark.parametrize("value", [None, 1, 90])
+    def test_none_or_minutes_is_accepted(self, field: str, value: int | None) -> None:
+        """An idle timeout is None (off, the one "off" value) or a number of minutes."""
         assert getattr(Policies(**{field: value}), field) == value
 
     @pytest.mark.parametrize("field", TIMEOUT_SETTINGS)
-    @pytest.mark.parametrize("value", [-1, True, False, 1.5, "60", Decimal(60)])
+    @pytest.mark.parametrize("value", [-1, 0, True, False, 1.5, "60", Decimal(60)])
     def test_others_are_refused_naming_the_setting(self, field: str, value: object) -> None:
         """Negative, boolean and non-integer timeouts are refused under the setting's name."""
         with pytest.raises(InvalidArgument) as info:
             Policies(**{field: value})
         assert info.value.field == field
         assert info.value.value is value
-        assert info.value.expected == "a whole number of minutes >= 0, or None to disable"
+        assert info.value.expected.startswith(
+            "a whole number of minutes >= 1, or None (unset) for no idle auto-stop"
+        )
 
 
 class TestAmounts:
@@ -240,11 +243,12 @@ class TestAlertThresholds:
 
 class TestEditions:
     def test_2025_11_edition(self) -> None:
-        """The seeds' edition: postpaid to -$100, 60-minute idle stop, free shrinking."""
+        """The seeds' edition: prepaid to $0, -$100 with a linked card, no idle stop, free shrinking."""
         policies = Policies.for_edition("2025-11")
         assert policies == Policies()
-        assert policies.credit_floor == Decimal(-100)
-        assert policies.idle_timeout_minutes == 60
+        assert policies.credit_floor == Decimal(0)
+        assert policies.linked_card_floor == Decimal(-100)
+        assert policies.inactive_timeout_minutes is None
         assert policies.storage_shrink is ShrinkPolicy.ALLOWED
         assert policies.exhaustion_suspends_api is True
 
@@ -252,7 +256,8 @@ class TestEditions:
         """The 2026 edition: prepaid, no idle stop, shrinking through the account team."""
         policies = Policies.for_edition("2026")
         assert policies.credit_floor == Decimal(0)
-        assert policies.idle_timeout_minutes is None
+        assert policies.linked_card_floor == Decimal(0)
+        assert policies.inactive_timeout_minutes is None
         assert policies.storage_shrink is ShrinkPolicy.ACCOUNT_TEAM
         assert policies.exhaustion_suspends_api is True
         assert policies.min_purchase == Decimal(5)
@@ -260,10 +265,10 @@ class TestEditions:
     def test_overrides_win_over_the_edition(self) -> None:
         """Keyword overrides replace the edition's defaults, even the ones it sets."""
         policies = Policies.for_edition(
-            "2026", credit_floor=-50, idle_timeout_minutes=15, exhaustion_suspends_api=False
+            "2026", credit_floor=-50, inactive_timeout_minutes=15, exhaustion_suspends_api=False
         )
         assert policies.credit_floor == Decimal(-50)
-        assert policies.idle_timeout_minutes == 15
+        assert policies.inactive_timeout_minutes == 15
         assert policies.exhaustion_suspends_api is False
         assert policies.storage_shrink is ShrinkPolicy.ACCOUNT_TEAM
 

@@ -75,7 +75,7 @@ def lifecycles(draw: st.DrawFn, resource: DedicatedEndpoint | FineTunedHosting) 
     Replica changes are only drawn when the idle auto-stop cannot interfere.
     """
     rid = resource.id
-    can_scale = resource.inactive_timeout_minutes == 0
+    can_scale = resource.inactive_timeout_minutes is None  # no idle auto-stop
     state = "new"
     events: list[Event] = []
     for micros in draw(instants(max_size=10)):
@@ -125,7 +125,7 @@ def endpoints() -> st.SearchStrategy[DedicatedEndpoint]:
         hardware=st.sampled_from(["1x_g", "2x_g"]),
         min_replicas=st.just(1),
         max_replicas=st.integers(1, 3),
-        inactive_timeout_minutes=st.sampled_from([None, 0, 0, 7, 90]),
+        inactive_timeout_minutes=st.sampled_from([None, None, 7, 90]),
     )
 
 
@@ -271,7 +271,7 @@ def test_idle_deployment_costs_rate_times_started_minutes(
     if kind == "hosting":
         resource: Resource = FineTunedHosting("d", model="ft", hardware="1x_g")
     else:
-        resource = DedicatedEndpoint("d", model="m", hardware="1x_g", inactive_timeout_minutes=0)
+        resource = DedicatedEndpoint("d", model="m", hardware="1x_g")
     start = bounds[0]
     end = bounds[1] if len(bounds) == 2 else UNTIL
     lifecycle: list[Event] = [Deploy(from_micros(start), "d")]

@@ -15,6 +15,12 @@ from pathlib import Path
 
 import pytest
 
+# Loaded before pytester's in-process runs: they drop the modules a run imported from
+# sys.modules afterwards, while the package keeps the public names it resolved then, so
+# a later run would mix the classes of two imports of the same module.
+import together_billing.scenario
+import together_billing.testing  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +41,7 @@ from together_billing import DedicatedEndpoint, Deploy, Stop
 from together_billing.pytest_plugin import assert_monthly_bill_under
 
 ENDPOINT = DedicatedEndpoint(
-    "chat-api", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
+    "chat-api", model="m", hardware="1x_nvidia_h100_80gb_sxm"
 )
 EVENTS = [Deploy("2025-11-03T09:00:00Z", "chat-api"), Stop("2025-11-05T09:00:00Z", "chat-api")]
 
@@ -88,7 +94,10 @@ def test_budget_assertions_pass_and_fail_with_the_lines(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         [
             "*BudgetExceeded: Invoice 2025-11 (final): total 191.52 USD, over the limit of*",
-            "*chat-api  1x_nvidia_h100_80gb_sxm ready replicas  191.52 USD",
+            (
+                "*chat-api  1x_nvidia_h100_80gb_sxm ready replicas  2880 replica-minute x 3.99 USD "
+                "per replica-hour  191.52 USD"
+            ),
         ]
     )
     assert "def assert_monthly_bill_under" not in result.stdout.str()  # tracebacks are hidden
@@ -108,12 +117,12 @@ def test_the_catalog_and_edition_options_reach_the_fixtures(pytester: pytest.Pyt
 
         def test_simulator(billing_simulator, billing_catalog):
             assert billing_simulator.policies.credit_floor == 0
-            assert billing_simulator.policies.idle_timeout_minutes is None
+            assert billing_simulator.policies.linked_card_floor == 0
         """
     )
     result = run(pytester, "--billing-catalog", "prices.yaml", "--billing-edition", "2026")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["together-billing: catalog=prices.yaml, edition=2026"])
+    result.stdout.fnmatch_lines(["together-billing: catalog=bundled + prices.yaml, edition=2026"])
 
 
 def test_fixtures_default_to_the_bundled_catalog_and_2025_11(pytester: pytest.Pytester) -> None:
@@ -124,7 +133,7 @@ def test_fixtures_default_to_the_bundled_catalog_and_2025_11(pytester: pytest.Py
 
         def test_defaults(billing_catalog, billing_simulator):
             assert billing_catalog.entries == default_catalog().entries
-            assert billing_simulator.policies.idle_timeout_minutes == 60
+            assert billing_simulator.policies.linked_card_floor == -100
         """
     )
     result = run(pytester)
@@ -187,8 +196,14 @@ def test_the_showcase_example_over_a_lowered_budget_shows_the_lines(
         [
             "*total 1005.60 USD, over the limit of 900.00 USD by 105.60 USD",
             "*support-bot  1x_nvidia_h100_80gb_sxm ready replicas*957.60 USD",
-            "*chat         acme/chat-small input tokens            30.00 USD",
-            "*chat         acme/chat-small output tokens           18.00 USD",
+            (
+                "*chat         acme/chat-small input tokens            150000000 token x 0.20 USD "
+                "per 1M tokens           30.00 USD"
+            ),
+            (
+                "*chat         acme/chat-small output tokens           30000000 token x 0.60 USD "
+                "per 1M tokens            18.00 USD"
+            ),
         ]
     )
 
@@ -210,3 +225,85 @@ def test_the_example_runs_with_plain_pytest() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+PINNED_TESTS = """
+import pytest
+from decimal import Decimal
+from together_billing import UnknownPrice, instant
+
+AT = instant("2025-11-01T00:00:00Z")
+
+
+def test_the_files_price(billing_catalog):
+    assert billing_catalog.hardware("1x_acme_gpu", AT).per_hour == Decimal("6.00")
+
+
+def test_no_bundled_price(billing_catalog):
+    with pytest.raises(UnknownPrice):
+        billing_catalog.hardware("1x_nvidia_h100_80gb_sxm", AT)
+"""
+
+
+def test_the_ini_file_pins_the_catalog(pytester: pytest.Pytester) -> None:
+    """billing_catalog + billing_pin_catalog in the ini file: the file's prices alone."""
+    pytester.makefile(".yaml", prices=CATALOG)
+    pytester.makeini("[pytest]\nbilling_catalog = prices.yaml\nbilling_pin_catalog = true\n")
+    pytester.makepyfile(test_pinned=PINNED_TESTS)
+    result = run(pytester)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["together-billing: catalog=prices.yaml (pinned), edition=2025-11"])
+
+
+def test_the_ini_catalog_without_pinning_adds_to_the_bundled_one(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", prices=CATALOG)
+    pytester.makeini("[pytest]\nbilling_catalog = prices.yaml\n")
+    pytester.makepyfile(test_pinned=PINNED_TESTS)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_pinning_without_a_catalog_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_pinned=PINNED_TESTS)
+    result = run(pytester, "--billing-pin-catalog")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*needs a catalog file*together-billing catalog --format yaml*"])
+
+
+def test_a_catalog_written_by_the_cli_pins_a_suite(pytester: pytest.Pytester) -> None:
+    """The CLI's YAML catalog, pinned, prices exactly as the bundled catalog does."""
+    written = subprocess.run(
+        [sys.executable, "-m", "together_billing.cli", "catalog", "--format", "yaml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pytester.makefile(".yaml", prices=written)
+    pytester.makeini("[pytest]\nbilling_catalog = prices.yaml\nbilling_pin_catalog = true\n")
+    pytester.makepyfile(
+        test_same="""
+        from together_billing import default_catalog
+
+        def test_same(billing_catalog):
+            assert billing_catalog == default_catalog()
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_the_credits_assertion_takes_a_date(pytester: pytest.Pytester) -> None:
+    scenario = ROOT / "examples" / "credits-run-out.yaml"
+    pytester.makepyfile(
+        test_credits=f"""
+        from together_billing.pytest_plugin import assert_credits_last
+
+        def test_to_the_third():
+            assert_credits_last({str(scenario)!r}, "2025-11-03")
+
+        def test_to_the_fourth(billing_budget):
+            billing_budget.credits_last({str(scenario)!r}, "2025-11-04")
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*expected them to last until 2025-11-04T00:00:00+00:00*"])

@@ -13,6 +13,7 @@ from together_billing import (
     FineTuningJob,
     FineTuningMethod,
     InvalidArgument,
+    Policies,
     ServerlessUsage,
 )
 
@@ -59,10 +60,17 @@ class TestDeployments:
             FineTunedHosting("h", **fields)  # type: ignore[arg-type]
         assert info.value.field == field
 
-    def test_zero_timeout_allowed(self) -> None:
-        """inactive_timeout_minutes=0 (disable auto-stop) is valid."""
-        endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0)
-        assert endpoint.inactive_timeout_minutes == 0
+    def test_unset_timeout_is_the_one_off_value(self) -> None:
+        """P-IDLE: unset (None) is off; 0 is rejected naming the field and the valid values."""
+        endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+        assert endpoint.inactive_timeout_minutes is None
+        with pytest.raises(InvalidArgument) as info:
+            DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0)
+        assert info.value.field == "inactive_timeout_minutes"
+        assert "None (unset)" in str(info.value)
+        assert "'ep'" in str(info.value)
+        with pytest.raises(InvalidArgument):
+            Policies(inactive_timeout_minutes=0)
 
     def test_categories_and_groups(self) -> None:
         """Endpoints and hosting are deployment charges; serverless and jobs are usage (G5)."""

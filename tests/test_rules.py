@@ -73,7 +73,6 @@ CATALOG = Catalog(
 
 
 def endpoint(ident: str = "ep", **fields: object) -> DedicatedEndpoint:
-    fields.setdefault("inactive_timeout_minutes", 0)
     return DedicatedEndpoint(ident, model="m", hardware="1x_g", **fields)  # type: ignore[arg-type]
 
 
@@ -374,7 +373,6 @@ def test_DE1_rate_scales_with_gpu_count_and_ready_replicas() -> None:
         hardware="2x_g",
         min_replicas=3,
         max_replicas=3,
-        inactive_timeout_minutes=0,
     )
     result = run(
         [endpoint(), two_gpu],
@@ -455,9 +453,22 @@ def test_DE3_every_ready_replica_bills_up_to_max() -> None:
 
 
 class TestDE4:
-    def test_DE4_auto_stop_after_60_idle_minutes_by_default(self) -> None:
-        """DE4: with no requests, an endpoint under the default policy auto-stops 60 minutes after ready."""
-        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+    def test_DE4_no_auto_stop_by_default_in_every_edition(self) -> None:
+        """DE4/P-IDLE: unset, no endpoint or hosting auto-stops, in either edition (seed; facts C3)."""
+        for edition in ("2025-11", "2026"):
+            policies = Policies.for_edition(edition)
+            assert policies.inactive_timeout_minutes is None
+            result = run(
+                [endpoint(), FineTunedHosting("h", model="ft", hardware="1x_g")],
+                [Deploy(at("09:00"), "ep"), Deploy(at("09:00"), "h")],
+                policies=policies,
+            )
+            assert minutes(result, "ep") == minutes(result, "h") == 15 * 60
+            assert result.state.status("ep") == result.state.status("h") == "running"
+
+    def test_DE4_auto_stop_after_60_idle_minutes_when_set(self) -> None:
+        """DE4: with no requests, an endpoint with a 60-minute timeout auto-stops 60 minutes after ready."""
+        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=60)
         result = run([ep], [Deploy(at("09:00"), "ep")])
         assert minutes(result, "ep") == 60
         assert ("ep", "auto-stopped", "DE4") in actions(result)
@@ -466,7 +477,7 @@ class TestDE4:
 
     def test_DE4_requests_reset_the_timer(self) -> None:
         """DE4: inactivity is measured from the last request."""
-        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=60)
         result = run(
             [ep],
             [
@@ -481,28 +492,21 @@ class TestDE4:
     def test_DE4_own_timeout_overrides_policy(self) -> None:
         """DE4: the endpoint's own inactive_timeout_minutes beats the policy default."""
         ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=15)
-        assert minutes(run([ep], [Deploy(at("09:00"), "ep")]), "ep") == 15
+        policies = Policies(inactive_timeout_minutes=90)
+        assert minutes(run([ep], [Deploy(at("09:00"), "ep")], policies=policies), "ep") == 15
 
-    def test_DE4_zero_timeout_disables(self) -> None:
-        """DE4: inactive_timeout_minutes=0 disables the auto-stop."""
-        result = run([endpoint()], [Deploy(at("09:00"), "ep")])
-        assert minutes(result, "ep") == 15 * 60
-        assert result.state.status("ep") == "running"
-
-    @pytest.mark.parametrize("timeout", [None, 0])
-    def test_DE4_policy_none_or_zero_disables(self, timeout: int | None) -> None:
-        """DE4: Policies(idle_timeout_minutes=None or 0) disables it for endpoints without their own."""
-        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+    def test_DE4_policy_sets_it_for_endpoints_and_hosting_without_their_own(self) -> None:
+        """DE4: Policies(inactive_timeout_minutes=30) applies to every deployment that sets none."""
         result = run(
-            [ep],
-            [Deploy(at("09:00"), "ep")],
-            policies=Policies(idle_timeout_minutes=timeout),
+            [endpoint(), FineTunedHosting("h", model="ft", hardware="1x_g")],
+            [Deploy(at("09:00"), "ep"), Deploy(at("09:00"), "h")],
+            policies=Policies(inactive_timeout_minutes=30),
         )
-        assert minutes(result, "ep") == 15 * 60
+        assert minutes(result, "ep") == minutes(result, "h") == 30
 
     def test_DE4_stop_after_auto_stop_is_logged_noop(self) -> None:
         """DE4: stopping an endpoint the idle timeout already stopped is a logged no-op."""
-        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=60)
         result = run([ep], [Deploy(at("09:00"), "ep"), Stop(at("12:00"), "ep")])
         assert minutes(result, "ep") == 60
         assert actions(result)[-1] == ("ep", "stop ignored", "DE4")
@@ -522,14 +526,14 @@ class TestDE4:
 
     def test_DE4_requests_to_stopped_endpoint_refused(self) -> None:
         """DE4: requests after an auto-stop are logged as refused and do not restart billing."""
-        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g")
-        result = run([ep], [Deploy(at("09:00"), "ep"), Requests(at("10:00"), "ep")])
+        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=60)
+        result = run([ep], [Deploy(at("09:00"), "ep"), Requests(at("10:30"), "ep")])
         assert minutes(result, "ep") == 60
         assert actions(result)[-1] == ("ep", "requests refused", "DE2")
 
     def test_DE4_restart_after_auto_stop(self) -> None:
         """DE4: an auto-stopped endpoint can be started again and bills from then."""
-        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+        ep = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=60)
         result = run(
             [ep],
             [
@@ -539,17 +543,6 @@ class TestDE4:
             ],
         )
         assert minutes(result, "ep") == 90
-
-    def test_DE4_hosting_has_no_auto_stop_by_default(self) -> None:
-        """DE4/FT2: fine-tuned hosting is not auto-stopped unless its policy says so."""
-        hosting = FineTunedHosting("h", model="ft", hardware="1x_g")
-        assert minutes(run([hosting], [Deploy(at("09:00"), "h")]), "h") == 15 * 60
-        limited = run(
-            [hosting],
-            [Deploy(at("09:00"), "h")],
-            policies=Policies(hosting_idle_timeout_minutes=30),
-        )
-        assert minutes(limited, "h") == 30
 
 
 # -- Invoices ---------------------------------------------------------------------------------

@@ -334,17 +334,18 @@ def test_ST3_volume_outlives_its_cluster() -> None:
     assert not [e for e in result.log if e.rule == "ST3"]
 
 
-def test_ST3_early_termination_moves_the_volume_to_on_demand_at_once() -> None:
-    """ST3, W28: terminating a reserved cluster early ends the reserved storage rate then."""
+def test_ST3_early_termination_keeps_the_reserved_storage_rate_to_the_paid_end() -> None:
+    """ST3, W28: a reserved cluster terminated early keeps its volume at the reserved storage
+    rate until the reservation's paid end (non-refundable, CL2), then on demand (W32)."""
     result = run(
-        [reserved_cluster(days=30), volume(size=2, cluster="c")],
+        [reserved_cluster(days=1), volume(size=2, cluster="c")],
         [Deploy(at("00:00"), "c"), Deploy(at("00:00"), "v"), Delete(at("06:00"), "c")],
-        until="2025-11-04T00:00:00Z",
+        until="2025-11-05T00:00:00Z",
     )
-    assert storage_by_rate(result) == {RESERVED: 2 * 6 * 60, ON_DEMAND: 2 * 18 * 60}
+    assert storage_by_rate(result) == {RESERVED: 2 * 24 * 60, ON_DEMAND: 2 * 24 * 60}
     (entry,) = [e for e in result.log if e.rule == "ST3"]
     assert (entry.at.isoformat(), entry.action) == (
-        "2025-11-03T06:00:00+00:00",
+        "2025-11-04T00:00:00+00:00",
         "storage priced on-demand",
     )
 
@@ -466,7 +467,7 @@ def test_ST3_volume_attached_to_an_unknown_cluster_names_field_cluster() -> None
     with pytest.raises(InvalidArgument) as error:
         run([volume(cluster="nope")], [Deploy(at("00:00"), "v")])
     assert (error.value.field, error.value.value) == ("cluster", "nope")
-    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g", inactive_timeout_minutes=0)
+    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g")
     catalog = CATALOG.with_entries(HardwarePrice("1x_g", "1", E))
     with pytest.raises(InvalidArgument) as error:
         run([endpoint, volume(cluster="ep")], [Deploy(at("00:00"), "v")], catalog=catalog)
@@ -495,7 +496,7 @@ def test_ST3_only_the_terminated_clusters_volumes_move_to_on_demand() -> None:
     result = run(
         [
             reserved_cluster("a", days=30),
-            reserved_cluster("b", days=30),
+            reserved_cluster("b", days=1),
             volume("u", size=1, cluster="a"),
             volume("v", size=2, cluster="b"),
         ],
@@ -503,7 +504,7 @@ def test_ST3_only_the_terminated_clusters_volumes_move_to_on_demand() -> None:
             *(Deploy(at("00:00"), ident) for ident in ("a", "b", "u", "v")),
             Delete(at("06:00"), "b"),
         ],
-        until="2025-11-04T00:00:00Z",
+        until="2025-11-05T00:00:00Z",
     )
     assert [(e.resource, e.action) for e in result.log if e.rule == "ST3"] == [
         ("v", "storage priced on-demand")
@@ -515,8 +516,8 @@ def test_ST3_only_the_terminated_clusters_volumes_move_to_on_demand() -> None:
         for ident in ("u", "v")
     }
     assert by_volume == {
-        "v": {RESERVED: 2 * 6 * 60, ON_DEMAND: 2 * 18 * 60},
-        "u": {RESERVED: 24 * 60},
+        "v": {RESERVED: 2 * 24 * 60, ON_DEMAND: 2 * 24 * 60},
+        "u": {RESERVED: 48 * 60},
     }
 
 

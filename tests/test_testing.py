@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +23,9 @@ from together_billing import (
     LedgerEntry,
     LogEntry,
     Money,
+    Policies,
     Purchase,
+    RoundingMode,
     ServerlessUsage,
     SimulationResult,
     Simulator,
@@ -30,18 +33,25 @@ from together_billing import (
     Stop,
     TokenUsage,
     instant,
+    round_to_cents,
+    simulate,
 )
-from together_billing.scenario import load_scenario
+from together_billing.scenario import Scenario, load_scenario
 from together_billing.testing import (
     INVARIANTS,
     BudgetExceeded,
     CreditsRunOut,
+    IdleChargesExceeded,
     InvariantViolation,
+    SpikeDetected,
     assert_credits_last,
+    assert_idle_under,
     assert_monthly_bill_under,
+    assert_within_plan,
     budget_exceeded,
     check_invariants,
     describe_bill,
+    describe_draws,
     runway,
 )
 
@@ -68,7 +78,7 @@ def scenario_inputs(name: str) -> tuple[SimulationResult, list, list, Simulator]
 
 @pytest.fixture
 def endpoint() -> DedicatedEndpoint:
-    return DedicatedEndpoint("ep", model="m", hardware=GPU, inactive_timeout_minutes=0)
+    return DedicatedEndpoint("ep", model="m", hardware=GPU)
 
 
 @pytest.fixture
@@ -96,6 +106,7 @@ def fake(result: SimulationResult, **overrides: object) -> SimpleNamespace:
         "log": result.log,
         "ledger": result.ledger,
         "credits": result.credits,
+        "policies": result.policies,
     }
     return SimpleNamespace(**{**parts, **overrides})
 
@@ -205,7 +216,7 @@ def test_rounding_off_by_more_than_half_a_cent_names_the_line(month: SimulationR
     invoice = month.invoices[0]
     first, *rest = invoice.lines
     tampered = attrs.evolve(first, amount=first.amount + Decimal("0.01"))
-    with pytest.raises(InvariantViolation, match="more than half a cent") as caught:
+    with pytest.raises(InvariantViolation, match="rounded half-up to cents") as caught:
         check_invariants(fake(month, invoices=(with_lines(invoice, tampered, *rest),)))
     assert caught.value.invariant == "rounding"
     assert caught.value.line == tampered
@@ -400,13 +411,94 @@ def test_runway_is_the_exhaustion_instant() -> None:
 
 
 def test_assert_credits_last() -> None:
-    """Credits that run out within the days fail, listing the bill; later is fine."""
+    """Credits that run out within the days fail, listing what drew them; later is fine."""
     result, *_ = scenario_inputs("credits-run-out")
     assert assert_credits_last(result, days=2) is result
     with pytest.raises(CreditsRunOut, match="expected them to last at least 3 days") as caught:
         assert_credits_last(result, days=3)
     assert caught.value.exhausted == runway(result)
-    assert "training" in str(caught.value)
+    assert "scratch" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "2025-11-04",
+        dt.date(2025, 11, 4),
+        "2025-11-04T00:00:00Z",
+        dt.datetime(2025, 11, 4, tzinfo=dt.UTC),
+    ],
+)
+def test_assert_credits_last_takes_an_instant_or_a_date(until: object) -> None:
+    """Credits exhausted on 3 November do not last to 4 November, however it is written."""
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(CreditsRunOut, match="expected them to last until 2025-11-04") as caught:
+        assert_credits_last(result, until)
+    assert caught.value.until == instant("2025-11-04T00:00:00Z")
+
+
+def test_assert_credits_last_passes_up_to_the_exhaustion_instant() -> None:
+    """Lasting until the very instant they run out passes; a microsecond later fails."""
+    result, *_ = scenario_inputs("credits-run-out")
+    exhausted = runway(result)
+    assert exhausted is not None
+    assert assert_credits_last(result, exhausted) is result
+    with pytest.raises(CreditsRunOut):
+        assert_credits_last(result, exhausted.add(microseconds=1))
+
+
+@pytest.mark.parametrize(("until", "days"), [("2026-06-01", None), (None, 400)])
+def test_a_replay_too_short_to_tell_is_an_error(until: object, days: int | None) -> None:
+    """400 days "last" on a 30-day replay cannot pass silently: the replay must reach it."""
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(InvalidArgument, match="an instant the replay reaches") as caught:
+        assert_credits_last(result, until, days=days)
+    assert "2025-12-01T00:00:00+00:00" in str(caught.value)
+
+
+def test_an_impossible_date_is_named() -> None:
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(
+        InvalidArgument, match="until='2025-02-30' is not valid; expected a real date"
+    ):
+        assert_credits_last(result, "2025-02-30")
+
+
+def test_until_and_days_are_exclusive() -> None:
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(InvalidArgument, match="either"):
+        assert_credits_last(result, "2025-11-02", days=1)
+    with pytest.raises(InvalidArgument, match="either"):
+        assert_credits_last(result)
+
+
+def test_the_assertions_take_the_librarys_scenario() -> None:
+    """A Scenario value (and a generated one) is replayed, like a scenario file."""
+    scenario = Scenario.from_file(EXAMPLES / "credits-run-out.yaml")
+    with pytest.raises(CreditsRunOut):
+        assert_credits_last(scenario, "2025-11-04")
+    assert assert_credits_last(scenario, "2025-11-03").credits is not None
+    with pytest.raises(BudgetExceeded):
+        assert_monthly_bill_under(scenario, 100)
+    with pytest.raises(InvalidArgument, match="a SimulationResult, a Scenario"):
+        assert_monthly_bill_under(42, 100)  # type: ignore[arg-type]
+
+
+def test_a_credits_failure_lists_what_drew_the_credits_not_the_reservation() -> None:
+    """The reservation paid up front did not draw the credits: it is not listed as a draw."""
+    result, *_ = scenario_inputs("credits-run-out")
+    with pytest.raises(CreditsRunOut) as caught:
+        assert_credits_last(result, "2025-11-04")
+    message = str(caught.value)
+    draws = message.split("drawn from the credits, largest first:", 1)[1].splitlines()
+    drawn = {row.split()[0]: Decimal(row.split()[1]) for row in draws if row.strip()}
+    assert next(iter(drawn)) == "scratch"
+    assert set(drawn) == {"scratch", "training", "serving", "datasets"}
+    # training's reservation line is $14,400, paid up front; only its burst drew credits.
+    reservation = next(line for line in result.lines if line.rule == "CL2")
+    assert drawn["training"] < Decimal(400) < reservation.amount
+    assert sum(drawn.values()) <= Decimal("1550.01")
+    assert describe_draws(result).startswith("  drawn from the credits")
 
 
 def test_assert_credits_last_needs_an_account() -> None:
@@ -414,3 +506,128 @@ def test_assert_credits_last_needs_an_account() -> None:
     plain, *_ = scenario_inputs("serverless-month")
     with pytest.raises(InvalidArgument, match="Account"):
         assert_credits_last(plain, days=1)
+
+
+# -- rounding under the result's own policy (issue 14, defect 1) ----------------------------------
+
+H100 = "1x_nvidia_h100_80gb_sxm"
+
+
+def seven_minutes(rounding: RoundingMode) -> SimulationResult:
+    """A 7-minute H100 endpoint (exact 0.5..., a cent between up and down) under ``rounding``."""
+    endpoint = DedicatedEndpoint("ep", model="m", hardware=H100)
+    events = [Deploy("2025-11-03T09:00:00Z", "ep"), Stop("2025-11-03T09:07:00Z", "ep")]
+    return simulate([endpoint], events, until=UNTIL, policies=Policies(rounding=rounding))
+
+
+@pytest.mark.parametrize("mode", list(RoundingMode))
+def test_a_correct_line_passes_in_every_rounding_mode(mode: RoundingMode) -> None:
+    """Under up and down a correct line is up to a cent from its exact amount: not a violation."""
+    result = seven_minutes(mode)
+    (line,) = result.lines
+    assert line.amount == round_to_cents(line.amount_exact, mode)
+    check_invariants(result)
+
+
+def test_down_rounding_is_more_than_half_a_cent_from_the_exact_amount() -> None:
+    """The case the old half-cent check rejected: DOWN moves this line by more than half a cent."""
+    (line,) = seven_minutes(RoundingMode.DOWN).lines
+    assert abs(line.amount - line.amount_exact) > Decimal("0.005")
+
+
+@pytest.mark.parametrize(
+    ("mode", "other"),
+    [
+        (RoundingMode.DOWN, RoundingMode.UP),
+        (RoundingMode.UP, RoundingMode.DOWN),
+        (RoundingMode.HALF_UP, RoundingMode.DOWN),
+    ],
+)
+def test_a_line_rounded_in_another_mode_is_named(mode: RoundingMode, other: RoundingMode) -> None:
+    """A line rounded with a mode other than the result's policy breaks ``rounding``."""
+    result = seven_minutes(mode)
+    invoice = result.invoices[0]
+    (line,) = invoice.lines
+    wrong = attrs.evolve(line, amount=round_to_cents(line.amount_exact, other))
+    assert wrong.amount != line.amount
+    tampered = fake(result, invoices=(with_lines(invoice, wrong),))
+    with pytest.raises(InvariantViolation, match=f"rounded {mode.value} to cents") as caught:
+        check_invariants(tampered)
+    assert caught.value.line == wrong
+
+
+# -- failure messages that say what to change (issue 14) -----------------------------------------
+
+
+def test_describe_bill_shows_quantity_times_rate_and_the_estimate_flag() -> None:
+    """Each line: quantity x rate = amount; a price not from Together's material is flagged."""
+    result, *_ = scenario_inputs("idle-deployments")
+    text = describe_bill(result.invoices[0])
+    (job,) = [row for row in text.splitlines() if "ft-job-1" in row]
+    assert "7000000 token x 0.48 USD per 1M tokens" in job
+    assert job.endswith("3.36 USD  (estimated price)")
+    (endpoint,) = [row for row in text.splitlines() if "my-endpoint" in row]
+    assert "estimated" not in endpoint
+
+
+def _grown_plan() -> tuple[Scenario, Scenario]:
+    plan = Scenario.from_file(EXAMPLES / "idle-deployments.yaml")
+    extra = DedicatedEndpoint("surprise", model="m", hardware=GPU_H100)
+    actual = attrs.evolve(
+        plan,
+        resources=(*plan.resources, extra),
+        events=(*plan.events, Deploy("2025-11-20T00:00:00Z", "surprise")),
+    )
+    return plan, actual
+
+
+GPU_H100 = "1x_nvidia_h100_80gb_sxm"
+
+
+def test_a_spike_shows_what_grew_against_the_plan() -> None:
+    plan, actual = _grown_plan()
+    with pytest.raises(SpikeDetected) as caught:
+        assert_within_plan(actual, plan, ratio="0.1")
+    message = str(caught.value)
+    assert "more than the 599.87 USD allowed" in message
+    (grown,) = [row for row in message.splitlines() if "surprise" in row]
+    assert "- -> 1053.36 USD (+1053.36 USD)" in grown
+    assert caught.value.growth == Money("1053.36")
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "ratio", "passes"),
+    [(None, None, False), ("1053.36", None, True), ("1053.35", None, False), (None, "0.2", True)],
+)
+def test_a_spike_within_the_tolerance_passes(
+    tolerance: str | None, ratio: str | None, passes: bool
+) -> None:
+    plan, actual = _grown_plan()
+    if passes:
+        assert (
+            assert_within_plan(actual, plan, tolerance=tolerance, ratio=ratio).total
+            > plan.run().total
+        )
+    else:
+        with pytest.raises(SpikeDetected):
+            assert_within_plan(actual, plan, tolerance=tolerance, ratio=ratio)
+
+
+def test_a_cheaper_bill_is_within_its_plan() -> None:
+    plan, actual = _grown_plan()
+    assert assert_within_plan(plan, actual).total < actual.run().total
+
+
+def test_idle_charges_name_resources_intervals_and_amounts() -> None:
+    scenario = Scenario.from_file(EXAMPLES / "idle-deployments.yaml")
+    with pytest.raises(IdleChargesExceeded) as caught:
+        assert_idle_under(scenario, 100)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("5994.98 USD billed while no request came, over the limit of")
+    assert lines[1].startswith("  my-endpoint (dedicated endpoint): 5290.74 USD idle")
+    assert lines[2].startswith("    [2025-11-")
+    assert lines[2].endswith(" USD")
+    report = assert_idle_under(EXAMPLES / "idle-deployments.yaml", 6000)
+    assert report.idle > 0
+    with pytest.raises(InvalidArgument, match="its requests are needed"):
+        assert_idle_under(scenario.run(), 1)  # type: ignore[arg-type]

@@ -204,7 +204,7 @@ def test_dst_change_bills_utc_minutes() -> None:
     but 120 real minutes.
     """
     catalog = Catalog([HardwarePrice("1x_gpu", "6", "2025-01-01T00:00:00Z")])
-    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_gpu", inactive_timeout_minutes=0)
+    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_gpu")
     result = simulate(
         [endpoint],
         [

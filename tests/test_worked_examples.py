@@ -1,8 +1,9 @@
-"""The worked examples W1-W19 of ``together-billing-facts.md``, replayed with explicit user prices.
+"""The worked examples of ``together-billing-facts.md`` (W1-W19, W25, W26, W29-W31), replayed
+with explicit user prices.
 
 Each test's docstring cites the example id and its source as listed in the facts
-file. Endpoints use ``inactive_timeout_minutes=0`` where the example assumes
-continuous running.
+file. No option is set beyond what each example states: an endpoint bills until it is
+stopped unless an idle timeout is set (P-IDLE, unset by default).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from decimal import Decimal
 import pytest
 
 from together_billing import (
+    Account,
     Catalog,
+    ClusterPrice,
     DedicatedEndpoint,
     Deploy,
     DeployFailed,
     FineTuningJob,
     FineTuningPrice,
     HardwarePrice,
+    InstantCluster,
     JobCompleted,
     Money,
     ScaleReplicas,
@@ -26,6 +30,8 @@ from together_billing import (
     ServerlessUsage,
     SimulationResult,
     Stop,
+    StoragePrice,
+    StorageVolume,
     TokenUsage,
     default_catalog,
     simulate,
@@ -48,7 +54,6 @@ def endpoint(hardware: str = H100, replicas: int = 1) -> DedicatedEndpoint:
         hardware=hardware,
         min_replicas=replicas,
         max_replicas=max(replicas, 2),
-        inactive_timeout_minutes=0,
     )
 
 
@@ -275,3 +280,84 @@ def test_W18_W19_with_default_catalog(model: str, usage: dict[str, object], expe
         catalog=default_catalog(),
     )
     assert result.total == Money(expected)
+
+
+# -- W25-W32 with the default policies: only what each example states -----------------------------
+
+CREDIT_CATALOG = Catalog(
+    [
+        HardwarePrice(H100, "6", E),
+        ServerlessPrice("chat", "0.20", "0.60", E),
+        ClusterPrice("G", "reserved", "2", E),
+        ClusterPrice("G", "on-demand", "3", E),
+        StoragePrice("on-demand", "0.5", E),
+    ]
+)
+
+
+def _actions(result: SimulationResult, resource: str) -> list[tuple[str, str]]:
+    return [(e.at.isoformat(), e.action) for e in result.log if e.resource == resource]
+
+
+def test_W25_linked_card_account_runs_down_to_minus_100_with_defaults() -> None:
+    """W25 (billing, DOCS-2025-11): a Tier 1-4 account with a linked card uses credit down to
+    -$100, billed on the month-end invoice; nothing else set."""
+    result = simulate(
+        [
+            DedicatedEndpoint("ep", model="m", hardware=H100),
+            Account(opening_balance=100, linked_card=True),
+        ],
+        [Deploy("2025-11-03T00:00:00Z", "ep")],
+        until="2025-12-01T00:00:00Z",
+        catalog=CREDIT_CATALOG,
+    )
+    (invoice,) = result.invoices
+    assert (invoice.total, invoice.amount_due) == (Money("200.00"), Money("100.00"))
+
+
+def test_W26_prepaid_balance_at_zero_suspends_api_access_with_defaults() -> None:
+    """W26 (billing-credits, DOCS-2026): at a $0 balance API access is suspended: the endpoint
+    stops and requests are refused; nothing set but the account."""
+    result = simulate(
+        [
+            DedicatedEndpoint("ep", model="m", hardware=H100),
+            ServerlessUsage("s", model="chat"),
+            Account(opening_balance=10),
+        ],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            TokenUsage("2025-11-03T05:00:00Z", "s", input_tokens=M),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=CREDIT_CATALOG,
+    )
+    assert ("2025-11-03T01:40:00+00:00", "API access suspended") in _actions(result, "account")
+    assert _actions(result, "s") == [("2025-11-03T05:00:00+00:00", "requests refused")]
+    assert result.total == Money("10.00")
+
+
+def test_W29_W30_W31_running_out_with_defaults() -> None:
+    """W29-W31 (gpu-clusters-billing): the reserved GPUs run to their end while the burst is
+    decommissioned, the on-demand cluster is paused then decommissioned (72 h), the volume's
+    access is revoked then its data deleted (168 h). Default policies. (W32 is in
+    tests/test_storage.py; W14-W17, W20-W22, W33 and W34 price things the library does not
+    model: images, PTUs, sandboxes, the SDK's nanodollars, build tiers.)"""
+    reserved = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=10
+    )
+    on_demand = InstantCluster("o", gpu_type="G", billing="on-demand", gpus=8)
+    volume = StorageVolume("v", size_tib=1)
+    result = simulate(
+        [reserved, on_demand, volume, Account(opening_balance=100)],
+        [Deploy("2025-11-03T00:00:00Z", ident) for ident in ("r", "o", "v")],
+        until="2025-11-20T00:00:00Z",
+        catalog=CREDIT_CATALOG,
+    )
+    # $24 (burst) + $24 + $0.50 = $48.50/h: $100 lasts 2 h 3 min 42.68 s.
+    out = "2025-11-03T02:03:42.680413+00:00"
+    assert (out, "burst capacity decommissioned") in _actions(result, "r")
+    assert ("2025-11-13T00:00:00+00:00", "decommissioned") in _actions(result, "r")
+    assert (out, "paused") in _actions(result, "o")
+    assert ("2025-11-06T02:03:42.680413+00:00", "decommissioned") in _actions(result, "o")
+    assert (out, "access revoked") in _actions(result, "v")
+    assert ("2025-11-10T02:03:42.680413+00:00", "data deleted") in _actions(result, "v")

@@ -8,9 +8,10 @@ plugin, which lives in the package) costs almost nothing until the library is us
 from __future__ import annotations
 
 import importlib
-import typing
 
-if typing.TYPE_CHECKING:
+# typing.TYPE_CHECKING without importing typing, which would cost every import of the package.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from together_billing.catalog import (
         Catalog,
         ClusterBilling,
@@ -39,6 +40,7 @@ if typing.TYPE_CHECKING:
         BillingError,
         CurrencyMismatch,
         InvalidArgument,
+        InvalidResponse,
         InvalidScenario,
         InvalidTimeline,
         MissingDependency,
@@ -112,6 +114,7 @@ __all__ = [
     "InstantCluster",
     "Interval",
     "InvalidArgument",
+    "InvalidResponse",
     "InvalidScenario",
     "InvalidTimeline",
     "Invoice",
@@ -188,6 +191,7 @@ _EXPORTS: dict[str, str] = {
     "BillingError": "errors",
     "CurrencyMismatch": "errors",
     "InvalidArgument": "errors",
+    "InvalidResponse": "errors",
     "InvalidScenario": "errors",
     "InvalidTimeline": "errors",
     "MissingDependency": "errors",
@@ -238,7 +242,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-if not typing.TYPE_CHECKING:  # type checkers see the imports above, and nothing else
+if not TYPE_CHECKING:  # type checkers see the imports above, and nothing else
 
     def __getattr__(name: str) -> object:
         """Import a public name from its module on first use (PEP 562)."""
@@ -251,3 +255,6 @@ if not typing.TYPE_CHECKING:  # type checkers see the imports above, and nothing
 
     def __dir__() -> list[str]:
         return sorted({*globals(), *__all__})
+
+
+del TYPE_CHECKING  # not a public name

@@ -13,25 +13,31 @@ is false) and every invoice line priced from one says so.
 (Decimal('0.30'), Decimal('0.06'), Decimal('1.20'))
 >>> catalog.hardware("4x_nvidia_h100_80gb_sxm", instant("2025-12-01T00:00:00Z")).per_hour
 Decimal('15.96')
+
+Hardware ids resolve in both of Together's spellings (v1 ``1x_nvidia_h100_80gb_sxm``,
+v2 ``1xnvidia-h100-80gb``) to one entry, see :func:`hardware_key`:
+
+>>> catalog.hardware("1xnvidia-h100-80gb", instant("2025-12-01T00:00:00Z")).per_hour
+Decimal('3.99')
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources as _resources
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 import attrs
 import pendulum
 import pydantic
-import yaml
 
+from together_billing import _documents
 from together_billing._choice import Choice
+from together_billing._documents import Amount, Count, Flag, Instant
 from together_billing.errors import InvalidArgument, InvalidScenario, UnknownPrice
 from together_billing.money import to_decimal
 from together_billing.time import from_micros, instant, to_micros
@@ -50,7 +56,9 @@ __all__ = [
     "Source",
     "SourceKind",
     "StoragePrice",
+    "catalog_document",
     "default_catalog",
+    "hardware_key",
     "load_data",
 ]
 
@@ -199,6 +207,38 @@ class SizeTierPrice:
 
 
 _HARDWARE_COUNT: Final = re.compile(r"^(\d+)x[_-]?(.+)$")
+_HARDWARE_SEPARATORS: Final = re.compile(r"[_\-\s]+")
+#: The interconnect suffix of v1 ids that v2 ids leave out (every v2 H100/H200/B200 is SXM).
+_DEFAULT_LINK: Final = "sxm"
+
+
+def hardware_key(hardware: str) -> str:
+    """The one spelling of a hardware configuration id that the catalog looks entries up by.
+
+    Together spells the same configuration ``1x_nvidia_h100_80gb_sxm`` (v1 API and
+    docs) and ``1xnvidia-h100-80gb`` (v2 instance types): the key lower-cases the
+    id, reads the GPU count prefix, treats ``_`` and ``-`` alike and drops the
+    ``sxm`` interconnect suffix that v2 ids omit. Other suffixes (``pcie``) are kept,
+    so different hardware never shares a key.
+
+    >>> hardware_key("1x_nvidia_h100_80gb_sxm") == hardware_key("1xnvidia-h100-80gb")
+    True
+    >>> hardware_key("4xnvidia-h100-80gb")
+    '4x-nvidia-h100-80gb'
+    """
+    text = hardware.strip().lower()
+    match = _HARDWARE_COUNT.match(text)
+    count, rest = (match.group(1), match.group(2)) if match else ("", text)
+    parts = [part for part in _HARDWARE_SEPARATORS.split(rest) if part]
+    if len(parts) > 1 and parts[-1] == _DEFAULT_LINK:
+        parts.pop()
+    body = "-".join(parts)
+    return f"{count}x-{body}" if count else body
+
+
+def _gpu_count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidArgument("gpu_count", value, "a whole number of GPUs, at least 1")
 
 
 @attrs.frozen
@@ -214,7 +254,7 @@ class HardwarePrice:
     per_hour: Decimal = attrs.field(converter=_per_hour_rate)
     effective_from: pendulum.DateTime = attrs.field(converter=_effective)
     source: Source = USER_SOURCE
-    gpu_count: int = 1
+    gpu_count: int = attrs.field(default=1, validator=_gpu_count)
 
     @classmethod
     def from_cents_per_minute(
@@ -225,7 +265,11 @@ class HardwarePrice:
         source: Source = USER_SOURCE,
         gpu_count: int = 1,
     ) -> HardwarePrice:
-        """Build from the API's ``pricing.cents_per_minute`` (10.82 is $6.492/hour).
+        """Build from the v1 API's ``pricing.cents_per_minute`` (10.82 is $6.492/hour).
+
+        That shape (GET ``/v1/hardware``, SDK 1.x-2.x) is gone from the ``together`` 3.x
+        SDK, whose ``InferenceInstanceType.price_cents_per_hour`` is read by
+        :func:`together_billing.together_api.pull_catalog`.
 
         >>> HardwarePrice.from_cents_per_minute("1x_h100", "10.82", "2026-06-08T00:00:00Z").per_hour
         Decimal('6.492')
@@ -331,19 +375,24 @@ def _entry_order(entry: PriceEntry) -> tuple[PriceKey, int]:
     return (entry.key, to_micros(entry.effective_from))
 
 
+def _lookup(key: PriceKey) -> PriceKey:
+    """The key a catalog files an entry under: hardware by :func:`hardware_key`."""
+    return ("hardware", hardware_key(key[1])) if key[0] == "hardware" else key
+
+
 class Catalog:
     """An immutable collection of price entries, looked up by key and instant.
 
     Two entries with the same key and ``effective_from`` are ambiguous and rejected.
     """
 
-    __slots__ = ("_entries", "_history", "_tiers")
+    __slots__ = ("_derived", "_entries", "_history", "_tiers")
 
     def __init__(self, entries: Iterable[PriceEntry] = ()) -> None:
         ordered = sorted(entries, key=_entry_order)
         history: dict[PriceKey, tuple[list[int], list[PriceEntry]]] = {}
-        for entry in ordered:
-            instants, items = history.setdefault(entry.key, ([], []))
+        for entry in sorted(ordered, key=lambda e: (_lookup(e.key), to_micros(e.effective_from))):
+            instants, items = history.setdefault(_lookup(entry.key), ([], []))
             at = to_micros(entry.effective_from)
             if instants and instants[-1] == at:
                 raise InvalidArgument(
@@ -355,6 +404,8 @@ class Catalog:
             items.append(entry)
         self._entries: tuple[PriceEntry, ...] = tuple(ordered)
         self._history = history
+        # Multi-GPU configurations derived from their 1x entry, by the spelling asked for.
+        self._derived: dict[str, tuple[list[int], list[PriceEntry]]] = {}
         tiers = [e for e in ordered if isinstance(e, SizeTierPrice)]
         self._tiers = sorted({(t.max_params_b, t.tier) for t in tiers})
 
@@ -382,30 +433,38 @@ class Catalog:
 
         An entry with the same key and instant as an existing one replaces it.
         """
-        replaced = {(e.key, to_micros(e.effective_from)) for e in entries}
-        kept = [e for e in self._entries if _entry_order(e) not in replaced]
+        replaced = {(_lookup(e.key), to_micros(e.effective_from)) for e in entries}
+        kept = [
+            e
+            for e in self._entries
+            if (_lookup(e.key), to_micros(e.effective_from)) not in replaced
+        ]
         return Catalog([*kept, *entries])
 
     # -- lookups ---------------------------------------------------------------------------
 
     def history(self, key: PriceKey) -> tuple[Sequence[int], Sequence[PriceEntry]]:
         """Effective instants (microseconds) and entries of one key, oldest first."""
-        found = self._history.get(key)
+        if key[0] != "hardware":
+            return self._history.get(key, ((), ()))
+        found = self._history.get(_lookup(key))
         if found is not None:
             return found
-        if key[0] == "hardware":
+        derived = self._derived.get(key[1])
+        if derived is None:
             derived = self._derived_hardware(key[1])
-            if derived is not None:
-                return derived
-        return ((), ())
+            if derived is None:
+                return ((), ())
+            self._derived[key[1]] = derived
+        return derived
 
     def _derived_hardware(self, hardware: str) -> tuple[list[int], list[PriceEntry]] | None:
-        match = _HARDWARE_COUNT.match(hardware)
-        if match is None or match.group(1) == "1":
+        """``Nx`` of a configuration priced only as ``1x`` (DE1, W4), in the asked spelling."""
+        match = _HARDWARE_COUNT.match(hardware_key(hardware))
+        if match is None or int(match.group(1)) < 2:
             return None
         count = int(match.group(1))
-        sep = hardware[len(match.group(1)) + 1 : len(hardware) - len(match.group(2))]
-        base = self._history.get(("hardware", f"1x{sep}{match.group(2)}"))
+        base = self._history.get(("hardware", f"1x-{match.group(2)}"))
         if base is None:
             return None
         instants, items = base
@@ -420,9 +479,7 @@ class Catalog:
                     gpu_count=item.gpu_count * count,
                 )
             )
-        result = (list(instants), derived)
-        self._history[("hardware", hardware)] = result
-        return result
+        return (list(instants), derived)
 
     def at(self, key: PriceKey, at: int) -> PriceEntry | None:
         """The entry of ``key`` in force at ``at`` (microseconds), or ``None``."""
@@ -439,7 +496,13 @@ class Catalog:
         if instants:
             expected = f"an instant at or after {from_micros(instants[0]).isoformat()}"
             raise UnknownPrice(f"{what} at", at.isoformat(), expected)
-        known = sorted({k[1] for k in self._history if k[0] == key[0]})
+        known = sorted(
+            {
+                getattr(items[0], key[0], k[1]) if key[0] == "hardware" else k[1]
+                for k, (_, items) in self._history.items()
+                if k[0] == key[0]
+            }
+        )
         shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
         raise UnknownPrice(what, key[1], f"one in the catalog ({shown}) or a price entry for it")
 
@@ -557,49 +620,49 @@ class SourceDoc(_Model):
 
 
 class _EntryDoc(_Model):
-    effective_from: pydantic.AwareDatetime
+    effective_from: Instant
     source: str | SourceDoc | None = None
 
 
 class ServerlessDoc(_EntryDoc):
     model: str
-    input: Decimal
-    output: Decimal
-    cached_input: Decimal | None = None
-    batch_discount: Decimal = Decimal(0)
+    input: Amount
+    output: Amount
+    cached_input: Amount | None = None
+    batch_discount: Amount = Decimal(0)
 
 
 class SizeTierDoc(_EntryDoc):
     tier: str
-    max_params_b: Decimal
-    input: Decimal
-    output: Decimal
-    batch_discount: Decimal = Decimal(0)
+    max_params_b: Amount
+    input: Amount
+    output: Amount
+    batch_discount: Amount = Decimal(0)
 
 
 class HardwareDoc(_EntryDoc):
     hardware: str
-    per_hour: Decimal | None = None
-    cents_per_minute: Decimal | None = None
-    gpu_count: int = 1
+    per_hour: Amount | None = None
+    cents_per_minute: Amount | None = None
+    gpu_count: Annotated[Count, pydantic.Field(ge=1)] = 1
 
 
 class FineTuningDoc(_EntryDoc):
-    max_params_b: Decimal
+    max_params_b: Amount
     method: Literal["sft", "dpo"]
-    lora: bool
-    per_1m_tokens: Decimal
+    lora: Flag
+    per_1m_tokens: Amount
 
 
 class ClusterDoc(_EntryDoc):
     gpu_type: str
     billing: Literal["reserved", "on-demand"]
-    per_gpu_hour: Decimal
+    per_gpu_hour: Amount
 
 
 class StorageDoc(_EntryDoc):
     billing: Literal["reserved", "on-demand"] = "on-demand"
-    per_tib_hour: Decimal
+    per_tib_hour: Amount
 
 
 class CatalogDoc(_Model):
@@ -614,30 +677,9 @@ class CatalogDoc(_Model):
     storage: list[StorageDoc] = []
 
 
-class _DecimalLoader(yaml.SafeLoader):
-    """A YAML loader that reads numbers with a fraction as Decimal, never float."""
-
-
-def _yaml_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-    assert isinstance(node, yaml.ScalarNode)
-    return Decimal(str(loader.construct_scalar(node)).replace("_", ""))
-
-
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _yaml_decimal)
-
-
 def read_document(path: Path) -> Any:
-    """Read YAML or JSON with fractional numbers as Decimal."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidArgument("path", str(path), f"a readable file ({error.strerror})") from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text, parse_float=Decimal)
-        return yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise InvalidScenario(str(path), [("(document)", str(error))]) from None
+    """Read YAML or JSON with fractional numbers as Decimal (through the one bounded reader)."""
+    return _documents.read_document(path)
 
 
 def _source(ref: str | SourceDoc | None, sources: Mapping[str, SourceDoc], where: str) -> Source:
@@ -654,10 +696,7 @@ def _source(ref: str | SourceDoc | None, sources: Mapping[str, SourceDoc], where
 
 def pydantic_errors(error: pydantic.ValidationError) -> list[tuple[str, str]]:
     """``(location, message)`` pairs of a pydantic error, for :class:`InvalidScenario`."""
-    return [
-        (".".join(str(part) for part in item["loc"]) or "(document)", item["msg"])
-        for item in error.errors()
-    ]
+    return _documents.problems(error)
 
 
 def load_data(data: Any, *, source_name: str = "catalog") -> list[PriceEntry]:
@@ -748,6 +787,76 @@ def default_catalog() -> Catalog:
     global _DEFAULT  # noqa: PLW0603 - a load-once cache of immutable data
     if _DEFAULT is None:
         text = _resources.files("together_billing").joinpath("data/catalog.yaml").read_text("utf-8")
-        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _documents.parse(text, source="default catalog", json_format=False)
         _DEFAULT = Catalog(load_data(data, source_name="default catalog"))
     return _DEFAULT
+
+
+# -- writing the file format (issue 14: a pinned catalog that loads back) ---------------------
+
+
+def catalog_document(catalog: Catalog) -> dict[str, Any]:
+    """``catalog`` as a catalog document: what :meth:`Catalog.from_file` loads back.
+
+    Every entry keeps its rates (as decimal strings, never floats), its
+    ``effective_from`` and its source; sources are listed once under ``sources``.
+
+    >>> doc = catalog_document(Catalog([HardwarePrice("1x_gpu", "5.49", "2025-01-01T00:00:00Z")]))
+    >>> doc["hardware"]
+    [{'hardware': '1x_gpu', 'per_hour': '5.49', 'effective_from': '2025-01-01T00:00:00+00:00', \
+'source': 's1'}]
+    >>> Catalog(load_data(doc)) == Catalog(
+    ...     [HardwarePrice("1x_gpu", "5.49", "2025-01-01T00:00:00Z")]
+    ... )
+    True
+    """
+    sources: dict[Source, str] = {}
+
+    def ref(source: Source) -> str:
+        return sources.setdefault(source, f"s{len(sources) + 1}")
+
+    doc: dict[str, list[dict[str, Any]]] = {
+        "serverless": [],
+        "size_tiers": [],
+        "hardware": [],
+        "fine_tuning": [],
+        "clusters": [],
+        "storage": [],
+    }
+    for entry in catalog.entries:
+        at = entry.effective_from.isoformat()
+        if isinstance(entry, ServerlessPrice):
+            row: dict[str, Any] = {"model": entry.model, "input": str(entry.input)}
+            row["output"] = str(entry.output)
+            if entry.cached_input is not None:
+                row["cached_input"] = str(entry.cached_input)
+            row["batch_discount"] = str(entry.batch_discount)
+            section = "serverless"
+        elif isinstance(entry, SizeTierPrice):
+            row = {"tier": entry.tier, "max_params_b": str(entry.max_params_b)}
+            row |= {"input": str(entry.input), "output": str(entry.output)}
+            row["batch_discount"] = str(entry.batch_discount)
+            section = "size_tiers"
+        elif isinstance(entry, HardwarePrice):
+            row = {"hardware": entry.hardware, "per_hour": str(entry.per_hour)}
+            if entry.gpu_count != 1:
+                row["gpu_count"] = entry.gpu_count
+            section = "hardware"
+        elif isinstance(entry, FineTuningPrice):
+            row = {"max_params_b": str(entry.max_params_b), "method": entry.method.value}
+            row |= {"lora": entry.lora, "per_1m_tokens": str(entry.per_1m_tokens)}
+            section = "fine_tuning"
+        elif isinstance(entry, ClusterPrice):
+            row = {"gpu_type": entry.gpu_type, "billing": entry.billing.value}
+            row["per_gpu_hour"] = str(entry.per_gpu_hour)
+            section = "clusters"
+        else:
+            row = {"billing": entry.billing.value, "per_tib_hour": str(entry.per_tib_hour)}
+            section = "storage"
+        row |= {"effective_from": at, "source": ref(entry.source)}
+        doc[section].append(row)
+    listed = {
+        name: {"url": s.url, "date": s.date, "kind": s.kind.value, "note": s.note}
+        for s, name in sources.items()
+    }
+    return {"sources": listed, **{key: rows for key, rows in doc.items() if rows}}

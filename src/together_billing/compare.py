@@ -12,9 +12,7 @@ Cluster reservation costs what on-demand would (:func:`reservation_vs_on_demand`
 
 >>> from together_billing import DedicatedEndpoint, Deploy
 >>> from together_billing.scenario import Scenario
->>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> plan = Scenario(
 ...     resources=[endpoint],
 ...     events=[Deploy("2025-11-03T09:00:00Z", "ep")],
@@ -187,6 +185,8 @@ class MoveToServerless:
                 raise InvalidArgument(
                     name, value, "an integer >= 0 (tokens per request)", context="MoveToServerless"
                 )
+        # An unknown model is an error now, not at the first request moved (if any).
+        scenario.catalog.serverless(self.model, at)
         cut = to_micros(at)
         moved = [
             event
@@ -380,8 +380,41 @@ class Comparison:
             old == new for old, new in self.totals.values()
         )
 
+    @property
+    def amounts_due(self) -> tuple[Money, Money] | None:
+        """With credits: what is left to pay over every period (before, after), else ``None``."""
+        if self.before.credits is None and self.after.credits is None:
+            return None
+        before = sum((i.amount_due for i in self.before.invoices), Money.zero())
+        after = sum((i.amount_due for i in self.after.invoices), Money.zero())
+        return before, after
+
+    @property
+    def run_outs(self) -> tuple[pendulum.DateTime | None, pendulum.DateTime | None] | None:
+        """With credits: when they run out (reach the floor) before and after, else ``None``."""
+        if self.amounts_due is None:
+            return None
+        return _run_out(self.before), _run_out(self.after)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (``schema_version`` 1; see docs/compare.md)."""
+        data = self._to_dict()
+        due, run_outs = self.amounts_due, self.run_outs
+        if due is not None and run_outs is not None:
+            data["credits"] = {
+                "amount_due": {
+                    "before": str(due[0].amount),
+                    "after": str(due[1].amount),
+                    "delta": str((due[1] - due[0]).amount),
+                },
+                "run_out": {
+                    "before": None if run_outs[0] is None else run_outs[0].isoformat(),
+                    "after": None if run_outs[1] is None else run_outs[1].isoformat(),
+                },
+            }
+        return data
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": 1,
             "totals": {
@@ -433,6 +466,15 @@ class Comparison:
             ]
         )
         out.extend(columns(totals, right={1, 2, 3}))
+        due, run_outs = self.amounts_due, self.run_outs
+        if due is not None and run_outs is not None:
+            out.append("")
+            out.append("Credits")
+            rows = [["", "before", "after", "change"]]
+            change = _signed((due[1] - due[0]).amount)
+            rows.append(["amount due", f"${due[0].amount}", f"${due[1].amount}", change])
+            rows.append(["run out at", *(_instant(at) for at in run_outs), _shift(*run_outs)])
+            out.extend(columns(rows, right={1, 2, 3}))
         if self.log_removed or self.log_added:
             out.append("")
             out.append("Log differences")
@@ -444,6 +486,28 @@ class Comparison:
                 f"  + {e.at.isoformat()} {e.resource} {e.action} ({e.rule})" for e in self.log_added
             )
         return "\n".join(out) + "\n"
+
+
+def _run_out(result: SimulationResult) -> pendulum.DateTime | None:
+    return next((e.at for e in result.log if e.action == "credits exhausted"), None)
+
+
+def _instant(at: pendulum.DateTime | None) -> str:
+    return "never" if at is None else at.isoformat()
+
+
+def _shift(before: pendulum.DateTime | None, after: pendulum.DateTime | None) -> str:
+    """How the run-out instant moved, in words a person reads."""
+    if before == after:
+        return "unchanged"
+    if before is None:
+        return "now runs out"
+    if after is None:
+        return "no longer runs out"
+    seconds = int(abs((after - before).total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    way = "later" if after > before else "earlier"
+    return f"{days} d {rest // 3600} h {rest % 3600 // 60} min {way}"
 
 
 def _signed(value: Decimal) -> str:

@@ -11,6 +11,15 @@ Consumption order (policy P-CONSUME, facts C20): promotional credits first, the
 one expiring soonest first, then purchased credits in the order bought. When
 all credits are used, the balance goes negative down to the floor (P-FLOOR).
 
+Debt (a negative balance) is collected once: a purchase or grant pays the debt of
+its own billing period first; whatever debt a period still has when it closes is
+that period's amount due, billed on its invoice, and is then settled (a
+``settlement`` entry brings the balance back up by it). Credits bought later never
+pay it again: "credits bought after an invoice is generated cannot be used to pay
+earlier invoices" (billing [DOCS-2025-11]). So, exactly, over any replay::
+
+    purchased + granted + sum(amount due) == sum(charges) + remaining + expired
+
 >>> ledger = Ledger()
 >>> ledger.add(0, "purchase", Decimal("25"))
 >>> ledger.add(0, "grant", Decimal("5"), expires=10)
@@ -43,6 +52,10 @@ __all__ = [
 ]
 
 
+#: The most purchases one auto-recharge makes at one instant.
+MAX_RECHARGE_PURCHASES: Final = 1000
+
+
 class AutoRechargeMode(Choice):
     """The two documented forms of auto-recharge (facts C6)."""
 
@@ -70,6 +83,11 @@ def _to_opening(value: object) -> Decimal:
     return to_decimal(value, field="opening_balance")
 
 
+def _check_flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidArgument(attribute.name, value, "True or False")
+
+
 @attrs.frozen(kw_only=True)
 class AutoRecharge:
     """Auto-recharge settings: when the balance falls below ``threshold``, buy credits.
@@ -93,8 +111,12 @@ class AutoRecharge:
                 "target", self.target, f"an amount above the threshold ({self.threshold})"
             )
 
-    def purchases(self, balance: Decimal) -> list[Decimal]:
+    def purchases(self, balance: Decimal, *, minimum: Decimal = Decimal(0)) -> list[Decimal]:
         """The purchases a recharge makes at ``balance`` (none at or above the threshold).
+
+        Each purchase is at least ``minimum`` (P-MIN-BUY), and is counted at that
+        amount: a recharge never buys more times than it needs. More than
+        :data:`MAX_RECHARGE_PURCHASES` purchases at one instant is an error.
 
         >>> AutoRecharge(mode="increment", threshold=60, amount=25).purchases(Decimal(5))
         [Decimal('25'), Decimal('25'), Decimal('25')]
@@ -107,12 +129,21 @@ class AutoRecharge:
             assert self.target is not None
             # A card is charged in cents: round up, so the balance reaches the target.
             needed = EXACT_CONTEXT.subtract(self.target, balance)
-            return [needed.quantize(Decimal("0.01"), rounding=ROUND_CEILING)]
+            return [max(needed.quantize(Decimal("0.01"), rounding=ROUND_CEILING), minimum)]
+        amount = max(self.amount, minimum)
         shortfall = EXACT_CONTEXT.subtract(self.threshold, balance)
-        count = EXACT_CONTEXT.divide_int(shortfall, self.amount)
-        if EXACT_CONTEXT.multiply(count, self.amount) < shortfall:
+        count = EXACT_CONTEXT.divide_int(shortfall, amount)
+        if EXACT_CONTEXT.multiply(count, amount) < shortfall:
             count += 1
-        return [self.amount] * int(count)
+        if count > MAX_RECHARGE_PURCHASES:
+            raise InvalidArgument(
+                "auto_recharge.amount",
+                self.amount,
+                f"an amount that brings the balance from {balance} up to the threshold "
+                f"{self.threshold} in at most {MAX_RECHARGE_PURCHASES} purchases "
+                "(MAX_RECHARGE_PURCHASES)",
+            )
+        return [amount] * int(count)
 
 
 @attrs.frozen
@@ -121,18 +152,26 @@ class Account:
 
     ``opening_balance`` is the purchased credit at the replay's start;
     ``auto_recharge`` is optional.
+
+    ``linked_card``: the account has a credit card linked. In the 2025-11 rules
+    (billing [DOCS-2025-11]) such an account on Build Tiers 1-4 may use credit down
+    to a -$100 balance, billed on its month-end invoice: its credits are exhausted at
+    the policy ``linked_card_floor`` (-100) instead of ``credit_floor`` ($0, prepaid).
+    The 2026 rules are fully prepaid: there the card changes nothing.
     """
 
     id: str = "account"
     opening_balance: Decimal = attrs.field(kw_only=True, default=Decimal(0), converter=_to_opening)
     auto_recharge: AutoRecharge | None = attrs.field(kw_only=True, default=None)
+    linked_card: bool = attrs.field(kw_only=True, default=False, validator=_check_flag)
 
 
 @attrs.frozen(kw_only=True)
 class LedgerEntry:
     """One movement of credits.
 
-    ``kind`` is ``purchase``, ``grant``, ``recharge``, ``consumption`` or ``expiry``;
+    ``kind`` is ``purchase``, ``grant``, ``recharge``, ``consumption``, ``expiry`` or
+    ``settlement`` (a closed period's debt, billed on its invoice);
     ``amount`` is positive for credits in and negative for credits out.
     """
 
@@ -149,6 +188,8 @@ class LedgerEntry:
     unit_start_micros: int | None = None
     """For a consumption that pays for part of a billed unit (a minute, an hour) begun in an
     earlier billing period: that unit's start. ``None`` for the usual case."""
+    paid_debt: Decimal = Decimal(0)
+    """For credits in: the part that paid the debt of the period it was bought in."""
 
     @property
     def at(self) -> pendulum.DateTime:
@@ -199,17 +240,28 @@ class _Bucket:
 class Ledger:
     """Credit buckets and the record of every movement.
 
-    Consumption beyond the buckets leaves a negative balance (the debt of a
-    postpaid account); later credits pay the debt first.
+    Consumption beyond the buckets leaves a negative balance: a debt, kept by the
+    billing period whose invoice it belongs to. Credits added in a period pay that
+    period's debt first; :meth:`settle` clears the debt of closed periods (their
+    invoices bill it).
     """
 
     buckets: list[_Bucket] = attrs.Factory(list)
-    debt: Decimal = Decimal(0)
+    debts: dict[BillingPeriod, Decimal] = attrs.Factory(dict)
     entries: list[LedgerEntry] = attrs.Factory(list)
     purchased: Decimal = Decimal(0)
     granted: Decimal = Decimal(0)
     consumed: Decimal = Decimal(0)
     expired: Decimal = Decimal(0)
+    settled: Decimal = Decimal(0)
+
+    @property
+    def debt(self) -> Decimal:
+        """The debt not yet billed on an invoice (a negative balance's size)."""
+        total = Decimal(0)
+        for amount in self.debts.values():
+            total = EXACT_CONTEXT.add(total, amount)
+        return total
 
     @property
     def balance(self) -> Decimal:
@@ -224,13 +276,23 @@ class Ledger:
             self.granted = EXACT_CONTEXT.add(self.granted, amount)
         else:
             self.purchased = EXACT_CONTEXT.add(self.purchased, amount)
-        paid = min(self.debt, amount)
-        self.debt = EXACT_CONTEXT.subtract(self.debt, paid)
+        # Only the open period's debt: earlier periods' debt is billed on their invoices.
+        period = BillingPeriod.of_micros(at)
+        owed = self.debts.get(period, Decimal(0))
+        paid = min(owed, amount)
+        if paid:
+            left = EXACT_CONTEXT.subtract(owed, paid)
+            if left:
+                self.debts[period] = left
+            else:
+                del self.debts[period]
         remaining = EXACT_CONTEXT.subtract(amount, paid)
         if remaining:
             self.buckets.append(_Bucket(kind, remaining, at, expires))
         self.entries.append(
-            LedgerEntry(at_micros=at, kind=kind, amount=amount, balance=self.balance)
+            LedgerEntry(
+                at_micros=at, kind=kind, amount=amount, balance=self.balance, paid_debt=paid
+            )
         )
 
     def _order(self) -> list[_Bucket]:
@@ -263,20 +325,44 @@ class Ledger:
             bucket.remaining = EXACT_CONTEXT.subtract(bucket.remaining, taken)
             left = EXACT_CONTEXT.subtract(left, taken)
         self.buckets = [b for b in self.buckets if b.remaining]
-        self.debt = EXACT_CONTEXT.add(self.debt, left)
-        self.entries.append(
-            LedgerEntry(
-                at_micros=at,
-                kind="consumption",
-                amount=EXACT_CONTEXT.minus(amount),
-                balance=self.balance,
-                resource=resource,
-                note=note,
-                from_credits=EXACT_CONTEXT.subtract(amount, left),
-                since_micros=since,
-                unit_start_micros=unit_start,
-            )
+        entry = LedgerEntry(
+            at_micros=at,
+            kind="consumption",
+            amount=EXACT_CONTEXT.minus(amount),
+            balance=self.balance,
+            resource=resource,
+            note=note,
+            from_credits=EXACT_CONTEXT.subtract(amount, left),
+            since_micros=since,
+            unit_start_micros=unit_start,
         )
+        if left:
+            period = entry.period
+            self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), left)
+            entry = attrs.evolve(entry, balance=self.balance)
+        self.entries.append(entry)
+
+    def settle(self, at: int) -> Decimal:
+        """Clear the debt of the periods closed at ``at``: their invoices bill it.
+
+        Returns the amount settled; each period settled gets a ``settlement`` entry.
+        """
+        current = BillingPeriod.of_micros(at)
+        total = Decimal(0)
+        for period in sorted(p for p in self.debts if p < current):
+            amount = self.debts.pop(period)
+            total = EXACT_CONTEXT.add(total, amount)
+            self.settled = EXACT_CONTEXT.add(self.settled, amount)
+            self.entries.append(
+                LedgerEntry(
+                    at_micros=at,
+                    kind="settlement",
+                    amount=amount,
+                    balance=self.balance,
+                    note=f"billed on the {period.label} invoice",
+                )
+            )
+        return total
 
     def expire(self, at: int) -> Decimal:
         """Expire promotional credits whose expiry is at or before ``at``; returns the amount."""
@@ -300,6 +386,11 @@ class Ledger:
             )
         return total
 
+    def credit_buckets(self) -> list[tuple[Decimal, int | None]]:
+        """``(remaining, expires)`` of each credit bucket, in the order they are used
+        (P-CONSUME): what a forecast needs to treat expiries as steps."""
+        return [(bucket.remaining, bucket.expires) for bucket in self._order()]
+
     def next_expiry(self, after: int) -> int | None:
         times = [b.expires for b in self.buckets if b.expires is not None and b.expires > after]
         return min(times) if times else None
@@ -317,7 +408,7 @@ class Edition:
     sources_date: str
     description: str
     credit_floor: Decimal
-    idle_timeout_minutes: int | None
+    linked_card_floor: Decimal
     storage_shrink: str
     exhaustion_suspends_api: bool = True
 
@@ -329,22 +420,23 @@ EDITIONS: Final = {
         name="2025-11",
         sources_date="2025-11-14",
         description=(
-            "The seeds' edition: postpaid down to a -$100 balance (Build Tiers 1-4), "
-            "60-minute idle auto-stop for dedicated endpoints, storage may shrink freely"
+            "The seeds' edition: prepaid credits run out at $0; an account with a linked "
+            "card may go down to a -$100 balance (Build Tiers 1-4), billed at month end; "
+            "storage may shrink freely"
         ),
-        credit_floor=_MINUS_100,
-        idle_timeout_minutes=60,
+        credit_floor=Decimal(0),
+        linked_card_floor=_MINUS_100,
         storage_shrink="allowed",
     ),
     "2026": Edition(
         name="2026",
         sources_date="2026-08-18",
         description=(
-            "Fully prepaid: API access suspended at a zero balance, no idle auto-stop "
-            "for dedicated endpoints, storage decreases only through the account team"
+            "Fully prepaid: API access suspended at a zero balance, linked card or not; "
+            "storage decreases only through the account team"
         ),
         credit_floor=Decimal(0),
-        idle_timeout_minutes=None,
+        linked_card_floor=Decimal(0),
         storage_shrink="account-team",
     ),
 }

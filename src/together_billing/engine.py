@@ -13,9 +13,7 @@ each period with integer arithmetic. So the cost of a replay grows with the
 number of events (and of periods), never with the simulated duration.
 
 >>> from together_billing import *
->>> endpoint = DedicatedEndpoint(
-...     "ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm")
 >>> result = Simulator().run(
 ...     [endpoint],
 ...     [Deploy("2025-11-03T09:00:00Z", "ep-1"), Stop("2025-11-03T10:30:00Z", "ep-1")],
@@ -30,6 +28,8 @@ from __future__ import annotations
 
 import bisect
 import copy
+import decimal
+import enum
 import functools
 import heapq
 import itertools
@@ -79,7 +79,7 @@ from together_billing.time import (
 )
 from together_billing.timeline import (
     PRIORITY_ACTIVITY,
-    PRIORITY_END,
+    PRIORITY_ENGINE,
     Delete,
     Deploy,
     DeployFailed,
@@ -99,6 +99,7 @@ from together_billing.timeline import (
     Stop,
     TokenUsage,
     TokenUsageBatch,
+    deduplicate,
 )
 
 __all__ = ["SimulationResult", "SimulationState", "Simulator", "simulate"]
@@ -134,6 +135,40 @@ _RESOURCE_TYPES: Final = (
 )
 
 
+class _Admission(enum.Enum):
+    """What a begin does (see ``_Replay._admit``)."""
+
+    BILL = "bill"
+    REFUSE = "refuse"
+    PAUSE = "pause"
+
+
+#: How the log names an event that is ignored ("<verb> ignored").
+_VERBS: Final = {
+    "Deploy": "deploy",
+    "Start": "start",
+    "Ready": "ready",
+    "DeployFailed": "deploy failure",
+    "Stop": "stop",
+    "Delete": "delete",
+    "ScaleReplicas": "scale",
+    "ScaleGpus": "scale",
+    "ExtendReservation": "extension",
+    "ResizeVolume": "resize",
+    "Requests": "requests",
+}
+#: The engine actions that leave a resource where a late customer event finds it.
+_ENGINE_ACTIONS: Final = {
+    "DE4": "stopped by the idle timeout",
+    "CR4": "credits ran out (on-demand compute is paused, then decommissioned)",
+    "CR5": "credits ran out (storage access is revoked, then its data deleted)",
+    "CR8": "credits ran out (API access suspended)",
+    "CL5": "the reservation ended",
+    "CL2": "its reservation could not be paid from credits",
+    "CR3": "credits ran out (no on-demand capacity, no reservation from credits)",
+}
+
+
 @attrs.define
 class _Group:
     """Replicas that became ready together and share one metering grid."""
@@ -141,6 +176,9 @@ class _Group:
     grid: int
     count: int
     accounted: int
+    paid_until: int = 0
+    """Credits are drawn for these units up to here already (a started unit prepaid at the
+    old rate when a volume is repriced, see ``_Replay._prepay``)."""
 
 
 @attrs.define
@@ -148,6 +186,8 @@ class _DeploymentState:
     status: str = _NEW
     stopped_by_idle: bool = False
     stopped_by_credits: bool = False
+    ended_by: str | None = None
+    """The rule of the engine action that left it in its status (see ``_Replay._expect``)."""
     groups: list[_Group] = attrs.Factory(list)
     last_activity: int = 0
     idle_generation: int = 0
@@ -166,9 +206,12 @@ class _ClusterState:
     groups: list[_Group] = attrs.Factory(list)
     """Metered GPUs: those above the reservation (burst), or all of an on-demand cluster's."""
     generation: int = 0
+    ended_by: str | None = None
+    grace_end: int = 0
 
-    def reservation_active(self, at: int) -> bool:
-        return self.status == _RUNNING and self.reservation_start <= at < self.reservation_end
+    def reservation_paid(self, at: int) -> bool:
+        """Whether ``at`` lies in the paid reservation, even if the cluster ended early (CL2)."""
+        return self.reservation_start <= at < self.reservation_end
 
 
 @attrs.define
@@ -179,6 +222,8 @@ class _VolumeState:
     size: int = 0
     generation: int = 0
     deleted_by_credits: bool = False
+    ended_by: str | None = None
+    grace_end: int = 0
 
 
 @attrs.frozen
@@ -240,6 +285,10 @@ class _Core:
     exhausted: bool = False
     suspended: bool = False
     forecast_alerted: bool = False
+    forecast_instant: int = 0
+    """The run-out instant the last forecast alert announced (see ``_Replay._forecast_alert``)."""
+    forecast_warning: int = 0
+    """How long before ``forecast_instant`` that alert was given."""
     thresholds_alerted: set[Decimal] = attrs.Factory(set)
     credit_generation: int = 0
     accruals: dict[_Key, _Accrual] = attrs.Factory(dict)
@@ -248,6 +297,9 @@ class _Core:
     log: list[LogEntry] = attrs.Factory(list)
     pending: list[tuple[tuple[Any, ...], int, str, Any]] = attrs.Factory(list)
     sequence: int = 0
+    # Usage ids seen so far and the repeats left out (timeline.deduplicate).
+    usage_ids: dict[str, Any] = attrs.Factory(dict)
+    duplicates: int = 0
 
 
 @attrs.frozen(eq=False)
@@ -314,6 +366,11 @@ class SimulationResult:
         """The policies the replay applied (its credit floor, rounding, grains...)."""
         return self._policies
 
+    @property
+    def credit_floor(self) -> Decimal:
+        """The balance at which this replay's credits are exhausted (P-FLOOR, CR2)."""
+        return self._policies.floor_for(self.state._core.account)
+
     @functools.cached_property
     def log(self) -> tuple[LogEntry, ...]:
         return tuple(self.state._core.log)
@@ -334,8 +391,9 @@ class SimulationResult:
     def credits(self) -> dict[str, Decimal] | None:
         """Purchased, granted, consumed, expired and remaining credits, or ``None``.
 
-        Amounts are to the trillionth of a dollar, and ``purchased + granted ==
-        consumed + expired + remaining`` holds exactly.
+        Amounts are to the trillionth of a dollar, and ``purchased + granted (+ settled)
+        == consumed + expired + remaining`` holds exactly. ``settled``, present only when
+        not zero, is the debt of closed periods that their invoices billed (amount due).
         """
         ledger = self.state._core.ledger
         if ledger is None:
@@ -345,16 +403,25 @@ class SimulationResult:
         # Continuous draws are quotients carried to 50 digits in the ledger; here they are
         # given to the trillionth of a dollar, and what remains is derived, so the identity
         # holds exactly in any decimal context.
-        return {
+        settled = _trillionths(ledger.settled)
+        summary = {
             "purchased": ledger.purchased,
             "granted": ledger.granted,
             "consumed": consumed,
             "expired": expired,
             "remaining": EXACT_CONTEXT.subtract(
-                EXACT_CONTEXT.add(ledger.purchased, ledger.granted),
+                EXACT_CONTEXT.add(EXACT_CONTEXT.add(ledger.purchased, ledger.granted), settled),
                 EXACT_CONTEXT.add(consumed, expired),
             ),
         }
+        if settled:
+            summary["settled"] = settled
+        return summary
+
+    @property
+    def duplicates(self) -> int:
+        """Usage events left out because their ``id`` was already billed (imports, overlaps)."""
+        return self.state._core.duplicates
 
     @property
     def final_invoices(self) -> tuple[Invoice, ...]:
@@ -393,6 +460,8 @@ class SimulationResult:
             "total": str(self.total.amount),
             "log": [entry.to_dict() for entry in self.log],
         }
+        if self.duplicates:
+            data["duplicates"] = self.duplicates
         credits = self.credits
         if credits is not None:
             data["credits"] = {name: str(_cents(value)) for name, value in credits.items()}
@@ -403,8 +472,8 @@ class SimulationResult:
 class Simulator:
     """Replays timelines against a price catalog under a set of policies.
 
-    >>> Simulator().policies.idle_timeout_minutes
-    60
+    >>> Simulator().policies.credit_floor
+    Decimal('0')
     """
 
     def __init__(self, catalog: Catalog | None = None, policies: Policies | None = None) -> None:
@@ -429,7 +498,9 @@ class Simulator:
         Any invalid event raises before a result exists: nothing is half-applied.
         """
         end = to_micros(instant(until, field="until"))
-        ordered = sorted(events, key=_sort_key)
+        seen = {} if state is None else dict(state._core.usage_ids)
+        unique, duplicates = deduplicate(events, seen)
+        ordered = sorted(unique, key=_sort_key)
         if state is None:
             if start is not None:
                 first = to_micros(instant(start, field="start"))
@@ -450,8 +521,13 @@ class Simulator:
                     from_micros(end).isoformat(),
                     f"an instant at or after the state's {from_micros(core.now).isoformat()}",
                 )
+        core.usage_ids = seen
+        core.duplicates += duplicates
         replay = _Replay(core, self.policies).add_resources(resources)
-        replay.run(ordered, end, resumed=state is not None)
+        # Every amount and quantity of the replay in the documented 50 digits (G1), not
+        # the default context's 28.
+        with decimal.localcontext(EXACT_CONTEXT):
+            replay.run(ordered, end, resumed=state is not None)
         # The replay worked on its own copy of the state, so the result can keep it.
         return SimulationResult(state=SimulationState(core=core), policies=self.policies)
 
@@ -500,6 +576,10 @@ class _Replay:
         self._meta_cache: dict[
             tuple[str, int, bool], tuple[_LineMeta, _LineMeta, _LineMeta | None]
         ] = {}
+        # Zero-length runs (G2) within one instant: resource -> (instant, final status), and
+        # the instant the customer last ended each resource.
+        self._empty_runs: dict[str, tuple[int, str]] = {}
+        self._ended_now: dict[str, int] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -573,7 +653,7 @@ class _Replay:
         if self._account_added:
             # Apply the credit rules at the start, after any purchase at that instant.
             core.credit_generation += 1
-            key = (core.now, PRIORITY_END, "CreditCheck", "", (core.credit_generation,))
+            key = (core.now, PRIORITY_ENGINE, "CreditCheck", "", (core.credit_generation,))
             self._schedule(key, "credit-check", core.credit_generation)
         for event in events:
             self._check_window(event, end, resumed)
@@ -593,7 +673,9 @@ class _Replay:
                     continue
                 self._advance_ledger(key[0])
                 self._internal(key, kind, payload, self._peek(events, index))
-                self._after(key[0])
+                # A batch record is the customer's: the engine reacts after the instant's last.
+                if kind != "batch" or not self._customer_more_at(key[0]):
+                    self._after(key[0])
                 continue
             if next_external is None:
                 break
@@ -603,7 +685,9 @@ class _Replay:
             at = _first_instant(event)
             self._advance_ledger(at)
             self._apply(event, self._peek(events, index))
-            self._after(at)
+            # The customer's events at an instant all come before the engine's reactions to it.
+            if not self._customer_more_at(at):
+                self._after(at)
         self._advance_ledger(end)
         for resource_id, deployment in core.deployments.items():
             self._settle(resource_id, deployment, end)
@@ -632,6 +716,15 @@ class _Replay:
             key[0] == at and kind != "credit-check" and not self._stale(kind, payload)
             for key, _, kind, payload in self.core.pending
         )
+
+    def _customer_more_at(self, at: int) -> bool:
+        """Whether another customer event (or batch record) is still to come at ``at``."""
+        events, index = self._events, self._next
+        if index < len(events) and events[index].sort_key()[0] == at:
+            return True
+        pending = self.core.pending
+        # A pending batch record at ``at`` sorts before every engine check at ``at``.
+        return bool(pending) and pending[0][2] == "batch" and pending[0][0][0] == at
 
     def _check_window(self, event: Event, end: int, resumed: bool) -> None:
         if isinstance(event, TokenUsageBatch):
@@ -698,6 +791,8 @@ class _Replay:
         elif kind == "grace-alert":
             resource_id, generation = payload
             self._grace_alert(key[0], resource_id, generation)
+        elif kind == "storage-reprice":
+            self._reprice_volumes(payload, key[0])
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -785,20 +880,33 @@ class _Replay:
         state = self.core.deployments[resource.id]
         at = _micros(event)
         rule = "DE2" if isinstance(resource, DedicatedEndpoint) else "FT2"
-        if isinstance(event, Deploy):
-            self._expect(event, state, (_NEW,), "a resource not yet deployed")
-            self._begin(resource, state, at, event.ready, "deployed", rule)
-        elif isinstance(event, Start):
-            self._expect(event, state, (_STOPPED,), "a stopped deployment")
-            if self.core.suspended:
-                self._log(at, resource.id, "start refused", "CR8", "API access is suspended")
+        if isinstance(event, (Deploy, Start)):
+            if self._empty_run(event, state):
                 return
-            self._begin(resource, state, at, event.ready, "started", rule)
+            new = isinstance(event, Deploy)
+            wanted = (_NEW,) if new else (_STOPPED,)
+            if not self._expect(
+                event,
+                state,
+                wanted,
+                "a resource not yet deployed" if new else "a stopped deployment",
+            ):
+                return
+            if self._admit(resource, at, "deploy" if new else "start") is _Admission.REFUSE:
+                return
+            self._begin(resource, state, at, event.ready, "deployed" if new else "started", rule)
         elif isinstance(event, Ready):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning deployment"):
+                return
+            if self._admit(resource, at, "ready") is _Admission.REFUSE:
+                self._end(resource, state, at, _STOPPED, "stopped", "CR8")
+                state.stopped_by_credits = True
+                state.ended_by = "CR8"
+                return
             self._ready(resource, state, at, rule)
         elif isinstance(event, DeployFailed):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning deployment")
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning deployment"):
+                return
             state.status = _FAILED
             self._log(at, resource.id, "deployment failed", rule, "provisioning is not billed")
         elif isinstance(event, Stop):
@@ -812,20 +920,25 @@ class _Replay:
                     at, resource.id, "stop ignored", "DE4", "already stopped by the idle timeout"
                 )
                 return
-            self._expect(
+            if not self._expect(
                 event, state, (_RUNNING, _PROVISIONING), "a running or provisioning deployment"
-            )
+            ):
+                return
             self._end(resource, state, at, _STOPPED, "stopped", rule)
+            self._ended_now[resource.id] = at
         elif isinstance(event, Delete):
-            self._expect(
+            if not self._expect(
                 event,
                 state,
                 (_RUNNING, _PROVISIONING, _STOPPED, _FAILED),
                 "a deployed resource not yet deleted",
-            )
+            ):
+                return
             self._end(resource, state, at, _DELETED, "deleted", rule)
+            self._ended_now[resource.id] = at
         elif isinstance(event, ScaleReplicas):
-            self._expect(event, state, (_RUNNING,), "a running deployment")
+            if not self._expect(event, state, (_RUNNING,), "a running deployment"):
+                return
             if event.replicas > resource.max_replicas:
                 raise InvalidTimeline(
                     event,
@@ -854,15 +967,166 @@ class _Replay:
                 return
             state.last_activity = at
 
-    @staticmethod
     def _expect(
+        self,
         event: Event,
         state: _DeploymentState | _ClusterState | _VolumeState,
         allowed: tuple[str, ...],
         expected: str,
-    ) -> None:
-        if state.status not in allowed:
-            raise InvalidTimeline(event, "status", state.status, expected)
+    ) -> bool:
+        """Whether ``event`` applies to ``state``: the one place deciding what happens to an
+        event that does not fit the resource's status.
+
+        - It fits: True.
+        - A stop or delete of a resource that the customer begins at this same instant: an
+          empty run (G2), applied when the begin comes (see :meth:`_empty_run`): False.
+        - A begin of a resource the customer stopped at this same instant: a logged no-op.
+        - The resource is where an engine action left it (idle stop, credits, reservation
+          end): a logged no-op, ``<event> ignored`` with that action's rule; late events of
+          real logs (an autoscaler's scale after an idle stop) are not errors.
+        - Otherwise the timeline is wrong: :class:`InvalidTimeline`.
+        """
+        if state.status in allowed:
+            return True
+        at = _micros(event)
+        resource = str(event.resource)
+        if isinstance(event, (Stop, Delete)) and self._pair_empty_run(event):
+            return False
+        verb = _VERBS.get(type(event).__name__, type(event).__name__.lower())
+        if isinstance(event, (Deploy, Start, Ready)) and self._ended_now.get(resource) == at:
+            self._log(
+                at, resource, f"{verb} ignored", "G2", "ended at this instant: nothing to bill"
+            )
+            return False
+        if state.ended_by is not None:
+            reason = _ENGINE_ACTIONS.get(state.ended_by, state.ended_by)
+            self._log(at, resource, f"{verb} ignored", state.ended_by, f"{state.status}: {reason}")
+            return False
+        raise InvalidTimeline(event, "status", state.status, expected)
+
+    def _pair_empty_run(self, event: Stop | Delete) -> bool:
+        """A stop or delete sorts before a begin at the same instant (ends come first). If
+        the customer begins this resource at this instant too, the run is empty (G2)."""
+        at = _micros(event)
+        events = self._events
+        index = self._next
+        while index < len(events) and events[index].sort_key()[0] == at:
+            later = events[index]
+            if isinstance(later, (Deploy, Start)) and later.resource == event.resource:
+                self._empty_runs[event.resource] = (
+                    at,
+                    _DELETED if isinstance(event, Delete) else _STOPPED,
+                )
+                return True
+            index += 1
+        return False
+
+    def _empty_run(
+        self, event: Event, state: _DeploymentState | _ClusterState | _VolumeState
+    ) -> bool:
+        """Apply a begin whose end the customer gave at the same instant: nothing bills (G2)."""
+        at = _micros(event)
+        resource_id = str(event.resource)
+        found = self._empty_runs.get(resource_id)
+        if found is None or found[0] != at:
+            return False
+        del self._empty_runs[resource_id]
+        state.status = found[1]
+        resource = self.core.resources[resource_id]
+        if isinstance(resource, InstantCluster) and isinstance(state, _ClusterState):
+            state.gpus = state.gpus or resource.gpus  # a stopped cluster keeps its GPU count
+        what = "deleted" if found[1] == _DELETED else "stopped"
+        self._log(
+            at,
+            resource_id,
+            "empty run",
+            "G2",
+            f"begun and {what} at one instant: an empty half-open interval, not billed",
+        )
+        return True
+
+    # -- beginnings while out of credit (CR3-CR5, CR8) ----------------------------------------
+
+    def _out_of_credit(self) -> bool:
+        """Whether the balance is at or below the floor now, after this instant's purchases."""
+        ledger = self.core.ledger
+        return ledger is not None and _reached(ledger.balance, self._floor())
+
+    def _admit(
+        self, resource: Resource, at: int, action: str, *, charge: Decimal = Decimal(0)
+    ) -> _Admission:
+        """What a begin does: the one place deciding whether anything may start to bill.
+
+        Every deploy, start and ready of every kind, a cluster's added GPUs, a reservation
+        or extension paid from credits, a serverless request and a job's charge ask here.
+        With the balance above the floor (or without an account) everything bills. At or
+        below it (docs/credits.md, "Beginning while out of credit"):
+
+        - endpoints and fine-tuned hosting (CR8, W26): refused while P-EXHAUST suspends API
+          access; with P-EXHAUST off they begin and bill below the floor, as the running
+          ones do;
+        - serverless requests (CR8): refused likewise; a job's charge (CR8): not charged,
+          the job stopped at the billing limit (fine-tuning FAQ);
+        - an on-demand cluster (CR4, W30): a deploy or start is refused; a cluster that
+          was provisioning and becomes ready begins paused, with its grace period;
+        - added on-demand or burst GPUs (CR3, W29): refused;
+        - a reservation (CL2) or extension (CL5) paid from credits whose charge would take
+          the balance below the floor: refused, exhausted or not (a prepaid account could
+          not pay it); paid up front it begins, without burst GPUs (CR3);
+        - a storage volume (CR5, W31): its creation is refused.
+
+        A refusal is logged here, as ``<action> refused``, with its rule.
+        """
+        ledger = self.core.ledger
+        if ledger is None:
+            return _Admission.BILL
+        floor = self._floor()
+        balance = ledger.balance
+        out = _reached(balance, floor)
+        rule, why = "", ""
+        if charge:
+            if _below(EXACT_CONTEXT.subtract(balance, charge), floor):
+                rule = "CR3" if out else ("CL5" if action == "extension" else "CL2")
+                why = f"{_cents(charge)} USD from credits would take the balance below {floor}"
+        elif not out:
+            return _Admission.BILL
+        elif isinstance(resource, (DedicatedEndpoint, FineTunedHosting, ServerlessUsage)):
+            if not self.policies.exhaustion_suspends_api:
+                return _Admission.BILL
+            rule, why = "CR8", "API access is suspended"
+        elif isinstance(resource, FineTuningJob):
+            if not self.policies.exhaustion_suspends_api:
+                return _Admission.BILL
+            self._log(
+                at,
+                resource.id,
+                "job stopped at the billing limit",
+                "CR8",
+                "credits exhausted: not charged",
+            )
+            return _Admission.REFUSE
+        elif isinstance(resource, InstantCluster):
+            if action == "ready" and not resource.reserved:
+                return _Admission.PAUSE
+            if resource.reserved and action != "scale":
+                return _Admission.BILL
+            rule = "CR3" if resource.reserved else "CR4"
+            why = "credits exhausted: no on-demand capacity"
+        elif isinstance(resource, StorageVolume):
+            rule, why = "CR5", "credits exhausted: storage access is revoked"
+        if not rule:
+            return _Admission.BILL
+        self._log(at, resource.id, f"{action} refused", rule, why)
+        core = self.core
+        state = (
+            core.deployments.get(resource.id)
+            or core.clusters.get(resource.id)
+            or core.volumes.get(resource.id)
+        )
+        if state is not None and action in ("deploy", "start", "ready"):
+            # Later events of the customer's for what was refused are logged no-ops.
+            state.ended_by = rule
+        return _Admission.REFUSE
 
     def _begin(
         self,
@@ -875,6 +1139,7 @@ class _Replay:
     ) -> None:
         state.stopped_by_idle = False
         state.stopped_by_credits = False
+        state.ended_by = None
         if ready:
             self._log(at, resource.id, action, rule)
             self._ready(resource, state, at, rule, log=False)
@@ -928,13 +1193,9 @@ class _Replay:
     # -- idle auto-stop (DE4) ----------------------------------------------------------------
 
     def _idle_timeout(self, resource: DedicatedEndpoint | FineTunedHosting) -> int | None:
+        """The resource's own timeout, else the policy's; ``None`` (unset) is off (P-IDLE)."""
         minutes = resource.inactive_timeout_minutes
-        if minutes is None:
-            if isinstance(resource, DedicatedEndpoint):
-                minutes = self.policies.idle_timeout_minutes
-            else:
-                minutes = self.policies.hosting_idle_timeout_minutes
-        return minutes if minutes else None
+        return minutes if minutes is not None else self.policies.inactive_timeout_minutes
 
     def _arm_idle(
         self, resource: DedicatedEndpoint | FineTunedHosting, state: _DeploymentState, at: int
@@ -945,7 +1206,7 @@ class _Replay:
         state.idle_generation += 1
         deadline = at + timeout * MICROS_PER_MINUTE
         self._schedule(
-            (deadline, PRIORITY_END, "IdleStop", resource.id, (state.idle_generation,)),
+            (deadline, PRIORITY_ENGINE, "IdleStop", resource.id, (state.idle_generation,)),
             "idle-check",
             (resource.id, state.idle_generation),
         )
@@ -961,13 +1222,14 @@ class _Replay:
         deadline = state.last_activity + timeout * MICROS_PER_MINUTE
         if deadline > at:
             self._schedule(
-                (deadline, PRIORITY_END, "IdleStop", resource_id, (generation,)),
+                (deadline, PRIORITY_ENGINE, "IdleStop", resource_id, (generation,)),
                 "idle-check",
                 (resource_id, generation),
             )
             return
         self._end(resource, state, at, _STOPPED, "auto-stopped", "DE4")
         state.stopped_by_idle = True
+        state.ended_by = "DE4"
         self.core.log[-1] = attrs.evolve(
             self.core.log[-1], detail=f"no requests for {timeout} minutes (P-IDLE)"
         )
@@ -1018,6 +1280,14 @@ class _Replay:
                 continue
             for lo, hi in self._segments(start, until, instants):
                 index = bisect.bisect_right(instants, lo) - 1
+                if index < 0 and not instants and len(key) == 2:
+                    # Unknown altogether (not just later): list what the catalog knows.
+                    known = sorted(
+                        {e.key[1] for e in self.core.catalog.entries if e.key[0] == key[0]}
+                    )
+                    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+                    expected = f"one in the catalog ({shown})" if known else "none in the catalog"
+                    raise UnknownPrice(key[0], key[1], f"{expected}, or a price entry for it")
                 if index < 0:
                     raise UnknownPrice(
                         " ".join(key[:-1]) if len(key) > 2 else key[0],
@@ -1124,21 +1394,24 @@ class _Replay:
         if ledger is None or meter is None or not removed:
             return
         key, grain = meter
-        price = self._meter_price(key, at)
-        if grain.step_seconds is None or price is None:
+        if grain.step_seconds is None:
             return
         # A unit begun in the previous billing period is that period's (IN3): its rest is
-        # drawn now but applied to that period's invoice.
+        # drawn now but applied to that period's invoice. Each unit at the price of its start.
         step = grain.step_seconds * MICROS_PER_SECOND
         period_start = BillingPeriod.of_micros(at).start_micros
-        tails: dict[int | None, int] = {}
+        tails: dict[int | None, Decimal] = {}
         for group in removed:
             end = grain.unit_end(group.grid, at)
+            lo = max(at, group.paid_until)
+            price = self._meter_price(key, end - step if end > at else at)
+            if end <= lo or price is None:
+                continue
             begun = end - step if end - step < period_start else None
-            tails[begun] = tails.get(begun, 0) + group.count * (end - at)
+            tails[begun] = tails.get(begun, Decimal(0)) + group.count * (end - lo) * _hourly(price)
         for begun in sorted(tails, key=lambda b: -1 if b is None else b, reverse=True):
             if tails[begun]:
-                amount = EXACT_CONTEXT.divide(tails[begun] * _hourly(price), _MICROS_PER_HOUR_D)
+                amount = EXACT_CONTEXT.divide(tails[begun], _MICROS_PER_HOUR_D)
                 note = f"rest of the started {grain.unit} (G3)"
                 ledger.consume(at, amount, resource_id, note, unit_start=begun)
 
@@ -1148,10 +1421,36 @@ class _Replay:
         for resource_id, groups in self._burners():
             meter = self._meter_of(resource_id)
             assert meter is not None
-            price = self._meter_price(meter[0], at)
-            if price is not None:
-                rate += sum(group.count for group in groups) * _hourly(price)
+            key, grain = meter
+            for group in groups:
+                if group.paid_until > at:
+                    continue  # prepaid to the end of its unit
+                price = self._meter_price(key, _unit_start(grain, group.grid, at))
+                if price is not None:
+                    rate += group.count * _hourly(price)
         return rate
+
+    def _next_rate_change(self, at: int) -> int | None:
+        """The next instant after ``at`` at which a running unit's draw rate changes: a price
+        change reaching the next unit that starts after it, or a prepaid unit's end."""
+        found: int | None = None
+        for resource_id, groups in self._burners():
+            meter = self._meter_of(resource_id)
+            assert meter is not None
+            key, grain = meter
+            instants = self._meter_instants(key)
+            for group in groups:
+                candidates = [group.paid_until] if group.paid_until > at else []
+                index = bisect.bisect_right(instants, _unit_start(grain, group.grid, at))
+                while index < len(instants):
+                    cut = grain.unit_end(group.grid, instants[index])
+                    if cut > at:
+                        candidates.append(cut)
+                        break
+                    index += 1
+                for cut in candidates:
+                    found = cut if found is None else min(found, cut)
+        return found
 
     def _advance_ledger(self, until: int) -> None:
         """Draw the continuous charges of everything running up to ``until`` (CR1)."""
@@ -1159,43 +1458,51 @@ class _Replay:
         ledger = core.ledger
         if ledger is None or until <= core.ledger_time:
             return
-        start = core.ledger_time
-        # Book each month's draw in that month (IN3 credits applied per invoice).
-        boundary = BillingPeriod.of_micros(start).end_micros
-        if boundary < until:
+        # Book each month's draw in that month (IN3 credits applied per invoice), month
+        # after month in a loop: a replay over decades must not recurse once a month.
+        while (boundary := BillingPeriod.of_micros(core.ledger_time).end_micros) < until:
             self._advance_ledger(boundary)
-            self._advance_ledger(until)
-            return
+        start = core.ledger_time
+        self._draw(start, until)
+        core.ledger_time = until
+        if ledger.debts:
+            # A closed period's debt is billed on its invoice (credits.py).
+            ledger.settle(until)
+
+    def _draw(self, start: int, until: int) -> None:
+        """Draw what runs in ``[start, until)``, inside one billing period (CR1)."""
+        ledger = self.core.ledger
+        assert ledger is not None
         period_start = BillingPeriod.of_micros(start).start_micros
         for resource_id, groups in list(self._burners()):
             meter = self._meter_of(resource_id)
             assert meter is not None
             key, grain = meter
             instants = self._meter_instants(key)
-            units = sum(group.count for group in groups)
-            cuts = [
-                start,
-                *instants[
-                    bisect.bisect_right(instants, start) : bisect.bisect_left(instants, until)
-                ],
-                until,
-            ]
             # Units begun in the previous billing period (a minute from 23:59:30 to 00:00:30)
             # are that period's (IN3): the part of the draw that finishes them is booked
             # apart, for that period's invoice.
             earlier = Decimal(0)
+            amount = Decimal(0)
             begun: int | None = None
-            if grain.step_seconds is not None and start < period_start + grain.step_seconds * (
-                MICROS_PER_SECOND
-            ):
-                step = grain.step_seconds * MICROS_PER_SECOND
-                for group in groups:
+            # Only a span within one unit of the period's start can finish an earlier unit.
+            near = grain.step_seconds is not None and start < period_start + (
+                grain.step_seconds * MICROS_PER_SECOND
+            )
+            for group in groups:
+                lo = max(start, group.paid_until)
+                if lo >= until:
+                    continue
+                amount += group.count * self._metered(key, grain, group.grid, instants, lo, until)
+                if not near:
+                    continue
+                first = _unit_start(grain, group.grid, period_start)
+                if first < period_start and lo < grain.unit_end(group.grid, period_start):
                     end = min(until, grain.unit_end(group.grid, period_start))
-                    if group.grid < period_start and start < end:
-                        earlier += group.count * self._metered(key, cuts, start, end)
-                        unit = grain.unit_end(group.grid, period_start) - step
-                        begun = unit if begun is None else min(begun, unit)
-            amount = units * self._metered(key, cuts, start, until)
+                    earlier += group.count * self._metered(
+                        key, grain, group.grid, instants, lo, end
+                    )
+                    begun = first if begun is None else min(begun, first)
             if earlier:
                 ledger.consume(
                     until,
@@ -1209,19 +1516,66 @@ class _Replay:
             if amount:
                 amount = EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D)
                 ledger.consume(until, amount, resource_id, "running", since=start)
-        core.ledger_time = until
 
-    def _metered(self, key: tuple[str, ...], cuts: Sequence[int], lo: int, hi: int) -> Decimal:
-        """One unit's draw over ``[lo, hi)`` times an hour in microseconds (``cuts`` are the
-        instants its price can change, bracketing the span)."""
+    def _metered(
+        self,
+        key: tuple[str, ...],
+        grain: MeteringGrain,
+        grid: int,
+        instants: Sequence[int],
+        lo: int,
+        hi: int,
+    ) -> Decimal:
+        """One unit's draw over ``[lo, hi)`` times an hour in microseconds.
+
+        Each unit is drawn at the price in force at its start, as its invoice line prices
+        it (G3, G4): a price change (one of ``instants``) applies to this grid from the
+        first unit that starts at or after it.
+        """
+        first = bisect.bisect_right(instants, _unit_start(grain, grid, lo))
+        last = bisect.bisect_left(instants, hi)
+        if first >= last:  # no price change reaches a unit of the span: one price
+            price = self._meter_price(key, _unit_start(grain, grid, lo))
+            return Decimal(0) if price is None else (hi - lo) * _hourly(price)
+        cuts = sorted({grain.unit_end(grid, c) for c in instants[first:last]} - {lo, hi})
         amount = Decimal(0)
-        for cut, next_cut in itertools.pairwise(cuts):
-            a, b = max(cut, lo), min(next_cut, hi)
-            if a < b:
-                price = self._meter_price(key, a)
-                if price is not None:
-                    amount += (b - a) * _hourly(price)
+        for a, b in itertools.pairwise([lo, *(c for c in cuts if lo < c < hi), hi]):
+            price = self._meter_price(key, _unit_start(grain, grid, a))
+            if price is not None:
+                amount += (b - a) * _hourly(price)
         return amount
+
+    def _prepay(self, resource_id: str, groups: list[_Group], at: int) -> None:
+        """Draw now, at the current rate, the rest of the units running at ``at`` (their
+        invoice line prices them at their start), before the resource's rate key changes."""
+        ledger = self.core.ledger
+        meter = self._meter_of(resource_id)
+        if ledger is None or meter is None:
+            return
+        key, grain = meter
+        amount = Decimal(0)
+        for group in groups:
+            end = grain.unit_end(group.grid, at)
+            lo = max(at, group.paid_until)
+            if end > lo:
+                price = self._meter_price(key, _unit_start(grain, group.grid, at))
+                if price is not None:
+                    amount += group.count * (end - lo) * _hourly(price)
+                group.paid_until = end
+        if amount:
+            begun = min(_unit_start(grain, g.grid, at) for g in groups)
+            period_start = BillingPeriod.of_micros(at).start_micros
+            ledger.consume(
+                at,
+                EXACT_CONTEXT.divide(amount, _MICROS_PER_HOUR_D),
+                resource_id,
+                f"rest of the started {grain.unit} at its rate (G3)",
+                unit_start=begun if begun < period_start else None,
+            )
+
+    def _floor(self) -> Decimal:
+        """The credit floor of this replay's account (P-FLOOR; see Policies.floor_for)."""
+        return self.policies.floor_for(self.core.account)
 
     def _credit_event(self, event: Purchase | Grant) -> None:
         ledger = self.core.ledger
@@ -1259,15 +1613,14 @@ class _Replay:
         recharge = account.auto_recharge
         # Below the threshold means below by more than the tolerance, as for the floor.
         if recharge is not None and _below(ledger.balance, recharge.threshold):
-            for wanted in recharge.purchases(ledger.balance):
-                # A recharge is a purchase: never below the minimum (P-MIN-BUY).
-                amount = max(wanted, self.policies.min_purchase)
+            # A recharge is a purchase: never below the minimum (P-MIN-BUY).
+            for amount in recharge.purchases(ledger.balance, minimum=self.policies.min_purchase):
                 ledger.add(at, "recharge", amount)
                 self._log(
                     at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
                 )
         balance = ledger.balance
-        floor = self.policies.credit_floor
+        floor = self._floor()
         for threshold in self.policies.alert_thresholds:
             if threshold <= floor:
                 continue
@@ -1297,9 +1650,12 @@ class _Replay:
         expiry = ledger.next_expiry(at)
         if expiry is not None:
             candidates.append(expiry)
+        if ledger.debts:
+            # The period's close settles its debt, which can end an exhaustion (W25).
+            candidates.append(BillingPeriod.of_micros(at).end_micros)
         rate = self._burn_rate(at)
         balance = ledger.balance
-        floor = self.policies.credit_floor
+        floor = self._floor()
         if rate > 0 and not core.exhausted:
             targets = [floor, *(t for t in self.policies.alert_thresholds if t > floor)]
             recharge = core.account.auto_recharge if core.account else None
@@ -1315,37 +1671,130 @@ class _Replay:
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
                 candidates.append(at + _ceil_micros(shortfall, rate, strict=True))
-            exhaustion = crossing.get(floor)
-            if exhaustion is not None and not core.forecast_alerted:
-                warn = exhaustion - self.policies.alert_lead_hours * MICROS_PER_HOUR
-                if warn > at:
-                    candidates.append(warn)
-                # While more is due at this instant, its last event decides, at the rate of
-                # everything left running.
-                elif not self._more_at(at):
-                    core.forecast_alerted = True
-                    self._log(
-                        at,
-                        core.account.id if core.account else "",
-                        "alert",
-                        "CR6",
-                        f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
-                        "at the current rate",
-                    )
-            for resource_id, _ in self._burners():
-                meter = self._meter_of(resource_id)
-                assert meter is not None
-                instants = self._meter_instants(meter[0])
-                index = bisect.bisect_right(instants, at)
-                if index < len(instants):
-                    candidates.append(instants[index])
+            change = self._next_rate_change(at)
+            if change is not None:
+                candidates.append(change)
+        if not core.exhausted:
+            warn = self._forecast_alert(at, balance, rate)
+            if warn is not None:
+                candidates.append(warn)
         if candidates:
             when = min(candidates)
             self._schedule(
-                (when, PRIORITY_END, "CreditCheck", "", (core.credit_generation,)),
+                (when, PRIORITY_ENGINE, "CreditCheck", "", (core.credit_generation,)),
                 "credit-check",
                 core.credit_generation,
             )
+
+    def _forecast_run_out(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
+        """When the balance reaches the floor if nothing more happens (CR6): the draw at
+        ``rate`` (USD per hour), with the steps already known taken as steps: promotional
+        credits expiring (their unused rest, P-CONSUME order), and the ends the replay has
+        scheduled (a reservation's end stops its burst GPUs; a grace period's end stops a
+        paused cluster or a revoked volume that still bills). ``None``: never."""
+        ledger = self.core.ledger
+        assert ledger is not None
+        floor = self._floor()
+        known = ledger.credit_buckets()
+        remaining = [left for left, _ in known]
+        expiries = [expires for _, expires in known]
+        drops = self._scheduled_rate_drops(at)
+        steps = sorted({e for e in expiries if e is not None and e > at} | set(drops))
+        now = at
+        for step in [*steps, None]:
+            if _reached(balance, floor):
+                return now
+            if rate > 0:
+                left = EXACT_CONTEXT.subtract(balance, floor)
+                crossing = max(now + 1, now + _ceil_micros(left, rate))
+                if step is None or crossing <= step:
+                    return crossing
+            if step is None:
+                return None
+            drawn = EXACT_CONTEXT.divide(
+                EXACT_CONTEXT.multiply(rate, step - now), _MICROS_PER_HOUR_D
+            )
+            balance = EXACT_CONTEXT.subtract(balance, drawn)
+            for index, left in enumerate(remaining):
+                taken = min(left, drawn)
+                remaining[index] = EXACT_CONTEXT.subtract(left, taken)
+                drawn = EXACT_CONTEXT.subtract(drawn, taken)
+            for index, expires in enumerate(expiries):
+                if expires is not None and expires <= step and remaining[index]:
+                    balance = EXACT_CONTEXT.subtract(balance, remaining[index])
+                    remaining[index] = Decimal(0)
+            rate = max(Decimal(0), EXACT_CONTEXT.subtract(rate, drops.get(step, Decimal(0))))
+            now = step
+        return None
+
+    def _scheduled_rate_drops(self, at: int) -> dict[int, Decimal]:
+        """USD per hour that stops drawing at each scheduled end after ``at``: a reservation's
+        end (its burst GPUs) and a grace period's end (a paused cluster or revoked volume
+        that bills). Idle deadlines move with requests and are not counted: the forecast
+        errs early, never late."""
+        drops: dict[int, Decimal] = {}
+        states: list[tuple[str, _ClusterState | _VolumeState, int]] = []
+        for resource_id, cluster in self.core.clusters.items():
+            if cluster.groups and cluster.status == _RUNNING and cluster.reservation_end > at:
+                states.append((resource_id, cluster, cluster.reservation_end))
+            elif cluster.groups and cluster.status == _PAUSED and cluster.grace_end > at:
+                states.append((resource_id, cluster, cluster.grace_end))
+        for resource_id, volume in self.core.volumes.items():
+            if volume.groups and volume.status == _REVOKED and volume.grace_end > at:
+                states.append((resource_id, volume, volume.grace_end))
+        for resource_id, state, end in states:
+            meter = self._meter_of(resource_id)
+            assert meter is not None
+            price = self._meter_price(meter[0], at)
+            if price is not None:
+                rate = sum(group.count for group in state.groups) * _hourly(price)
+                drops[end] = EXACT_CONTEXT.add(drops.get(end, Decimal(0)), rate)
+        return drops
+
+    def _forecast_alert(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
+        """Alert the forecast run-out ``alert_lead_hours`` ahead (CR6, P-ALERT); return the
+        instant to look again, if the alert is still to come.
+
+        One alert per run-out, renewed when a change moves the run-out earlier than the one
+        announced by more than half the warning that alert gave (at most the lead time). An
+        alert given at the lead time leaves exactly that lead, so the run-out can never
+        move earlier than announced by more than the lead itself; half of it is the
+        threshold: "Tuesday" turned into "in 45 minutes" is renewed, an hour of drift is not.
+        A run-out moved later by as much (a purchase, a stop) re-arms the alert, given again
+        at the lead time before the new run-out.
+        """
+        core = self.core
+        exhaustion = self._forecast_run_out(at, balance, rate)
+        if exhaustion is None:
+            return None
+        lead = self.policies.alert_lead_hours * MICROS_PER_HOUR
+        if core.forecast_alerted:
+            moved = core.forecast_instant - exhaustion
+            threshold = min(lead, core.forecast_warning // 2)
+            if -moved > threshold:
+                # Much later than announced (a purchase, a stop): the alert given no longer
+                # warns of this run-out; a new one comes at its own lead time.
+                core.forecast_alerted = False
+            elif moved <= threshold:
+                return None
+        warn = exhaustion - lead
+        if warn > at:
+            return warn
+        # While more is due at this instant, its last event decides, at the rate of
+        # everything left running.
+        if not self._more_at(at):
+            core.forecast_alerted = True
+            core.forecast_instant = exhaustion
+            core.forecast_warning = exhaustion - at
+            self._log(
+                at,
+                core.account.id if core.account else "",
+                "alert",
+                "CR6",
+                f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
+                "at the current rate",
+            )
+        return None
 
     def _exhaust(self, at: int) -> None:
         """Credits ran out: the lifecycle of CR3-CR5 and CR8, each action logged."""
@@ -1359,7 +1808,7 @@ class _Replay:
             "credits exhausted",
             "CR2",
             f"balance {_cents(core.ledger.balance)} USD reached the floor "
-            f"{self.policies.credit_floor} (P-FLOOR)",
+            f"{self._floor()} (P-FLOOR)",
         )
         if self.policies.exhaustion_suspends_api:
             core.suspended = True
@@ -1370,7 +1819,7 @@ class _Replay:
                     assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
                     self._end(resource, state, at, _STOPPED, "stopped", "CR8")
                     state.stopped_by_credits = True
-        grace_compute = self.policies.grace_compute_hours * MICROS_PER_HOUR
+                    state.ended_by = "CR8"
         for resource_id, cluster_state in core.clusters.items():
             cluster = core.resources[resource_id]
             assert isinstance(cluster, InstantCluster)
@@ -1390,18 +1839,7 @@ class _Replay:
                         "which run to the reservation's end",
                     )
                 continue
-            self._suspend(
-                resource_id,
-                cluster_state,
-                at,
-                keep_billing=self.policies.paused_cluster_bills,
-                status=_PAUSED,
-                rule="CR4",
-                detail="decommissioned unless credits are restored within "
-                f"{self.policies.grace_compute_hours} h (P-GRACE-COMPUTE)",
-                grace=grace_compute,
-            )
-        grace_storage = self.policies.grace_storage_hours * MICROS_PER_HOUR
+            self._pause(resource_id, cluster_state, at)
         for resource_id, volume_state in core.volumes.items():
             if volume_state.status != _RUNNING:
                 continue
@@ -1415,8 +1853,23 @@ class _Replay:
                 rule="CR5",
                 detail="data deleted unless credits are restored within "
                 f"{self.policies.grace_storage_hours} h (P-GRACE-STORAGE)",
-                grace=grace_storage,
+                grace=self.policies.grace_storage_hours * MICROS_PER_HOUR,
             )
+
+    def _pause(self, cluster_id: str, state: _ClusterState, at: int) -> None:
+        """Pause on-demand compute for want of credit, with its grace period (CR4)."""
+        self._settle_cluster(cluster_id, state, at)
+        self._suspend(
+            cluster_id,
+            state,
+            at,
+            keep_billing=self.policies.paused_cluster_bills,
+            status=_PAUSED,
+            rule="CR4",
+            detail="decommissioned unless credits are restored within "
+            f"{self.policies.grace_compute_hours} h (P-GRACE-COMPUTE)",
+            grace=self.policies.grace_compute_hours * MICROS_PER_HOUR,
+        )
 
     def _suspend(
         self,
@@ -1434,6 +1887,8 @@ class _Replay:
         if not keep_billing:
             self._resize_units(resource_id, state.groups, at, 0)
         state.status = status
+        state.ended_by = rule
+        state.grace_end = at + grace
         state.generation += 1
         self._grace(resource_id, at, grace, state.generation, rule)
         action = "paused" if status == _PAUSED else "access revoked"
@@ -1442,13 +1897,13 @@ class _Replay:
     def _grace(self, resource_id: str, at: int, length: int, generation: int, rule: str) -> None:
         end = at + length
         self._schedule(
-            (end, PRIORITY_END, "GraceEnd", resource_id, (generation,)),
+            (end, PRIORITY_ENGINE, "GraceEnd", resource_id, (generation,)),
             "grace-end",
             (resource_id, generation),
         )
         warn = max(at, end - self.policies.alert_lead_hours * MICROS_PER_HOUR)
         self._schedule(
-            (warn, PRIORITY_END, "GraceAlert", resource_id, (generation,)),
+            (warn, PRIORITY_ENGINE, "GraceAlert", resource_id, (generation,)),
             "grace-alert",
             (resource_id, generation),
         )
@@ -1492,12 +1947,14 @@ class _Replay:
             self._settle_cluster(resource_id, state, at)
             self._resize_units(resource_id, state.groups, at, 0)
             state.status = _DECOMMISSIONED
+            state.ended_by = "CR4"
             self._log(at, resource_id, "decommissioned", "CR4", "credits were not restored")
         else:
             self._settle_volume(resource_id, state, at)
             self._resize_units(resource_id, state.groups, at, 0)
             state.status = _DELETED
             state.deleted_by_credits = True
+            state.ended_by = "CR5"
             self._log(at, resource_id, "data deleted", "CR5", "credits were not restored")
 
     def _restore(self, at: int) -> None:
@@ -1511,6 +1968,7 @@ class _Replay:
         for resource_id, cluster_state in core.clusters.items():
             if cluster_state.status == _PAUSED:
                 cluster_state.status = _RUNNING
+                cluster_state.ended_by = None
                 cluster_state.generation += 1
                 if not cluster_state.groups:
                     _add_units(cluster_state.groups, at, cluster_state.gpus)
@@ -1518,6 +1976,7 @@ class _Replay:
         for resource_id, volume_state in core.volumes.items():
             if volume_state.status == _REVOKED:
                 volume_state.status = _RUNNING
+                volume_state.ended_by = None
                 volume_state.generation += 1
                 if not volume_state.groups:
                     _add_units(volume_state.groups, at, volume_state.size)
@@ -1529,32 +1988,44 @@ class _Replay:
         state = self.core.clusters[cluster.id]
         at = _micros(event)
         if isinstance(event, Deploy):
-            self._expect(event, state, (_NEW,), "a cluster not yet provisioned")
+            if self._empty_run(event, state):
+                return
+            if not self._expect(event, state, (_NEW,), "a cluster not yet provisioned"):
+                return
+            charge = self._reservation_charge(cluster, at) if event.ready else Decimal(0)
+            admission = self._admit(cluster, at, "deploy", charge=charge)
+            if admission is _Admission.REFUSE:
+                return
             if event.ready:
-                self._cluster_ready(event, cluster, state, at)
+                self._cluster_ready(event, cluster, state, at, admission)
             else:
                 state.status = _PROVISIONING
                 rule = "CL2" if cluster.reserved else "CL4"
                 self._log(at, cluster.id, "provisioning", rule, "not billed until ready")
         elif isinstance(event, Ready):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
-            self._cluster_ready(event, cluster, state, at)
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning cluster"):
+                return
+            admission = self._admit(
+                cluster, at, "ready", charge=self._reservation_charge(cluster, at)
+            )
+            if admission is _Admission.REFUSE:
+                state.status = _FAILED
+                return
+            self._cluster_ready(event, cluster, state, at, admission)
         elif isinstance(event, DeployFailed):
-            self._expect(event, state, (_PROVISIONING,), "a provisioning cluster")
+            if not self._expect(event, state, (_PROVISIONING,), "a provisioning cluster"):
+                return
             state.status = _FAILED
             self._log(at, cluster.id, "provisioning failed", "CL2", "nothing charged")
         elif isinstance(event, ScaleGpus):
-            self._expect(event, state, (_RUNNING,), "a running cluster")
+            if not self._expect(event, state, (_RUNNING,), "a running cluster"):
+                return
             self._check_gpus(event, "gpus", event.gpus)
             wanted = event.gpus - cluster.reserved_gpus if cluster.reserved else event.gpus
-            if self.core.exhausted and wanted > sum(g.count for g in state.groups):
-                self._log(
-                    at,
-                    cluster.id,
-                    "scale refused",
-                    "CR3",
-                    "credits exhausted: no on-demand capacity",
-                )
+            if (
+                wanted > sum(g.count for g in state.groups)
+                and self._admit(cluster, at, "scale") is _Admission.REFUSE
+            ):
                 return
             self._settle_cluster(cluster.id, state, at)
             before = state.gpus
@@ -1578,15 +2049,23 @@ class _Replay:
             if state.status == _PAUSED:
                 self._log(at, cluster.id, "stop ignored", "CR4", "paused: credits ran out")
                 return
-            self._expect(event, state, (_RUNNING,), "a running cluster")
+            if not self._expect(event, state, (_RUNNING,), "a running cluster"):
+                return
             self._settle_cluster(cluster.id, state, at)
             self._resize_units(cluster.id, state.groups, at, 0)
             state.status = _STOPPED
+            self._ended_now[cluster.id] = at
             self._log(at, cluster.id, "stopped", "CL4", "on-demand compute stops billing")
         elif isinstance(event, Start):
             if cluster.reserved:
                 raise InvalidTimeline(event, "resource", cluster.id, "an on-demand cluster")
-            self._expect(event, state, (_STOPPED,), "a stopped cluster")
+            if self._empty_run(event, state):
+                return
+            if not self._expect(event, state, (_STOPPED,), "a stopped cluster"):
+                return
+            if self._admit(cluster, at, "start") is _Admission.REFUSE:
+                return
+            state.ended_by = None
             if not event.ready:
                 state.status = _PROVISIONING
                 self._log(at, cluster.id, "starting", "CL4", "not billed until ready")
@@ -1595,12 +2074,14 @@ class _Replay:
             _add_units(state.groups, at, state.gpus)
             self._log(at, cluster.id, "started", "CL4", f"{state.gpus} GPUs on demand")
         elif isinstance(event, Delete):
-            self._expect(
+            if not self._expect(
                 event,
                 state,
                 (_PROVISIONING, _RUNNING, _STOPPED, _FAILED, _DECOMMISSIONED, _PAUSED),
                 "a cluster not yet deleted",
-            )
+            ):
+                return
+            self._ended_now[cluster.id] = at
             running = state.status == _RUNNING
             self._settle_cluster(cluster.id, state, at)
             self._resize_units(cluster.id, state.groups, at, 0)
@@ -1611,8 +2092,13 @@ class _Replay:
                 detail = f"reservation to {left} is not refunded (CL2)"
             state.status = _DELETED
             self._log(at, cluster.id, "terminated", "CL5" if cluster.reserved else "CL4", detail)
-            if running:
-                self._reprice_volumes(cluster.id, at)
+            if cluster.reserved and at < state.reservation_end:
+                # Its volumes keep the reserved storage rate to the paid end (ST3, CL2).
+                self._schedule(
+                    (state.reservation_end, PRIORITY_ENGINE, "StorageReprice", cluster.id, ()),
+                    "storage-reprice",
+                    cluster.id,
+                )
         else:
             raise InvalidTimeline(
                 event,
@@ -1641,14 +2127,45 @@ class _Replay:
             text += f" ({cluster.reserved_gpus} reserved, {burst} burst at on-demand rates)"
         return text
 
+    def _reservation_charge(self, cluster: InstantCluster, at: int, days: int = 0) -> Decimal:
+        """What a reservation (or ``days`` more of it) draws from credits at ``at``: zero
+        unless it is paid from credits (P-RESERVE-PAY) and its cluster is reserved."""
+        if not cluster.reserved or self.policies.reservation_payment is not (
+            ReservationPayment.CREDITS
+        ):
+            return Decimal(0)
+        assert cluster.duration_days is not None
+        price = self.core.catalog.cluster(
+            cluster.gpu_type, ClusterBilling.RESERVED, from_micros(at)
+        )
+        hours = (days or cluster.duration_days) * 24
+        return EXACT_CONTEXT.multiply(Decimal(cluster.reserved_gpus * hours), price.per_gpu_hour)
+
     def _cluster_ready(
-        self, event: Event, cluster: InstantCluster, state: _ClusterState, at: int
+        self,
+        event: Event,
+        cluster: InstantCluster,
+        state: _ClusterState,
+        at: int,
+        admission: _Admission = _Admission.BILL,
     ) -> None:
         restart = state.gpus > 0  # a stopped on-demand cluster keeps its GPU count
         if not restart:
             self._check_gpus(event, "gpus", cluster.gpus)
             state.gpus = cluster.gpus
+            if cluster.reserved and cluster.gpus > cluster.reserved_gpus and self._out_of_credit():
+                # CR3: no on-demand capacity beyond the reservation while out of credit.
+                self._log(
+                    at,
+                    cluster.id,
+                    "burst refused",
+                    "CR3",
+                    f"credits exhausted: {cluster.gpus - cluster.reserved_gpus} burst GPUs "
+                    "not started",
+                )
+                state.gpus = cluster.reserved_gpus
         state.status = _RUNNING
+        state.ended_by = None
         if cluster.reserved:
             self._check_gpus(event, "reserved_gpus", cluster.reserved_gpus)
             assert cluster.duration_days is not None
@@ -1673,6 +2190,8 @@ class _Replay:
         else:
             self._log(at, cluster.id, "ready", "CL4", f"{state.gpus} GPUs on demand")
         _add_units(state.groups, at, self._metered_gpus(cluster, state))
+        if admission is _Admission.PAUSE:
+            self._pause(cluster.id, state, at)
 
     def _charge_reservation(
         self, cluster: InstantCluster, state: _ClusterState, at: int, days: int, rule: str
@@ -1708,13 +2227,13 @@ class _Replay:
         state.generation += 1
         end = state.reservation_end
         self._schedule(
-            (end, PRIORITY_END, "ReservationEnd", cluster.id, (state.generation,)),
+            (end, PRIORITY_ENGINE, "ReservationEnd", cluster.id, (state.generation,)),
             "reservation-end",
             (cluster.id, state.generation),
         )
         alert = max(at, end - self.policies.reservation_alert_hours * MICROS_PER_HOUR)
         self._schedule(
-            (alert, PRIORITY_END, "ReservationAlert", cluster.id, (state.generation,)),
+            (alert, PRIORITY_ENGINE, "ReservationAlert", cluster.id, (state.generation,)),
             "reservation-alert",
             (cluster.id, state.generation),
         )
@@ -1724,9 +2243,13 @@ class _Replay:
     ) -> None:
         if not cluster.reserved:
             raise InvalidTimeline(event, "resource", cluster.id, "a reserved cluster")
-        self._expect(event, state, (_RUNNING,), "a running reserved cluster")
+        if not self._expect(event, state, (_RUNNING,), "a running reserved cluster"):
+            return
         if event.days > 90:
             raise InvalidTimeline(event, "days", event.days, "an extension of 1 to 90 days")
+        charge = self._reservation_charge(cluster, at, event.days)
+        if charge and self._admit(cluster, at, "extension", charge=charge) is _Admission.REFUSE:
+            return
         old_end = from_micros(state.reservation_end).isoformat()
         self._charge_reservation(cluster, state, at, event.days, "CL5")
         new_end = from_micros(state.reservation_end).isoformat()
@@ -1754,6 +2277,7 @@ class _Replay:
         self._settle_cluster(cluster_id, state, at)
         self._resize_units(cluster_id, state.groups, at, 0)
         state.status = _DECOMMISSIONED
+        state.ended_by = "CL5"
         self._log(at, cluster_id, "decommissioned", "CL5", "the reservation ended")
         self._reprice_volumes(cluster_id, at)
 
@@ -1786,7 +2310,7 @@ class _Replay:
         if volume.cluster is None:
             return ClusterBilling.ON_DEMAND
         cluster = self.core.clusters.get(volume.cluster)
-        if cluster is not None and cluster.reservation_active(at):
+        if cluster is not None and cluster.reservation_paid(at):
             return ClusterBilling.RESERVED
         return ClusterBilling.ON_DEMAND
 
@@ -1794,12 +2318,14 @@ class _Replay:
         for volume_id, state in self.core.volumes.items():
             volume = self.core.resources[volume_id]
             assert isinstance(volume, StorageVolume)
-            if volume.cluster != cluster_id or state.status != _RUNNING:
+            if volume.cluster != cluster_id or state.status not in (_RUNNING, _REVOKED):
                 continue
             billing = self._volume_billing(volume, at)
             if billing is state.billing:
                 continue
             self._settle_volume(volume_id, state, at)
+            # The units running now are billed at their start's rate: draw their rest so.
+            self._prepay(volume_id, state.groups, at)
             state.billing = billing
             if self.core.catalog.history(("storage", ClusterBilling.RESERVED.value))[0]:
                 self._log(
@@ -1810,12 +2336,18 @@ class _Replay:
         state = self.core.volumes[volume.id]
         at = _micros(event)
         if isinstance(event, Deploy):
-            self._expect(event, state, (_NEW,), "a volume not yet created")
+            if self._empty_run(event, state):
+                return
+            if not self._expect(event, state, (_NEW,), "a volume not yet created"):
+                return
             if not event.ready:
                 raise InvalidTimeline(
                     event, "ready", event.ready, "True: a volume bills from its creation (ST1)"
                 )
+            if self._admit(volume, at, "deploy") is _Admission.REFUSE:
+                return
             state.status = _RUNNING
+            state.ended_by = None
             state.billing = self._volume_billing(volume, at)
             state.size = volume.size_tib
             _add_units(state.groups, at, volume.size_tib)
@@ -1823,7 +2355,8 @@ class _Replay:
                 at, volume.id, "created", "ST1", f"{volume.size_tib} TiB, {state.billing.value}"
             )
         elif isinstance(event, ResizeVolume):
-            self._expect(event, state, (_RUNNING,), "an existing volume")
+            if not self._expect(event, state, (_RUNNING,), "an existing volume"):
+                return
             before = state.size
             if event.size_tib < before:
                 self._check_shrink(event, before)
@@ -1835,7 +2368,9 @@ class _Replay:
             if state.status == _DELETED and state.deleted_by_credits:
                 self._log(at, volume.id, "delete ignored", "CR5", "its data was already deleted")
                 return
-            self._expect(event, state, (_RUNNING, _REVOKED), "an existing volume")
+            if not self._expect(event, state, (_RUNNING, _REVOKED), "an existing volume"):
+                return
+            self._ended_now[volume.id] = at
             state.generation += 1
             self._settle_volume(volume.id, state, at)
             self._resize_units(volume.id, state.groups, at, 0)
@@ -1958,8 +2493,7 @@ class _Replay:
         cached: int,
         batch: bool,
     ) -> None:
-        if self.core.suspended:
-            self._log(at, resource.id, "requests refused", "CR8", "API access is suspended")
+        if self._admit(resource, at, "requests") is _Admission.REFUSE:
             return
         price = self._serverless_price(resource, at)
         input_meta, output_meta, cached_meta = self._usage_metas(resource, price, batch)
@@ -2079,6 +2613,9 @@ class _Replay:
             )
         else:
             tokens, status, kind = job.total_tokens, "completed", "tokens processed"
+        if self._admit(job, at, "job") is _Admission.REFUSE:
+            self.core.jobs[job.id] = "cancelled"
+            return
         self.core.jobs[job.id] = status
         price = self.core.catalog.fine_tuning(job.params_b, job.method, job.lora, from_micros(at))
         assert isinstance(price, FineTuningPrice)
@@ -2131,6 +2668,14 @@ def _hourly(price: PriceEntry) -> Decimal:
     if isinstance(price, StoragePrice):
         return price.per_tib_hour
     raise AssertionError(price)
+
+
+def _unit_start(grain: MeteringGrain, grid: int, at: int) -> int:
+    """The start of the unit of the grid from ``grid`` running at ``at``."""
+    end = grain.unit_end(grid, at)
+    if end == at or grain.step_seconds is None:
+        return at
+    return end - grain.step_seconds * MICROS_PER_SECOND
 
 
 def _reached(balance: Decimal, level: Decimal) -> bool:
@@ -2186,7 +2731,7 @@ def _remove_units(groups: list[_Group], count: int) -> list[_Group]:
         taken = min(newest.count, count)
         newest.count -= taken
         count -= taken
-        removed.append(_Group(newest.grid, taken, newest.accounted))
+        removed.append(_Group(newest.grid, taken, newest.accounted, newest.paid_until))
         if newest.count == 0:
             groups.pop()
     return removed
@@ -2293,26 +2838,31 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
     applied: dict[BillingPeriod, Decimal] = {}
     if core.ledger is not None:
         for entry in core.ledger.entries:
+            # A draw belongs to the period of the span it pays for; only the part paid from
+            # credits is applied. Credits added in a period pay its debt first: that part is
+            # applied too. Debt still unpaid at the period's close is due on the invoice
+            # (W25), once: later credits never pay it (see credits.py).
             if entry.kind == "consumption":
-                # A continuous draw belongs to the period of the span it pays for. Only the
-                # part paid from credits is applied: a debt (postpaid, or the rest of a
-                # started minute past the floor) stays due on the invoice (W25).
-                bucket = entry.period
-                applied[bucket] = EXACT_CONTEXT.add(
-                    applied.get(bucket, Decimal(0)), entry.from_credits
-                )
+                paid, bucket = entry.from_credits, entry.period
+            elif entry.paid_debt:
+                paid, bucket = entry.paid_debt, entry.period
+            else:
+                continue
+            applied[bucket] = EXACT_CONTEXT.add(applied.get(bucket, Decimal(0)), paid)
     invoices = []
     period = BillingPeriod.of_micros(core.start)
     as_of = from_micros(end)
     while period.start_micros < end or (period.start_micros == end == core.start):
         status = InvoiceStatus.FINAL if period.end_micros <= end else InvoiceStatus.DRAFT
+        paid = applied.get(period, Decimal(0))
         invoices.append(
             Invoice(
                 period=period,
                 status=status,
                 as_of=min(as_of, period.end),
                 lines=tuple(by_period.get(period, ())),
-                credits_applied=_cents(applied.get(period, Decimal(0))),
+                credits_applied=_cents(paid),
+                paid_from_credits_exact=paid,
             )
         )
         if period.end_micros >= end:

@@ -16,18 +16,49 @@ amount 1.5
 
 from __future__ import annotations
 
-from typing import Any
+# typing.TYPE_CHECKING without importing typing: the CLI's start-up imports this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "BillingError",
     "CurrencyMismatch",
     "InvalidArgument",
+    "InvalidResponse",
     "InvalidScenario",
     "InvalidTimeline",
     "MissingDependency",
     "NaiveDatetimeError",
     "UnknownPrice",
 ]
+
+
+def shown(value: Any, *, limit: int = 200) -> str:
+    """``repr(value)`` for a message: at most ``limit`` characters, never raising.
+
+    A 5,000-digit integer cannot even be turned into text by default; a long
+    string would bury the message.
+
+    >>> shown(10**5000)
+    '<an integer of 5001 digits>'
+    >>> shown("x" * 100, limit=12)
+    "'xxxxxxxx..."
+    """
+    try:
+        text = repr(value)
+    except ValueError:
+        if isinstance(value, int):
+            import decimal  # noqa: PLC0415 - only here: the CLI's start-up imports this module
+
+            digits = decimal.Decimal(value).adjusted() + 1
+            return f"<an integer of {digits} digits>"
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: How many of a document's problems an :class:`InvalidScenario` message lists.
+_SHOWN_ERRORS = 20
 
 
 class BillingError(Exception):
@@ -46,7 +77,7 @@ class InvalidArgument(BillingError, ValueError):
         self.value = value
         self.expected = expected
         where = f"{context}: " if context else ""
-        msg = f"{where}{field}={value!r} is not valid; expected {expected}"
+        msg = f"{where}{field}={shown(value)} is not valid; expected {expected}"
         super().__init__(msg)
 
 
@@ -86,7 +117,7 @@ class InvalidTimeline(BillingError, ValueError):
         self.field = field
         self.value = value
         self.expected = expected
-        msg = f"{event!r}: {field}={value!r} is not valid; expected {expected}"
+        msg = f"{event!r}: {field}={shown(value)} is not valid; expected {expected}"
         super().__init__(msg)
 
 
@@ -97,7 +128,7 @@ class UnknownPrice(BillingError, LookupError):
         self.field = field
         self.value = value
         self.expected = expected
-        msg = f"no price for {field}={value!r}; expected {expected}"
+        msg = f"no price for {field}={shown(value)}; expected {expected}"
         super().__init__(msg)
 
 
@@ -112,7 +143,9 @@ class InvalidScenario(BillingError, ValueError):
         self.value = source
         self.expected = "a scenario matching `together-billing schema`"
         self.errors = errors
-        lines = "\n".join(f"  {loc}: {message}" for loc, message in errors)
+        lines = "\n".join(f"  {loc}: {message}" for loc, message in errors[:_SHOWN_ERRORS])
+        if len(errors) > _SHOWN_ERRORS:
+            lines += f"\n  ... and {len(errors) - _SHOWN_ERRORS} more problem(s)"
         msg = f"{source} is not a valid scenario:\n{lines}"
         super().__init__(msg)
 
@@ -131,3 +164,20 @@ class MissingDependency(BillingError, ImportError):
         self.expected = f"pip install 'together-billing[{extra}]'"
         msg = f"{needed_by} needs {package}: {self.expected}"
         super().__init__(msg, name=package)
+
+
+class InvalidResponse(BillingError, ValueError):
+    """A response of Together's API (live, or saved as JSON) does not have the expected shape.
+
+    ``value`` names the response (an endpoint or a file), ``errors`` holds one
+    ``(location, message)`` pair per problem, and ``field`` is the first location.
+    """
+
+    def __init__(self, source: str, errors: list[tuple[str, str]], *, expected: str) -> None:
+        self.field = errors[0][0] if errors else ""
+        self.value = source
+        self.expected = expected
+        self.errors = errors
+        lines = "\n".join(f"  {loc}: {message}" for loc, message in errors)
+        msg = f"{source} is not {expected}:\n{lines}"
+        super().__init__(msg)

@@ -10,9 +10,7 @@ stopping it after a given idle time would have saved.
 
 >>> from together_billing import DedicatedEndpoint, Deploy, Requests, Stop
 >>> from together_billing.scenario import Scenario
->>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> plan = Scenario(
 ...     resources=[endpoint],
 ...     events=[

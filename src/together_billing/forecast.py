@@ -14,11 +14,9 @@ deployment) repeated at the same steady rate.
 
 >>> from together_billing import Account, DedicatedEndpoint, Deploy, Purchase
 >>> from together_billing.scenario import Scenario
->>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> plan = Scenario(
-...     resources=[endpoint, Account(opening_balance=100)],
+...     resources=[endpoint, Account(opening_balance=100, linked_card=True)],
 ...     events=[Deploy("2025-11-03T09:00:00Z", "ep")],
 ...     until="2025-11-03T12:00:00Z",
 ... )
@@ -208,6 +206,11 @@ class Runway:
     balance_at_end: Decimal
     exhausted_at: pendulum.DateTime | None
     already_exhausted: bool
+    zero_at: pendulum.DateTime | None = None
+    """The first instant after the start at which the balance reaches zero, exact, or
+    ``None`` if it stays above zero. With a negative floor (P-FLOOR) it comes before
+    ``exhausted_at``: when the credits a user bought are used up, not yet when the
+    account is cut off. With a floor of 0 the two are the same instant."""
 
     @property
     def duration(self) -> pendulum.Duration | None:
@@ -230,6 +233,7 @@ class Runway:
             "end": self.end.isoformat(),
             "balance_at_start": _plain(self.balance_at_start),
             "balance_at_end": _plain(self.balance_at_end),
+            "zero_at": None if self.zero_at is None else self.zero_at.isoformat(),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
             "already_exhausted": self.already_exhausted,
             "runway_seconds": None if duration is None else _plain(_seconds(duration)),
@@ -316,7 +320,23 @@ class Forecast:
             balance_at_end=end_balance,
             exhausted_at=found,
             already_exhausted=exhausted,
+            zero_at=found if self.result.credit_floor == 0 else self._zero_at(),
         )
+
+    def _zero_at(self) -> pendulum.DateTime | None:
+        """When the balance first reaches zero after the start (a negative floor).
+
+        Up to that instant a replay with a floor of 0 is this one (the floor only acts
+        once reached), so its exhaustion instant is the exact answer.
+        """
+        start = to_micros(self.at)
+        if all(e.balance > 0 for e in self.result.ledger if e.at_micros >= start):
+            return None
+        policies = attrs.evolve(
+            self.scenario.policies, credit_floor=Decimal(0), linked_card_floor=Decimal(0)
+        )
+        zero = attrs.evolve(self.scenario, policies=policies).run()
+        return next((e.at for e in zero.log if e.action == _EXHAUSTED and e.at >= self.at), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (``schema_version`` 1; see docs/forecast.md)."""

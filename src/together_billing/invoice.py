@@ -140,20 +140,25 @@ class Invoice:
     as_of: pendulum.DateTime
     lines: tuple[InvoiceLine, ...]
     credits_applied_exact: Decimal = attrs.field(default=Decimal(0), alias="credits_applied")
-    """What the period drew from the account balance, in cents (0 without an Account)."""
+    """What credits paid of this period's charges, in cents (0 without an Account)."""
+    paid_from_credits_exact: Decimal = attrs.field(default=Decimal(0))
+    """Exactly what credits paid of this period's charges: draws from credits, and the part
+    of purchases made in this period that paid its debt. Not rounded."""
 
     @property
     def credits_applied(self) -> Money:
-        """Charges drawn from the account balance in this period, at most the total (IN3).
+        """Charges paid from the account's credits in this period (IN3).
 
-        A postpaid account's negative balance counts here too: it is settled
-        against the balance, not on this invoice.
+        Not capped at the total: a difference between what credits paid and what the
+        lines charge shows in :attr:`amount_due` instead of being hidden. Lines are rounded
+        one by one (P-ROUND) and this sum once, so the two can differ by rounding cents.
         """
-        return Money(min(self.credits_applied_exact, self.total.amount))
+        return Money(self.credits_applied_exact)
 
     @property
     def amount_due(self) -> Money:
-        """Charges not drawn from the balance, such as reservations paid up front.
+        """Charges not paid from credits: reservations paid up front, and the debt of a
+        balance below zero still unpaid when the period closed (billed once, here).
 
         $0 when credits covered everything: the invoice still lists the usage (IN3).
         """

@@ -33,8 +33,12 @@ from together_billing.errors import CurrencyMismatch, InvalidArgument
 __all__ = [
     "CENT",
     "EXACT_CONTEXT",
+    "INPUT_DIGITS",
+    "INPUT_PLACES",
     "Money",
     "RoundingMode",
+    "input_decimal",
+    "input_integer",
     "round_to_cents",
     "to_decimal",
 ]
@@ -45,6 +49,21 @@ CENT: Final = Decimal("0.01")
 #: products of token counts and rates exact; quotients by 60 (per-minute rates)
 #: that do not terminate are carried to 50 digits, far below any cent boundary.
 EXACT_CONTEXT: Final = decimal.Context(prec=50, rounding=decimal.ROUND_HALF_EVEN)
+
+
+#: The most digits before the point a number read from a document may have (below 10**15).
+INPUT_DIGITS: Final = 15
+#: The most digits after the point a number read from a document may have.
+INPUT_PLACES: Final = 18
+
+_NUMBER_EXPECTED: Final = (
+    f"a finite decimal number (such as 5.49) with at most {INPUT_DIGITS} digits before the "
+    f"point and {INPUT_PLACES} after; floats, booleans, NaN and infinities are refused"
+)
+_INTEGER_EXPECTED: Final = (
+    f"a whole number (such as 3) below 10**{INPUT_DIGITS}; floats, booleans, fractions, "
+    "NaN and infinities are refused"
+)
 
 
 class RoundingMode(Choice):
@@ -99,6 +118,61 @@ int or decimal string; floats are rejected because they cannot hold cents exactl
     if not result.is_finite():
         raise InvalidArgument(field, value, "a finite number")
     return result
+
+
+def input_decimal(value: object, *, field: str = "amount") -> Decimal:
+    """A number given by a user, as an exact Decimal within the input bounds.
+
+    The one validator of every money, rate, fraction and size field of a scenario
+    or catalog document: what :func:`to_decimal` accepts, and at most
+    :data:`INPUT_DIGITS` digits before the point and :data:`INPUT_PLACES` after.
+    The value is returned in plain form (``1E+3`` becomes ``1000``).
+
+    >>> input_decimal("1e3")
+    Decimal('1000')
+    >>> input_decimal("1e400", field="per_hour")
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: per_hour='1e400' is not valid; expected a finite \
+decimal number (such as 5.49) with at most 15 digits before the point and 18 after; floats, \
+booleans, NaN and infinities are refused
+    """
+    try:
+        result = to_decimal(value, field=field)
+    except InvalidArgument:
+        raise InvalidArgument(field, value, _NUMBER_EXPECTED) from None
+    exponent = result.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if result.adjusted() >= INPUT_DIGITS or exponent < -INPUT_PLACES:
+        if result.is_zero() and exponent < -INPUT_PLACES:
+            return Decimal(0)
+        raise InvalidArgument(field, value, _NUMBER_EXPECTED)
+    if exponent > 0:
+        result = result.quantize(Decimal(1))
+    return result
+
+
+def input_integer(value: object, *, field: str = "count") -> int:
+    """A whole number given by a user: an int, or an integral Decimal or decimal string.
+
+    >>> input_integer(Decimal("3.0"))
+    3
+    >>> input_integer(True, field="replicas")
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: replicas=True is not valid; expected a whole \
+number (such as 3) below 10**15; floats, booleans, fractions, NaN and infinities are refused
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value) if abs(value) < 10**INPUT_DIGITS else None
+    else:
+        try:
+            number = input_decimal(value, field=field)
+        except InvalidArgument:
+            number = None
+    if number is None or number != number.to_integral_value():
+        raise InvalidArgument(field, value, _INTEGER_EXPECTED)
+    return int(number)
 
 
 def round_to_cents(amount: Decimal, mode: RoundingMode = RoundingMode.HALF_UP) -> Decimal:

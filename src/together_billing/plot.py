@@ -17,11 +17,9 @@ purchases). :func:`plot_balance` draws all of it to a PNG with matplotlib,
 imported only when a picture is asked for.
 
 >>> from together_billing import Account, DedicatedEndpoint, Deploy, Purchase, Stop, simulate
->>> endpoint = DedicatedEndpoint(
-...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
 >>> result = simulate(
-...     [endpoint, Account(opening_balance=100)],
+...     [endpoint, Account(opening_balance=100, linked_card=True)],
 ...     [
 ...         Deploy("2025-11-03T09:00:00Z", "ep"),
 ...         Stop("2025-11-03T11:00:00Z", "ep"),
@@ -222,7 +220,7 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
     exhausted = [entry.at for entry in log if entry.action == "credits exhausted"]
     return BalanceSeries(
         points=tuple(points[first:]),
-        floor=result.policies.credit_floor,
+        floor=result.credit_floor,
         exhaustion=exhausted[0] if exhausted else None,
         alerts=tuple(e for e in log if _is_credit_rule(e) and e.action == "alert"),
         actions=tuple(e for e in log if _is_credit_rule(e) and e.action != "alert"),

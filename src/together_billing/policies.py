@@ -3,8 +3,8 @@
 Each field names its policy id from the rule book (``P-...``) and its default.
 The defaults are those of the seeds' edition (2025-11).
 
->>> Policies().idle_timeout_minutes
-60
+>>> Policies().inactive_timeout_minutes is None  # no idle auto-stop unless set
+True
 >>> Policies(grain=MeteringGrain.PER_SECOND).grain.unit
 'second'
 """
@@ -17,12 +17,12 @@ from typing import Any
 import attrs
 
 from together_billing._choice import Choice
-from together_billing.credits import EDITIONS
+from together_billing.credits import EDITIONS, Account
 from together_billing.errors import InvalidArgument
 from together_billing.money import RoundingMode, to_decimal
 from together_billing.time import MeteringGrain
 
-__all__ = ["CancelBasis", "Policies", "ReservationPayment", "ShrinkPolicy"]
+__all__ = ["CancelBasis", "Policies", "ReservationPayment", "ShrinkPolicy", "check_timeout"]
 
 
 class CancelBasis(Choice):
@@ -70,6 +70,15 @@ def _floor(value: object) -> Decimal:
     return result
 
 
+def _card_floor(value: object) -> Decimal:
+    result = to_decimal(value, field="linked_card_floor")
+    if result > 0:
+        raise InvalidArgument(
+            "linked_card_floor", value, "0 or a negative balance limit such as -100"
+        )
+    return result
+
+
 def _min_purchase(value: object) -> Decimal:
     result = to_decimal(value, field="min_purchase")
     if result < 0:
@@ -101,12 +110,13 @@ class Policies:
     - ``grain`` (P-GRAIN): how running time of endpoints and hosting is counted;
       per started minute, on a grid anchored at the start of each continuous
       running interval of each replica.
-    - ``idle_timeout_minutes`` (P-IDLE, DE4): dedicated endpoints whose own
-      ``inactive_timeout_minutes`` is unset stop after this many minutes without
-      requests; 60 (2025 docs, v1 API); ``None`` or 0 disables (2026 docs: no idle
-      shutdown).
-    - ``hosting_idle_timeout_minutes`` (P-IDLE for fine-tuned hosting): ``None``;
-      hosting bills until explicitly stopped (seed, FT2).
+    - ``inactive_timeout_minutes`` (P-IDLE, DE4): unset (``None``, the default in
+      every edition) means no idle auto-stop: hosting and dedicated charges "continue
+      to accrue until you explicitly stop the endpoints" (seed), and the API's create
+      call disables the timeout when it is omitted (facts C3). A whole number of
+      minutes (>= 1) stops every dedicated endpoint and fine-tuned hosting whose own
+      ``inactive_timeout_minutes`` is unset after that many minutes without requests.
+      ``None`` is the one "off" value, here and on resources.
     - ``size_tier_fallback`` (P-TIER, SL2): price serverless models without a
       catalog entry by their size tier, when their size is known; on.
     - ``batch_discount`` (P-BATCH, SL3): ``None`` uses each model's catalog
@@ -126,7 +136,11 @@ class Policies:
     - ``reservation_alert_hours`` (CL5, CR6): the alert before a reservation ends
       comes 24 hours ahead.
     - ``credit_floor`` (P-FLOOR, CR2): the balance at which credits are exhausted;
-      -100 in the 2025-11 edition (postpaid to -$100), 0 when fully prepaid (2026).
+      0 (a prepaid account runs out at $0) in every edition.
+    - ``linked_card_floor`` (P-FLOOR for an ``Account(linked_card=True)``): the
+      negative balance limit of an account with a linked card: -100 in the 2025-11
+      edition (Build Tiers 1-4 are billed at month end for use down to -$100), 0 in
+      the 2026 edition (fully prepaid). See :meth:`floor_for`.
     - ``min_purchase`` (P-MIN-BUY, CR1): $5.
     - ``grace_compute_hours`` (P-GRACE-COMPUTE, CR4): a paused on-demand cluster is
       decommissioned 72 hours after exhaustion unless credits are restored (not
@@ -134,8 +148,9 @@ class Policies:
     - ``grace_storage_hours`` (P-GRACE-STORAGE, CR5): a revoked volume's data is
       deleted 168 hours (7 days) after exhaustion unless restored (not stated, C8).
     - ``paused_cluster_bills`` (P-PAUSED-BILL, CR4): False.
-    - ``revoked_storage_bills`` (CR5): False; a volume whose access is revoked
-      stops billing (not stated).
+    - ``revoked_storage_bills`` (CR5): True; a volume whose access is revoked keeps
+      its data and keeps billing until it is deleted (Together's later docs: volumes
+      bill until deleted); False stops the charge while access is revoked.
     - ``alert_thresholds`` and ``alert_lead_hours`` (P-ALERT, CR6): an alert when the
       balance falls to each threshold ($10), when exhaustion is forecast within 24
       hours, and 24 hours before each scheduled decommission.
@@ -145,8 +160,7 @@ class Policies:
 
     rounding: RoundingMode = attrs.field(default=RoundingMode.HALF_UP, converter=RoundingMode)
     grain: MeteringGrain = MeteringGrain.PER_MINUTE
-    idle_timeout_minutes: int | None = attrs.field(default=60)
-    hosting_idle_timeout_minutes: int | None = attrs.field(default=None)
+    inactive_timeout_minutes: int | None = attrs.field(default=None)
     size_tier_fallback: bool = True
     batch_discount: Decimal | None = attrs.field(default=None, converter=_optional_fraction)
     fine_tuning_cancel_basis: CancelBasis = attrs.field(
@@ -160,12 +174,13 @@ class Policies:
         default=ReservationPayment.UPFRONT, converter=ReservationPayment
     )
     reservation_alert_hours: int = attrs.field(default=24, validator=_step)
-    credit_floor: Decimal = attrs.field(default=Decimal(-100), converter=_floor)
+    credit_floor: Decimal = attrs.field(default=Decimal(0), converter=_floor)
+    linked_card_floor: Decimal = attrs.field(default=Decimal(-100), converter=_card_floor)
     min_purchase: Decimal = attrs.field(default=Decimal(5), converter=_min_purchase)
     grace_compute_hours: int = attrs.field(default=72, validator=_step)
     grace_storage_hours: int = attrs.field(default=168, validator=_step)
     paused_cluster_bills: bool = False
-    revoked_storage_bills: bool = False
+    revoked_storage_bills: bool = True
     alert_thresholds: tuple[Decimal, ...] = attrs.field(
         default=(Decimal(10),), converter=_thresholds
     )
@@ -185,19 +200,38 @@ class Policies:
             raise InvalidArgument("edition", name, f"one of {sorted(EDITIONS)}") from None
         settings: dict[str, Any] = {
             "credit_floor": edition.credit_floor,
-            "idle_timeout_minutes": edition.idle_timeout_minutes,
+            "linked_card_floor": edition.linked_card_floor,
             "storage_shrink": edition.storage_shrink,
             "exhaustion_suspends_api": edition.exhaustion_suspends_api,
         }
         settings.update(overrides)
         return cls(**settings)
 
-    @idle_timeout_minutes.validator
-    @hosting_idle_timeout_minutes.validator
+    @inactive_timeout_minutes.validator
     def _check_timeout(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            raise InvalidArgument(
-                attribute.name, value, "a whole number of minutes >= 0, or None to disable"
-            )
+        check_timeout(attribute.name, value)
+
+    def floor_for(self, account: Account | None) -> Decimal:
+        """The balance at which ``account``'s credits are exhausted (P-FLOOR, CR2).
+
+        ``credit_floor`` ($0: prepaid), or ``linked_card_floor`` for an account with a
+        linked card.
+
+        >>> from together_billing.credits import Account
+        >>> Policies().floor_for(Account()), Policies().floor_for(Account(linked_card=True))
+        (Decimal('0'), Decimal('-100'))
+        """
+        if account is not None and account.linked_card:
+            return self.linked_card_floor
+        return self.credit_floor
+
+
+def check_timeout(field: str, value: object, *, context: str = "") -> None:
+    """Check an inactivity timeout (P-IDLE): ``None`` (off) or whole minutes >= 1."""
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        expected = "a whole number of minutes >= 1, or None (unset) for no idle auto-stop"
+        if value == 0:
+            expected += "; 0 is not an 'off' value here, leave it unset"
+        raise InvalidArgument(field, value, expected, context=context)

@@ -26,6 +26,7 @@ import attrs
 from together_billing.catalog import ClusterBilling, FineTuningMethod
 from together_billing.errors import InvalidArgument
 from together_billing.money import to_decimal
+from together_billing.policies import check_timeout
 
 __all__ = [
     "Category",
@@ -91,9 +92,7 @@ def _whole(minimum: int) -> Any:
 
 
 def _optional_minutes(instance: Any, attribute: attrs.Attribute[int | None], value: object) -> None:
-    if value is None:
-        return
-    _whole(0)(instance, attribute, value)
+    check_timeout(attribute.name, value, context=f"{type(instance).__name__} {instance.id!r}")
 
 
 @attrs.frozen
@@ -123,8 +122,9 @@ class DedicatedEndpoint(_Deployment):
 
     ``hardware`` is a catalog hardware id such as ``2x_nvidia_h100_80gb_sxm``;
     ``min_replicas`` replicas always run once it is ready (DE3).
-    ``inactive_timeout_minutes``: ``None`` follows policy P-IDLE, ``0`` disables
-    the idle auto-stop, a positive number stops it after that many idle minutes (DE4).
+    ``inactive_timeout_minutes``: a positive number stops it after that many minutes
+    without requests (DE4); unset (``None``, the one "off" value) follows the policy
+    P-IDLE, itself unset by default: no idle auto-stop.
     """
 
     category = Category.DEDICATED_ENDPOINT
@@ -136,8 +136,8 @@ class FineTunedHosting(_Deployment):
 
     Requests or not, it accrues until explicitly stopped. ``job`` optionally names
     the :class:`FineTuningJob` it came from; its hosting lines stay separate from
-    the job's cost. ``inactive_timeout_minutes``: ``None`` follows policy P-IDLE for
-    hosting (disabled by default).
+    the job's cost. ``inactive_timeout_minutes``: as for :class:`DedicatedEndpoint`
+    (unset: no idle auto-stop unless the policy P-IDLE sets one).
     """
 
     job: str | None = attrs.field(kw_only=True, default=None)

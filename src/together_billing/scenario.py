@@ -27,15 +27,19 @@ scenario format is documented in ``docs/scenarios.md``.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import weakref
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import attrs
 import pendulum
 import pydantic
 
+from together_billing import _documents
+from together_billing._documents import Amount, Count, Flag, Instant
 from together_billing.catalog import (
     Catalog,
     CatalogDoc,
@@ -49,12 +53,10 @@ from together_billing.catalog import (
     StorageDoc,
     default_catalog,
     entries_from_doc,
-    pydantic_errors,
-    read_document,
 )
 from together_billing.credits import Account, AutoRecharge
 from together_billing.engine import SimulationResult, Simulator
-from together_billing.errors import BillingError, InvalidArgument, InvalidScenario
+from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, shown
 from together_billing.policies import Policies
 from together_billing.resources import (
     DedicatedEndpoint,
@@ -88,15 +90,15 @@ from together_billing.timeline import (
     TokenUsageBatch,
 )
 
-__all__ = ["Scenario", "ScenarioDoc", "load_scenario", "run_scenario"]
+__all__ = ["Scenario", "ScenarioDoc", "event_location", "load_scenario", "run_scenario"]
 
 
 class _Doc(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
 
-NonNegative = Annotated[int, pydantic.Field(ge=0)]
-Positive = Annotated[int, pydantic.Field(ge=1)]
+NonNegative = Annotated[Count, pydantic.Field(ge=0)]
+Positive = Annotated[Count, pydantic.Field(ge=1)]
 Id = Annotated[str, pydantic.Field(min_length=1)]
 
 
@@ -109,7 +111,7 @@ class _DeploymentDoc(_Doc):
     hardware: str
     min_replicas: Positive = 1
     max_replicas: Positive = 1
-    inactive_timeout_minutes: NonNegative | None = None
+    inactive_timeout_minutes: Positive | None = None
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -146,7 +148,7 @@ class ServerlessDocResource(_Doc):
     kind: Literal["serverless"]
     id: Id
     model: str
-    params_b: Decimal | None = None
+    params_b: Amount | None = None
 
     def build(self) -> Resource:
         return ServerlessUsage(self.id, model=self.model, params_b=self.params_b)
@@ -158,13 +160,13 @@ class FineTuningJobDoc(_Doc):
     kind: Literal["fine_tuning_job"]
     id: Id
     model: str
-    params_b: Decimal
+    params_b: Amount
     training_tokens: NonNegative
     n_epochs: Positive = 1
     validation_tokens: NonNegative = 0
     n_evals: NonNegative = 0
     method: Literal["sft", "dpo"] = "sft"
-    lora: bool = True
+    lora: Flag = True
 
     def build(self) -> Resource:
         return FineTuningJob(
@@ -189,7 +191,7 @@ class InstantClusterDoc(_Doc):
     billing: Literal["reserved", "on-demand"]
     gpus: Positive
     reserved_gpus: NonNegative = 0
-    duration_days: Annotated[int, pydantic.Field(ge=1, le=90)] | None = None
+    duration_days: Annotated[Count, pydantic.Field(ge=1, le=90)] | None = None
 
     def build(self) -> Resource:
         return InstantCluster(
@@ -229,13 +231,13 @@ ResourceDoc = Annotated[
 
 
 class _EventDoc(_Doc):
-    at: pydantic.AwareDatetime
+    at: Instant
     resource: Id
 
 
 class DeployDoc(_EventDoc):
     type: Literal["deploy"]
-    ready: bool = True
+    ready: Flag = True
 
     def build(self) -> Event:
         return Deploy(self.at, self.resource, self.ready)
@@ -243,7 +245,7 @@ class DeployDoc(_EventDoc):
 
 class StartDoc(_EventDoc):
     type: Literal["start"]
-    ready: bool = True
+    ready: Flag = True
 
     def build(self) -> Event:
         return Start(self.at, self.resource, self.ready)
@@ -295,7 +297,7 @@ class ScaleGpusDoc(_EventDoc):
 
 class ExtendReservationDoc(_EventDoc):
     type: Literal["extend_reservation"]
-    days: Annotated[int, pydantic.Field(ge=1, le=90)]
+    days: Annotated[Count, pydantic.Field(ge=1, le=90)]
 
     def build(self) -> Event:
         return ExtendReservation(self.at, self.resource, self.days)
@@ -304,7 +306,7 @@ class ExtendReservationDoc(_EventDoc):
 class ResizeVolumeDoc(_EventDoc):
     type: Literal["resize_volume"]
     size_tib: Positive
-    via_account_team: bool = False
+    via_account_team: Flag = False
 
     def build(self) -> Event:
         return ResizeVolume(self.at, self.resource, self.size_tib, self.via_account_team)
@@ -312,9 +314,9 @@ class ResizeVolumeDoc(_EventDoc):
 
 class PurchaseDoc(_Doc):
     type: Literal["purchase"]
-    at: pydantic.AwareDatetime
+    at: Instant
     resource: Id = "account"
-    amount: Annotated[Decimal, pydantic.Field(gt=0)]
+    amount: Annotated[Amount, pydantic.Field(gt=0)]
 
     def build(self) -> Event:
         return Purchase(self.at, self.resource, self.amount)
@@ -322,10 +324,10 @@ class PurchaseDoc(_Doc):
 
 class GrantDoc(_Doc):
     type: Literal["grant"]
-    at: pydantic.AwareDatetime
+    at: Instant
     resource: Id = "account"
-    amount: Annotated[Decimal, pydantic.Field(gt=0)]
-    expires: pydantic.AwareDatetime | None = None
+    amount: Annotated[Amount, pydantic.Field(gt=0)]
+    expires: Instant | None = None
 
     def build(self) -> Event:
         return Grant(self.at, self.resource, self.amount, self.expires)
@@ -344,7 +346,9 @@ class TokensDoc(_EventDoc):
     input_tokens: NonNegative = 0
     output_tokens: NonNegative = 0
     cached_input_tokens: NonNegative = 0
-    batch: bool = False
+    batch: Flag = False
+    id: Id | None = None
+    """The usage record's id (an import's row id): a replay bills each id once."""
 
     def build(self) -> Event:
         return TokenUsage(
@@ -354,6 +358,7 @@ class TokensDoc(_EventDoc):
             self.output_tokens,
             self.cached_input_tokens,
             self.batch,
+            id=self.id,
         )
 
 
@@ -443,7 +448,7 @@ EventDoc = Annotated[
 class ScenarioCatalogDoc(CatalogDoc):
     """The scenario's prices: the bundled catalog (``default: true``) plus entries and files."""
 
-    default: bool = True
+    default: Flag = True
     files: list[str] = pydantic.Field(default_factory=list)
 
 
@@ -466,19 +471,19 @@ class PoliciesDoc(_Doc):
     storage_shrink: Literal["allowed", "account-team", "forbidden"] = "allowed"
     reservation_payment: Literal["upfront", "credits"] = "upfront"
     reservation_alert_hours: Positive = 24
-    idle_timeout_minutes: NonNegative | None = 60
-    hosting_idle_timeout_minutes: NonNegative | None = None
-    size_tier_fallback: bool = True
-    batch_discount: Annotated[Decimal, pydantic.Field(ge=0, le=1)] | None = None
-    credit_floor: Annotated[Decimal, pydantic.Field(le=0)] = Decimal(-100)
-    min_purchase: Annotated[Decimal, pydantic.Field(ge=0)] = Decimal(5)
+    inactive_timeout_minutes: Positive | None = None
+    size_tier_fallback: Flag = True
+    batch_discount: Annotated[Amount, pydantic.Field(ge=0, le=1)] | None = None
+    credit_floor: Annotated[Amount, pydantic.Field(le=0)] = Decimal(0)
+    linked_card_floor: Annotated[Amount, pydantic.Field(le=0)] = Decimal(-100)
+    min_purchase: Annotated[Amount, pydantic.Field(ge=0)] = Decimal(5)
     grace_compute_hours: Positive = 72
     grace_storage_hours: Positive = 168
-    paused_cluster_bills: bool = False
-    revoked_storage_bills: bool = False
-    alert_thresholds: list[Decimal] = pydantic.Field(default_factory=lambda: [Decimal(10)])
+    paused_cluster_bills: Flag = False
+    revoked_storage_bills: Flag = True
+    alert_thresholds: list[Amount] = pydantic.Field(default_factory=lambda: [Decimal(10)])
     alert_lead_hours: Positive = 24
-    exhaustion_suspends_api: bool = True
+    exhaustion_suspends_api: Flag = True
 
     def build(self) -> Policies:
         grains = {"grain", "cluster_grain", "storage_grain"}
@@ -495,17 +500,18 @@ class AutoRechargeDoc(_Doc):
     """Auto-recharge: ``increment`` (buy ``amount`` until ``threshold``) or ``top-up``."""
 
     mode: Literal["increment", "top-up"]
-    threshold: Decimal
-    amount: Annotated[Decimal, pydantic.Field(gt=0)] = Decimal(25)
-    target: Decimal | None = None
+    threshold: Amount
+    amount: Annotated[Amount, pydantic.Field(gt=0)] = Decimal(25)
+    target: Amount | None = None
 
 
 class AccountDoc(_Doc):
     """The account: credits on, with an opening balance and optional auto-recharge."""
 
     id: Id = "account"
-    opening_balance: Decimal = Decimal(0)
+    opening_balance: Amount = Decimal(0)
     auto_recharge: AutoRechargeDoc | None = None
+    linked_card: Flag = False
 
     def build(self) -> Account:
         recharge = None
@@ -514,7 +520,12 @@ class AccountDoc(_Doc):
             recharge = AutoRecharge(
                 mode=r.mode, threshold=r.threshold, amount=r.amount, target=r.target
             )
-        return Account(self.id, opening_balance=self.opening_balance, auto_recharge=recharge)
+        return Account(
+            self.id,
+            opening_balance=self.opening_balance,
+            auto_recharge=recharge,
+            linked_card=self.linked_card,
+        )
 
 
 class ScenarioDoc(_Doc):
@@ -522,48 +533,88 @@ class ScenarioDoc(_Doc):
 
     name: str = ""
     description: str = ""
-    start: pydantic.AwareDatetime | None = None
-    until: pydantic.AwareDatetime
+    start: Instant | None = None
+    until: Instant
     catalog: ScenarioCatalogDoc = ScenarioCatalogDoc()
     policies: PoliciesDoc = PoliciesDoc()
     account: AccountDoc | None = None
     resources: list[ResourceDoc] = []
     events: list[EventDoc] = []
 
-    def build_catalog(self, base: Path | None = None) -> Catalog:
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> ScenarioDoc:
+        """Validate a document; a problem raises :class:`InvalidScenario` (a ``ValueError``).
+
+        Each problem is located as in the file (``events[3].replicas``) and shows the
+        value given, so the Python API raises only the library's own errors.
+        """
+        huge = _documents.huge_integer(obj)
+        if huge is not None:
+            problem = "an integer of more than 4,000 digits; expected a number below 10**15"
+            raise InvalidScenario("scenario", [(huge, problem)])
+        try:
+            return super().model_validate(obj, **options)
+        except pydantic.ValidationError as error:
+            raise InvalidScenario("scenario", _problems(error)) from None
+
+    def build_catalog(
+        self, base: Path | None = None, *, catalog_dirs: Iterable[str | Path] = ()
+    ) -> Catalog:
+        """The scenario's prices: the bundled catalog, then ``files``, then its own entries.
+
+        With ``base`` (the scenario file's folder), each file must lie inside it or
+        inside one of ``catalog_dirs``: a scenario cannot make the tool read other files.
+        """
         entries: list[PriceEntry] = list(default_catalog().entries) if self.catalog.default else []
         catalog = Catalog(entries)
-        for name in self.catalog.files:
-            path = Path(name) if base is None else base / name
-            catalog = catalog.with_entries(*Catalog.from_file(path).entries)
+        for index, name in enumerate(self.catalog.files):
+            where = f"catalog.files[{index}]"
+            path = _catalog_path(name, base, catalog_dirs, where)
+            catalog = catalog.with_entries(*_catalog_file(path, where))
         own = entries_from_doc(self.catalog, source_name="scenario catalog")
         return catalog.with_entries(*own)
 
-    def build(self, *, base: Path | None = None) -> Scenario:
-        """The :class:`Scenario` this document describes (catalog files resolve from ``base``)."""
+    def build(
+        self,
+        *,
+        base: Path | None = None,
+        catalog_dirs: Iterable[str | Path] = (),
+        events: Iterable[Event] | None = None,
+    ) -> Scenario:
+        """The :class:`Scenario` this document describes (catalog files resolve from ``base``).
+
+        ``events``, if given, replaces the document's own (already built) events.
+        """
         resources: list[Resource | Account] = [
-            _built(f"resources.{i}", r.build) for i, r in enumerate(self.resources)
+            _built(f"resources[{i}]", r.build) for i, r in enumerate(self.resources)
         ]
         if self.account is not None:
             resources.append(_built("account", self.account.build))
-        events: list[Event] = [_built(f"events.{i}", e.build) for i, e in enumerate(self.events)]
+        if events is None:
+            events = [_built(f"events[{i}]", e.build) for i, e in enumerate(self.events)]
         return Scenario(
             resources=resources,
             events=events,
             until=self.until,
             start=self.start,
-            catalog=self.build_catalog(base),
+            catalog=self.build_catalog(base, catalog_dirs=catalog_dirs),
             policies=self.policies.build(),
             name=self.name,
         )
 
-    def run(self, *, until: object = None, base: Path | None = None) -> SimulationResult:
+    def run(
+        self,
+        *,
+        until: object = None,
+        base: Path | None = None,
+        catalog_dirs: Iterable[str | Path] = (),
+    ) -> SimulationResult:
         """Replay the scenario, to ``until`` if given (events after it are left out, IN4).
 
         Without ``until``, the scenario's own ``until`` applies and every event must
         be at or before it.
         """
-        return self.build(base=base).run(until=until)
+        return self.build(base=base, catalog_dirs=catalog_dirs).run(until=until)
 
 
 def _resources(value: Iterable[Resource | Account]) -> tuple[Resource | Account, ...]:
@@ -592,9 +643,7 @@ class Scenario:
     file with :meth:`from_file`.
 
     >>> from together_billing import DedicatedEndpoint, Deploy
-    >>> endpoint = DedicatedEndpoint(
-    ...     "ep", model="m", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-    ... )
+    >>> endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")
     >>> plan = Scenario(
     ...     resources=[endpoint],
     ...     events=[Deploy("2025-11-01T00:00:00Z", "ep")],
@@ -615,10 +664,13 @@ class Scenario:
     name: str = ""
 
     @classmethod
-    def from_file(cls, path: str | Path) -> Scenario:
-        """Load a scenario file (YAML or JSON); catalog files resolve beside it."""
-        target = Path(path)
-        return load_scenario(target).build(base=target.parent)
+    def from_file(cls, path: str | Path, *, catalog_dirs: Iterable[str | Path] = ()) -> Scenario:
+        """Load a scenario file (YAML or JSON).
+
+        Its catalog files resolve beside it and must lie in its folder, or in one of
+        ``catalog_dirs``.
+        """
+        return _from_file(path, catalog_dirs)
 
     @property
     def simulator(self) -> Simulator:
@@ -712,23 +764,140 @@ def _slice(batch: TokenUsageBatch, lo: int, hi: int) -> TokenUsageBatch:
 def _built(location: str, build: Any) -> Any:
     try:
         return build()
-    except InvalidScenario:
+    except InvalidScenario as error:
+        if error.value in {"price_change", "scenario catalog"}:
+            raise InvalidScenario(
+                "scenario", [(f"{location}.{loc}", text) for loc, text in error.errors]
+            ) from None
         raise
     except BillingError as error:
         raise InvalidScenario("scenario", [(location, str(error))]) from None
 
 
+def _catalog_path(
+    name: str, base: Path | None, catalog_dirs: Iterable[str | Path], where: str
+) -> Path:
+    """The path of a catalog file a scenario names, inside the folders it may read."""
+    if base is None:
+        return Path(name)
+    path = (base / name).resolve()
+    allowed = [base.resolve(), *(Path(folder).resolve() for folder in catalog_dirs)]
+    if any(path.is_relative_to(folder) for folder in allowed):
+        return path
+    problem = (
+        f"{name!r} is outside the scenario's folder; expected a catalog file inside "
+        f"{str(base) or '.'}, or allow its folder (--catalog-dir DIR, catalog_dirs=[...] in Python)"
+    )
+    raise InvalidScenario("scenario", [(where, problem)])
+
+
+def _catalog_file(path: Path, where: str) -> list[PriceEntry]:
+    """The entries of a catalog file a scenario names; errors never quote the file."""
+    try:
+        data = _documents.read_document(path, quiet=True)
+        doc = CatalogDoc.model_validate(data)
+    except pydantic.ValidationError as error:
+        found = _documents.problems(error, values=False)
+        raise InvalidScenario(
+            "scenario", [(f"{where} {path.name}: {loc}", text) for loc, text in found]
+        ) from None
+    except BillingError as error:
+        raise InvalidScenario("scenario", [(where, str(error))]) from None
+    return entries_from_doc(doc, source_name=str(path))
+
+
+def _tags(parts: list[int | str]) -> int:
+    """How many parts after ``parts`` are a tagged union's tag (``resources[0].serverless``)."""
+    return 1 if len(parts) == 2 and parts[0] in {"resources", "events"} else 0
+
+
+def _problems(error: pydantic.ValidationError, prefix: tuple[int | str, ...] = ()) -> Any:
+    return _documents.problems(error, tags=_tags, prefix=prefix)
+
+
+_EVENT: Final = pydantic.TypeAdapter(EventDoc)
+
+# Where each event read from a file was written, for errors raised during its replay.
+_ORIGINS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def event_location(event: object, field: str | None = None) -> str | None:
+    """Where an event read by :meth:`Scenario.from_file` is in its file, or ``None``.
+
+    For an :class:`~together_billing.InvalidTimeline` raised during a replay: the
+    file and ``events[3]`` (with ``.field`` when the event has that field), as
+    the CLI reports it.
+    """
+    try:
+        where = _ORIGINS.get(event)
+    except TypeError:
+        return None
+    if where is None:
+        return None
+    return f"{where}.{field}" if field and hasattr(event, field) else where
+
+
 def load_scenario(path: str | Path) -> ScenarioDoc:
     """Read and validate a scenario file (YAML, or JSON by its ``.json`` suffix)."""
     target = Path(path)
-    data = read_document(target)
+    data = _documents.read_document(target)
     try:
         return ScenarioDoc.model_validate(data)
-    except pydantic.ValidationError as error:
-        raise InvalidScenario(str(target), pydantic_errors(error)) from None
+    except InvalidScenario as error:
+        raise InvalidScenario(str(target), error.errors) from None
 
 
-def run_scenario(path: str | Path, *, until: object = None) -> SimulationResult:
-    """Load a scenario file and replay it; relative catalog files resolve beside it."""
+def _from_file(path: str | Path, catalog_dirs: Iterable[str | Path]) -> Scenario:
+    """Load and build a scenario, validating and building its events one at a time.
+
+    A scenario's events are most of it: each is validated, built and dropped from
+    the parsed document in turn, so no validated copy of the whole list is held.
+    """
     target = Path(path)
-    return load_scenario(target).run(until=until, base=target.parent)
+    data = _documents.read_document(target)
+    raw_events: Any = data.pop("events", []) if isinstance(data, dict) else []
+    found: list[tuple[str, str]] = []
+    doc: ScenarioDoc | None = None
+    try:
+        doc = ScenarioDoc.model_validate(data)
+    except InvalidScenario as error:
+        found.extend(error.errors)
+    events: list[Event] = []
+    if not isinstance(raw_events, list):
+        found.append(("events", f"Input should be a valid list (got {shown(raw_events)})"))
+        raw_events = []
+    for index, raw in enumerate(raw_events):
+        raw_events[index] = None  # drop the parsed copy as we go
+        try:
+            event = _EVENT.validate_python(raw)
+        except pydantic.ValidationError as error:
+            found.extend(_problems(error, ("events", index)))
+            continue
+        if not found:
+            try:
+                built = _built(f"events[{index}]", event.build)
+            except InvalidScenario as error:
+                found.extend(error.errors)
+                continue
+            events.append(built)
+            with contextlib.suppress(TypeError):  # an event that cannot be weakly referenced
+                _ORIGINS[built] = f"{target} events[{index}]"
+    if found or doc is None:
+        raise InvalidScenario(str(target), found)
+    try:
+        return doc.build(base=target.parent, catalog_dirs=catalog_dirs, events=events)
+    except InvalidScenario as error:
+        if error.value != "scenario":
+            raise
+        raise InvalidScenario(str(target), error.errors) from None
+
+
+def run_scenario(
+    path: str | Path, *, until: object = None, catalog_dirs: Iterable[str | Path] = ()
+) -> SimulationResult:
+    """Load a scenario file and replay it.
+
+    Relative catalog files resolve beside it, and must lie in its folder or in one of
+    ``catalog_dirs``.
+    """
+    return _from_file(path, catalog_dirs).run(until=until)

@@ -29,22 +29,34 @@ A property of every bill, checked over generated replays (this block is run by
         for invoice in result.invoices:
             assert invoice.total.amount == sum(line.amount for line in invoice.lines)
 
-With the library installed, Hypothesis runs :func:`_hypothesis_setup_hook` through
-the ``hypothesis`` entry point, so ``st.from_type(DedicatedEndpoint)`` (and the other
-resource types, ``Money``, ``Account`` and ``Catalog``) work without imports.
+With the library installed, Hypothesis's ``hypothesis`` entry point registers
+:func:`strategy_for` with ``st.from_type`` for every public value type (resources,
+events, prices, policies, results...), so ``st.from_type(DedicatedEndpoint)`` works
+without importing this module, and without slowing sessions that never use the library
+(see ``together_billing._hypothesis_hook``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import pendulum
-from hypothesis import strategies as st
 
+from together_billing.errors import MissingDependency
+
+try:
+    from hypothesis import strategies as st
+except ImportError as error:  # pragma: no cover - the testing extra is not installed
+    raise MissingDependency(
+        "hypothesis", needed_by="together_billing.strategies", extra="testing"
+    ) from error
+
+from together_billing._hypothesis_hook import setup
 from together_billing.catalog import (
     Catalog,
     ClusterBilling,
@@ -103,6 +115,9 @@ from together_billing.timeline import (
     TokenUsageBatch,
 )
 
+if TYPE_CHECKING:
+    from together_billing.scenario import Scenario
+
 __all__ = [
     "DEFAULT_START",
     "DEFAULT_UNTIL",
@@ -132,6 +147,7 @@ __all__ = [
     "scenarios",
     "serverless_usages",
     "storage_volumes",
+    "strategy_for",
     "timelines",
     "token_usages",
 ]
@@ -159,6 +175,17 @@ _MAX_GPUS: Final = 64
 _MAX_TOKENS: Final = 2_000_000
 _GAP_CAPS: Final = (MICROS_PER_MINUTE, MICROS_PER_HOUR, 24 * MICROS_PER_HOUR)
 _DAY: Final = 24 * MICROS_PER_HOUR
+
+#: Deployments start ready 3 times in 4 (shrinking towards ready, the default): one left
+#: provisioning bills nothing.
+_MOSTLY_READY: Final = st.sampled_from([True, True, True, False])
+
+
+def _tokens(top: int) -> st.SearchStrategy[int]:
+    """Token counts up to ``top``: half of them large (at least a tenth of ``top``), so a
+    record bills cents, not a rounding of nothing; shrinks towards 0."""
+    return st.integers(0, top) | st.integers(top // 10, top)
+
 
 #: Reservation lengths and extensions: short ones end inside the default window.
 _DAYS: Final = st.integers(1, 3) | st.integers(1, 90)
@@ -330,7 +357,8 @@ def catalogs(
     of ``gpu_types``, on-demand storage (and sometimes a reserved storage rate), and
     fine-tuning for each of :data:`FINE_TUNING_BRACKETS`, method and LoRA/full, all
     effective from ``effective_from``. Rates are drawn from ``rates`` (default:
-    ``rates(max_value=20)``). Up to ``max_changes`` later prices are added for keys
+    20 rates like Together's, from 0.01 to 19.99, odd cents included). Up to
+    ``max_changes`` later prices are added for keys
     already priced, at instants drawn from ``changes`` (default: :func:`instants`).
     """
     names = _check_names("models", models)
@@ -432,7 +460,7 @@ def price_changes(
     """:class:`~together_billing.PriceChange` events re-pricing a key ``catalog`` already has.
 
     The new price takes effect at an instant drawn from ``instants`` (default:
-    :func:`instants`), with rates from ``rates`` (default: ``rates(max_value=20)``).
+    :func:`instants`), with rates from ``rates`` (default: as :func:`catalogs`).
     """
     if not isinstance(catalog, Catalog) or not len(catalog):
         raise InvalidArgument("catalog", catalog, "a Catalog with at least one entry")
@@ -484,20 +512,20 @@ def _policies(draw: st.DrawFn) -> Policies:
         MeteringGrain.PER_HOUR,
         MeteringGrain.PRORATED,
     ]
-    minutes = st.none() | st.integers(0, 120)
+    minutes = st.none() | st.integers(1, 120)
     return attrs.evolve(
         base,
         rounding=draw(st.sampled_from(list(RoundingMode))),
         grain=draw(st.sampled_from(grains)),
         cluster_grain=draw(st.sampled_from(grains)),
         storage_grain=draw(st.sampled_from(grains)),
-        idle_timeout_minutes=draw(st.just(base.idle_timeout_minutes) | minutes),
-        hosting_idle_timeout_minutes=draw(minutes),
+        inactive_timeout_minutes=draw(st.just(base.inactive_timeout_minutes) | minutes),
         size_tier_fallback=draw(st.sampled_from([True, False])),
         batch_discount=draw(st.none() | rates(max_value=1)),
         storage_shrink=draw(st.sampled_from(_first(base.storage_shrink, list(ShrinkPolicy)))),
         reservation_payment=draw(st.sampled_from(list(ReservationPayment))),
-        credit_floor=draw(st.sampled_from(_first(base.credit_floor, [Decimal(0), Decimal(-100)]))),
+        # Mostly prepaid ($0), so that accounts run out often (issue 11).
+        credit_floor=draw(st.sampled_from([Decimal(0), Decimal(0), Decimal(0), Decimal(-100)])),
         min_purchase=draw(st.sampled_from([Decimal(5), Decimal(0), Decimal(25)])),
         grace_compute_hours=draw(st.sampled_from([72, 1, 24])),
         grace_storage_hours=draw(st.sampled_from([168, 1, 48])),
@@ -518,7 +546,13 @@ def _first(value: _T, choices: list[_T]) -> list[_T]:
 
 
 def auto_recharges() -> st.SearchStrategy[AutoRecharge]:
-    """:class:`~together_billing.AutoRecharge` settings of either mode (increment or top-up)."""
+    """:class:`~together_billing.AutoRecharge` settings of either mode (increment or top-up).
+
+    Each recharge buys at least $5 (the default minimum purchase, P-MIN-BUY): a
+    top-up target a cent above its threshold recharges once per cent consumed, a
+    storm of ledger entries that makes one example cost minutes (the engine's own
+    tests cover it).
+    """
     return _auto_recharges()
 
 
@@ -526,7 +560,7 @@ def auto_recharges() -> st.SearchStrategy[AutoRecharge]:
 def _auto_recharges(draw: st.DrawFn) -> AutoRecharge:
     threshold = draw(rates(max_value=100))
     if draw(st.booleans()):
-        target = threshold + draw(rates(min_value=Decimal("0.01"), max_value=500))
+        target = threshold + draw(rates(min_value=5, max_value=500))
         return AutoRecharge(mode=AutoRechargeMode.TOP_UP, threshold=threshold, target=target)
     amount = draw(rates(min_value=5, max_value=100))
     return AutoRecharge(mode=AutoRechargeMode.INCREMENT, threshold=threshold, amount=amount)
@@ -537,22 +571,36 @@ def accounts(
     ids: st.SearchStrategy[str] | None = None,
     opening_balances: st.SearchStrategy[Money] | None = None,
     auto_recharges: st.SearchStrategy[AutoRecharge | None] | None = None,
+    linked_cards: st.SearchStrategy[bool] | None = None,
 ) -> st.SearchStrategy[Account]:
     """Billing :class:`~together_billing.Account` values, which turn credits on in a replay.
 
-    Defaults: the id ``"account"``, opening balances of ``amounts(max_value=500)``
-    and no auto-recharge or one of :func:`auto_recharges`.
+    Defaults: the id ``"account"``; opening balances of ``amounts(max_value=2)``,
+    ``amounts(max_value=10)`` or ``amounts(max_value=50)`` five times in six and
+    ``amounts(max_value=500)`` otherwise, so that most
+    generated replays run out of credits (the exhaustion lifecycle is where money is at
+    stake); no auto-recharge (three times in four) or one of :func:`auto_recharges`;
+    a linked card (floor P-FLOOR ``linked_card_floor``) one time in eight.
     """
+    # Small balances mostly: up to $2, $10 or $50 five times in six, up to $500 otherwise.
+    balances = st.sampled_from([2, 10, 10, 50, 50, 500]).flatmap(lambda top: amounts(max_value=top))
+    recharges = st.one_of(st.none(), st.none(), st.none(), _auto_recharges())
+    cards = st.sampled_from([False] * 7 + [True])
     return st.builds(
         _account,
         st.just("account") if ids is None else ids,
-        amounts(max_value=500) if opening_balances is None else opening_balances,
-        (st.none() | _auto_recharges()) if auto_recharges is None else auto_recharges,
+        balances if opening_balances is None else opening_balances,
+        recharges if auto_recharges is None else auto_recharges,
+        cards if linked_cards is None else linked_cards,
     )
 
 
-def _account(account_id: str, balance: Money, recharge: AutoRecharge | None) -> Account:
-    return Account(account_id, opening_balance=balance.amount, auto_recharge=recharge)
+def _account(
+    account_id: str, balance: Money, recharge: AutoRecharge | None, card: bool = False
+) -> Account:
+    return Account(
+        account_id, opening_balance=balance.amount, auto_recharge=recharge, linked_card=card
+    )
 
 
 # -- resources ---------------------------------------------------------------------------------
@@ -619,7 +667,7 @@ def _deployment(
         hardware=draw(hardware),
         min_replicas=low,
         max_replicas=high,
-        inactive_timeout_minutes=draw(st.none() | st.integers(0, 120)),
+        inactive_timeout_minutes=draw(st.none() | st.integers(1, 120)),
     )
 
 
@@ -758,12 +806,12 @@ def _token_usages(
 
 
 def _token_usage(draw: st.DrawFn, resource: str, at: int, top: int) -> TokenUsage:
-    total = draw(st.integers(0, top))
+    total = draw(_tokens(top))
     return TokenUsage(
         from_micros(at),
         resource,
         input_tokens=total,
-        output_tokens=draw(st.integers(0, top)),
+        output_tokens=draw(_tokens(top)),
         cached_input_tokens=draw(st.integers(0, total)),
         batch=draw(st.booleans()),
     )
@@ -901,7 +949,9 @@ def _lifecycle(
         raise InvalidArgument("resource", resource, "one of the resource types")
     events: list[Event] = []
     after: int | None = None
-    for _ in range(draw(st.integers(0, max_events))):
+    # At least one event when allowed: a resource without events is an unused resource,
+    # which a shrunk example should not carry (shrinking removes the resource instead).
+    for _ in range(draw(st.integers(min(1, max_events), max_events))):
         at = window.next(draw, after)
         if at is None:
             break
@@ -937,17 +987,13 @@ class _DeploymentModel(_Model):
         self.safe = credits and policies.exhaustion_suspends_api
         minutes = resource.inactive_timeout_minutes
         if minutes is None:
-            minutes = (
-                policies.idle_timeout_minutes
-                if isinstance(resource, DedicatedEndpoint)
-                else policies.hosting_idle_timeout_minutes
-            )
+            minutes = policies.inactive_timeout_minutes
         self.timeout = minutes * MICROS_PER_MINUTE if minutes else None
         self.state = "new"
         self.activity = 0
 
     def _begin(self, draw: st.DrawFn, kind: type[Deploy | Start], at: int) -> Event:
-        ready = draw(st.booleans())
+        ready = draw(_MOSTLY_READY)
         if self.safe:
             self.state = "live" if kind is Deploy else "uncertain"
         else:
@@ -1043,7 +1089,7 @@ class _ClusterModel(_Model):
             return None
         choice = draw(st.sampled_from(options))
         if choice in ("deploy", "start"):
-            ready = draw(st.booleans())
+            ready = draw(_MOSTLY_READY)
             if ready:
                 self._ready(at)
             else:
@@ -1057,7 +1103,11 @@ class _ClusterModel(_Model):
             return DeployFailed(when, cluster.id)
         if choice == "scale":
             steps = max(1, _MAX_GPUS // self.step_gpus)
-            return ScaleGpus(when, cluster.id, self.step_gpus * draw(st.integers(1, steps)))
+            counts = st.integers(1, steps)
+            if cluster.reserved and cluster.reserved_gpus < steps * self.step_gpus:
+                # Half the time above the reservation: the extra GPUs burst (CL3).
+                counts |= st.integers(cluster.reserved_gpus // self.step_gpus + 1, steps)
+            return ScaleGpus(when, cluster.id, self.step_gpus * draw(counts))
         if choice == "extend":
             days = draw(_DAYS)
             self.end += days * _DAY
@@ -1124,7 +1174,7 @@ class _JobModel(_Model):
         self.done = True
         if draw(st.booleans()):
             return JobCompleted(from_micros(at), self.job.id)
-        tokens = draw(st.integers(0, self.job.total_tokens))
+        tokens = draw(_tokens(self.job.total_tokens))
         return JobCancelled(from_micros(at), self.job.id, tokens)
 
 
@@ -1138,12 +1188,16 @@ class _ServerlessModel(_Model):
     def step(self, draw: st.DrawFn, at: int) -> Event | None:
         if draw(st.integers(0, 3)) != 3:
             return _token_usage(draw, self.usage.id, at, _MAX_TOKENS)
+        return self.batch(draw, at)
+
+    def batch(self, draw: st.DrawFn, at: int) -> TokenUsageBatch:
+        """A batch of 1 to 4 records from ``at``, within the window."""
         times = [at]
         for _ in range(draw(st.integers(0, 3))):
             room = min(self.window.last - times[-1], _GAP_CAPS[1]) // self.window.grid
             times.append(times[-1] + draw(st.integers(0, room)) * self.window.grid)
         size = len(times)
-        tokens = st.lists(st.integers(0, _MAX_TOKENS), min_size=size, max_size=size)
+        tokens = st.lists(_tokens(_MAX_TOKENS), min_size=size, max_size=size)
         inputs = draw(tokens)
         cached = None
         if draw(st.booleans()):
@@ -1156,6 +1210,11 @@ class _ServerlessModel(_Model):
 # -- scenarios ---------------------------------------------------------------------------------
 
 
+def _catalog_repr(catalog: Catalog) -> str:
+    """Every entry with its rates, so a printed counterexample can be rebuilt from it."""
+    return f"Catalog([{', '.join(repr(entry) for entry in catalog.entries)}])"
+
+
 @attrs.frozen
 class GeneratedScenario:
     """A generated replay: resources, a valid timeline, its catalog, policies and window.
@@ -1166,7 +1225,7 @@ class GeneratedScenario:
 
     resources: tuple[Resource | Account, ...]
     events: tuple[Event, ...]
-    catalog: Catalog
+    catalog: Catalog = attrs.field(repr=_catalog_repr)
     policies: Policies
     start: pendulum.DateTime
     until: pendulum.DateTime
@@ -1181,6 +1240,20 @@ class GeneratedScenario:
         simulator = Simulator(self.catalog, self.policies)
         return simulator.run(self.resources, self.events, start=self.start, until=self.until)
 
+    def to_scenario(self) -> Scenario:
+        """The same replay as a :class:`~together_billing.scenario.Scenario` (what the
+        forecasts, comparisons and the budget assertions take)."""
+        from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
+
+        return Scenario(
+            resources=self.resources,
+            events=self.events,
+            until=self.until,
+            start=self.start,
+            catalog=self.catalog,
+            policies=self.policies,
+        )
+
 
 _KINDS: Final = ("serverless", "endpoint", "hosting", "job", "cluster", "volume")
 
@@ -1188,7 +1261,8 @@ _KINDS: Final = ("serverless", "endpoint", "hosting", "job", "cluster", "volume"
 @st.composite
 def _resource_sets(draw: st.DrawFn, max_size: int = 4) -> list[Resource]:
     """A few resources of any kind with unique ids; volumes may attach to a drawn cluster."""
-    kinds = draw(st.lists(st.sampled_from(_KINDS), max_size=max_size))
+    # At least one resource: an empty replay bills nothing and tests nothing.
+    kinds = draw(st.lists(st.sampled_from(_KINDS), min_size=1, max_size=max_size))
     result: list[Resource] = []
     for index, kind in enumerate(kinds):
         ids = st.just(f"{kind}-{index}")
@@ -1321,8 +1395,10 @@ def _scenarios(
     priced = [r for r in drawn if _priced(r, catalog, rules, start)]
     # A share of the events for each resource, so the first does not take them all.
     share = max(3, -(-max_events // max(1, len(priced) + credits)))
+    # The account's share is kept aside: purchases after an exhaustion restore (CR7).
+    kept = min(share, max_events) if credits else 0
     for resource in priced:
-        budget = min(share, max_events - len(events))
+        budget = min(share, max_events - kept - len(events))
         events.extend(draw(_lifecycle(resource, rules, window, budget, credits)))
     if account is not None:
         budget = min(share, max_events - len(events))
@@ -1331,7 +1407,7 @@ def _scenarios(
         when = st.integers(0, (window.last - window.first) // window.grid).map(
             lambda n: from_micros(window.first + n * window.grid)
         )
-        change = _price_changes(_first_entries(catalog), when, rates(max_value=20))
+        change = _price_changes(_first_entries(catalog), when, _default_rates())
         events.extend(draw(st.lists(change, max_size=max_price_changes)))
     members: tuple[Resource | Account, ...] = (*drawn, account) if account else tuple(drawn)
     return GeneratedScenario(members, tuple(events), catalog, rules, start, until)
@@ -1343,10 +1419,22 @@ def _credit_events(
 ) -> list[Event]:
     """Purchases (at least the minimum purchase) and grants on the account."""
     low = max(rules.min_purchase, Decimal("0.01"))
-    bought = amounts(min_value=low, max_value=max(low, Decimal(1000)))
-    granted = amounts(min_value=Decimal("0.01"), max_value=500)
+    # Mostly small, so purchases restore an account only for a while and it runs out again.
+    bought = st.one_of(
+        amounts(min_value=low, max_value=max(low, Decimal(20))),
+        amounts(min_value=low, max_value=max(low, Decimal(20))),
+        amounts(min_value=low, max_value=max(low, Decimal(1000))),
+    )
+    granted = st.one_of(
+        amounts(min_value=Decimal("0.01"), max_value=20),
+        amounts(min_value=Decimal("0.01"), max_value=20),
+        amounts(min_value=Decimal("0.01"), max_value=500),
+    )
     events: list[Event] = []
-    after: int | None = None
+    # Half the time the credit events start in the window's second half: bought after the
+    # credits ran out, they restore what the exhaustion paused or revoked (CR7).
+    late = window.first + (window.last - window.first) // 2 // window.grid * window.grid
+    after: int | None = draw(st.sampled_from([None, late]))
     for _ in range(draw(st.integers(0, budget))):
         at = window.next(draw, after)
         if at is None:
@@ -1362,8 +1450,24 @@ def _credit_events(
 # -- defaults of arguments that share a strategy's name -----------------------------------------
 
 
+#: Rates of :func:`catalogs` by default: prices like Together's (per hour, per GPU-hour,
+#: per 1M tokens), odd cents included so that amounts round. A sampled rate shrinks in
+#: one step, where an integer of cents takes a dozen: a catalog has 40-odd rates.
+_CATALOG_RATES: Final = st.sampled_from(
+    [
+        Decimal(text)
+        for text in [
+            *["0.01", "0.06", "0.10", "0.18", "0.20", "0.48", "0.60", "0.88", "1.04", "1.20"],
+            *["2.50", "2.99", "3.49", "3.99", "5.49", "7.15", "7.98", "9.95", "11.49", "12.34"],
+            *["13.99", "14.50", "15.49", "16.80", "17.75", "18.20", "19.45", "19.99"],
+        ]
+    ]
+)
+
+
 def _default_rates() -> st.SearchStrategy[Decimal]:
-    return rates(max_value=20)
+    # Not zero: a zero rate bills $0, and Hypothesis draws bounds often.
+    return _CATALOG_RATES
 
 
 def _default_instants() -> st.SearchStrategy[pendulum.DateTime]:
@@ -1371,7 +1475,9 @@ def _default_instants() -> st.SearchStrategy[pendulum.DateTime]:
 
 
 def _default_accounts() -> st.SearchStrategy[Account]:
-    return accounts()
+    # scenarios()' accounts: half of them open with at most $20, so that the credits run
+    # out (and grace periods, restorations follow) in a good share of examples.
+    return accounts(opening_balances=amounts(max_value=20) | amounts(max_value=500))
 
 
 def _default_catalogs() -> st.SearchStrategy[Catalog]:
@@ -1381,25 +1487,135 @@ def _default_catalogs() -> st.SearchStrategy[Catalog]:
 # -- registration ------------------------------------------------------------------------------
 
 
-def _hypothesis_setup_hook() -> None:
-    """Register the strategies for the library's types, so ``st.from_type`` finds them.
+def strategy_for(kind: type[_T]) -> st.SearchStrategy[_T]:
+    """The library's strategy for one of its public value types: what ``st.from_type`` uses.
 
-    Hypothesis calls this through the ``hypothesis`` entry point when it is
-    imported. Strategies are registered as functions, so nothing is built until a
-    test asks for one.
+    Resources, accounts, policies, catalogs and their prices, amounts, periods,
+    intervals, every event type, replay results, invoices and their lines, log
+    entries, simulators and :class:`~together_billing.scenario.Scenario` values.
+    Values that only a replay makes (results, invoices, lines, log entries) are
+    taken from replays of :func:`timelines`. Raises
+    :class:`~together_billing.InvalidArgument` for any other type.
+
+    >>> from together_billing import Deploy
+    >>> strategy_for(Deploy)
+    builds(Deploy, ...)
     """
-    st.register_type_strategy(Money, lambda _: amounts())
-    st.register_type_strategy(DedicatedEndpoint, lambda _: dedicated_endpoints())
-    st.register_type_strategy(FineTunedHosting, lambda _: fine_tuned_hostings())
-    st.register_type_strategy(ServerlessUsage, lambda _: serverless_usages())
-    st.register_type_strategy(FineTuningJob, lambda _: fine_tuning_jobs())
-    st.register_type_strategy(InstantCluster, lambda _: instant_clusters())
-    st.register_type_strategy(StorageVolume, lambda _: storage_volumes())
-    st.register_type_strategy(Account, lambda _: accounts())
-    st.register_type_strategy(Catalog, lambda _: catalogs())
-    st.register_type_strategy(GeneratedScenario, lambda _: scenarios())
+    built = _BUILT.get(kind)
+    if built is not None:
+        return built
+    factories = _type_strategies()
+    if kind not in factories:
+        known = sorted(k.__name__ for k in factories)
+        raise InvalidArgument("kind", kind, f"one of the library's value types {known}")
+    strategy = _BUILT[kind] = factories[kind]()
+    return strategy
 
 
-# Imported before Hypothesis ran its entry points (this module imported Hypothesis first):
-# register here, as the entry point would have. Registering twice is harmless.
-_hypothesis_setup_hook()
+#: Strategies are immutable: each type's is built once (``st.from_type`` asks per draw).
+_BUILT: Final[dict[type, st.SearchStrategy[Any]]] = {}
+
+
+def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
+    from together_billing.engine import SimulationState  # noqa: PLC0415
+    from together_billing.invoice import Invoice, InvoiceLine, LogEntry  # noqa: PLC0415
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
+    from together_billing.time import BillingPeriod  # noqa: PLC0415
+
+    factories: dict[type, Callable[[], st.SearchStrategy[Any]]] = {
+        Money: amounts,
+        BillingPeriod: lambda: st.builds(
+            BillingPeriod, st.integers(2000, 2100), st.integers(1, 12)
+        ),
+        Interval: intervals,
+        MeteringGrain: lambda: st.sampled_from(_GRAINS),
+        Catalog: catalogs,
+        Account: accounts,
+        AutoRecharge: auto_recharges,
+        Policies: policies,
+        DedicatedEndpoint: dedicated_endpoints,
+        FineTunedHosting: fine_tuned_hostings,
+        ServerlessUsage: serverless_usages,
+        FineTuningJob: fine_tuning_jobs,
+        InstantCluster: instant_clusters,
+        StorageVolume: storage_volumes,
+        GeneratedScenario: scenarios,
+        Scenario: lambda: scenarios().map(GeneratedScenario.to_scenario),
+        Simulator: lambda: st.builds(Simulator, catalogs(), policies()),
+        SimulationResult: _results,
+        SimulationState: lambda: _results().map(lambda result: result.state),
+        Invoice: lambda: _results().flatmap(lambda result: st.sampled_from(result.invoices)),
+        InvoiceLine: lambda: _results(lambda result: result.lines).flatmap(
+            lambda result: st.sampled_from(result.lines)
+        ),
+        LogEntry: lambda: _results(lambda result: result.log).flatmap(
+            lambda result: st.sampled_from(result.log)
+        ),
+        PriceChange: lambda: catalogs().flatmap(price_changes),
+        TokenUsage: lambda: token_usages(resources=_IDS),
+        TokenUsageBatch: _token_usage_batches,
+        Purchase: purchases,
+        Grant: grants,
+        JobCancelled: lambda: st.builds(JobCancelled, instants(), _IDS, st.integers(0, 10_000_000)),
+    }
+    for price in (ServerlessPrice, SizeTierPrice, HardwarePrice, ClusterPrice, StoragePrice):
+        factories[price] = functools.partial(_catalog_entries, price)
+    factories[FineTuningPrice] = functools.partial(_catalog_entries, FineTuningPrice)
+    for event, fields in _EVENT_FIELDS.items():
+        factories[event] = functools.partial(st.builds, event, instants(), _IDS, **fields)
+    return factories
+
+
+#: The fields beyond ``at`` and ``resource`` of the events built directly.
+_EVENT_FIELDS: Final[dict[type, dict[str, st.SearchStrategy[Any]]]] = {
+    Deploy: {"ready": st.booleans()},
+    Start: {"ready": st.booleans()},
+    Ready: {},
+    DeployFailed: {},
+    Stop: {},
+    Delete: {},
+    JobCompleted: {},
+    ScaleReplicas: {"replicas": st.integers(0, 8)},
+    ScaleGpus: {"gpus": st.integers(1, 8).map(lambda n: 8 * n)},
+    ExtendReservation: {"days": _DAYS},
+    ResizeVolume: {"size_tib": st.integers(1, _MAX_TIB), "via_account_team": st.booleans()},
+    Requests: {"count": st.integers(1, 100)},
+}
+
+_MONTHS: Final = st.integers(1, 12)
+_GRAINS: Final = (
+    MeteringGrain.PER_MINUTE,
+    MeteringGrain.PER_SECOND,
+    MeteringGrain.PER_HOUR,
+    MeteringGrain.PRORATED,
+)
+
+
+def _catalog_entries(kind: type[_T]) -> st.SearchStrategy[_T]:
+    return catalogs().flatmap(
+        lambda catalog: st.sampled_from([e for e in catalog.entries if isinstance(e, kind)])
+    )
+
+
+def _results(
+    keep: Callable[[SimulationResult], object] | None = None,
+) -> st.SearchStrategy[SimulationResult]:
+    results = timelines().map(GeneratedScenario.run)
+    return results if keep is None else results.filter(keep)
+
+
+def _token_usage_batches() -> st.SearchStrategy[TokenUsageBatch]:
+    return _batches(_window(DEFAULT_START, DEFAULT_UNTIL, None))
+
+
+@st.composite
+def _batches(draw: st.DrawFn, window: _Window) -> TokenUsageBatch:
+    steps = (window.last - window.first) // window.grid
+    at = window.first + draw(st.integers(0, steps)) * window.grid
+    usage = ServerlessUsage(draw(_IDS), model=MODELS[0])
+    return _ServerlessModel(usage, window).batch(draw, at)
+
+
+# This module's own type, and those of the modules it imported: registered here too, so
+# st.from_type works where the package's entry point is not installed (a source checkout).
+setup()

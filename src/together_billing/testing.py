@@ -6,9 +6,7 @@ against every invariant the library promises, and raises
 invoice line. Call it from your own tests, property-based ones in particular:
 
 >>> from together_billing import *
->>> endpoint = DedicatedEndpoint(
-...     "ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm", inactive_timeout_minutes=0
-... )
+>>> endpoint = DedicatedEndpoint("ep-1", model="my-model", hardware="1x_nvidia_h100_80gb_sxm")
 >>> events = [Deploy("2025-11-03T09:00:00Z", "ep-1"), Stop("2025-11-03T10:30:00Z", "ep-1")]
 >>> result = simulate([endpoint], events, until="2025-12-01T00:00:00Z")
 >>> check_invariants(result, resources=[endpoint], events=events)
@@ -20,7 +18,8 @@ month's bill under a limit, and how long do the credits last?
 True
 >>> print(describe_bill(result.invoices[0], limit="5"))
 Invoice 2025-11 (final): total 5.99 USD, over the limit of 5.00 USD by 0.99 USD
-  ep-1  1x_nvidia_h100_80gb_sxm ready replicas  5.99 USD
+  ep-1  1x_nvidia_h100_80gb_sxm ready replicas  90 replica-minute x 3.99 USD per \
+replica-hour  5.99 USD
 
 The pytest plugin (``together_billing.pytest_plugin``) wraps these in fixtures
 and assertions; see the testing page of the documentation.
@@ -28,11 +27,13 @@ and assertions; see the testing page of the documentation.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pendulum
 
@@ -40,10 +41,16 @@ from together_billing.credits import Account, LedgerEntry
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import CENT, EXACT_CONTEXT, Money, to_decimal
+from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
 from together_billing.resources import Resource
-from together_billing.time import BillingPeriod, from_micros, to_micros
+from together_billing.time import BillingPeriod, from_micros, instant, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
+
+if TYPE_CHECKING:
+    from together_billing.compare import Comparison
+    from together_billing.explain import IdleReport
+    from together_billing.scenario import Scenario
+    from together_billing.strategies import GeneratedScenario
 
 __all__ = [
     "CREDIT_TOLERANCE",
@@ -51,12 +58,17 @@ __all__ = [
     "INVARIANTS",
     "BudgetExceeded",
     "CreditsRunOut",
+    "IdleChargesExceeded",
     "InvariantViolation",
+    "SpikeDetected",
     "assert_credits_last",
+    "assert_idle_under",
     "assert_monthly_bill_under",
+    "assert_within_plan",
     "budget_exceeded",
     "check_invariants",
     "describe_bill",
+    "describe_draws",
     "runway",
 ]
 
@@ -74,13 +86,15 @@ INVARIANTS: Final = (
 #: The log actions after which a resource must accrue nothing more (CL5, CR4, CR5, ST1).
 END_ACTIONS: Final = frozenset({"decommissioned", "data deleted", "deleted"})
 
-_HALF_CENT: Final = Decimal("0.005")
 #: How far credit sums may drift: ledger draws are quotients carried to 50 digits, and
 #: ``SimulationResult.credits`` gives them to the trillionth of a dollar. A billionth of
 #: a dollar is far below a cent, and far above that noise.
 CREDIT_TOLERANCE: Final = Decimal("1e-9")
 _MICROS_PER_SECOND: Final = 1_000_000
 _UNIT_STEPS: Final = {"second": 1, "minute": 60, "hour": 3600}
+
+_Replayable: TypeAlias = "SimulationResult | Scenario | GeneratedScenario | str | Path"
+"""What the assertions replay: a result, a scenario (or generated one) or a scenario file."""
 
 _Limit: TypeAlias = Money | Decimal | int | str
 """A budget: :class:`~together_billing.Money`, or an amount in USD (never a float)."""
@@ -131,8 +145,12 @@ class BudgetExceeded(BillingError, AssertionError):
 class CreditsRunOut(BillingError, AssertionError):
     """The credits ran out sooner than required.
 
-    ``exhausted`` is the instant they ran out, ``days`` how many days they were
-    required to last from ``start``.
+    ``exhausted`` is the instant they ran out, ``until`` the instant they were
+    required to last to, ``start`` the replay's start (``days`` is how many days
+    after ``start`` that is, when the requirement was given in days). The message
+    lists what drew the credits until they ran out, per resource, largest first:
+    usage paid from the balance, not charges paid another way (a reservation paid
+    up front).
     """
 
     def __init__(
@@ -141,26 +159,54 @@ class CreditsRunOut(BillingError, AssertionError):
         *,
         start: pendulum.DateTime,
         exhausted: pendulum.DateTime,
-        days: int,
+        until: pendulum.DateTime,
+        days: int | None = None,
     ) -> None:
         self.start = start
         self.exhausted = exhausted
+        self.until = until
         self.days = days
         lasted = Decimal((exhausted - start).total_seconds()) / 86400
+        required = f"at least {days} days" if days is not None else f"until {until.isoformat()}"
         head = (
-            f"credits ran out at {exhausted.isoformat()}, {lasted:.2f} days after "
-            f"{start.isoformat()}; expected them to last at least {days} days"
+            f"credits ran out at {exhausted.isoformat()}, {lasted:.2f} days after the replay's "
+            f"start {start.isoformat()}; expected them to last {required}"
         )
         parts = [head]
         credits = result.credits
         if credits is not None:
             parts.append(
-                "  "
+                "  credits: "
                 + ", ".join(f"{name} {_cents(value)}" for name, value in credits.items())
                 + " USD"
             )
-        parts.extend(describe_bill(invoice) for invoice in result.invoices if invoice.lines)
+        parts.append(describe_draws(result, until=exhausted))
         super().__init__("\n".join(parts))
+
+
+def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None = None) -> str:
+    """What drew the account's credits (up to ``until``), per resource, largest first.
+
+    Only consumption paid from the balance counts: purchases, grants, expiries and
+    charges paid another way (a reservation paid up front) are not draws.
+    """
+    limit = None if until is None else to_micros(until)
+    drawn: dict[str, Decimal] = {}
+    for entry in result.ledger:
+        if entry.kind != "consumption" or (limit is not None and entry.at_micros > limit):
+            continue
+        drawn[entry.resource] = EXACT_CONTEXT.add(
+            drawn.get(entry.resource, Decimal(0)), entry.from_credits
+        )
+    rows = sorted(
+        ((resource, amount) for resource, amount in drawn.items() if amount),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    if not rows:
+        return "  nothing drew the credits"
+    width = max(len(resource) for resource, _ in rows)
+    lines = [f"  {resource:<{width}}  {_cents(amount)} USD" for resource, amount in rows]
+    return "\n".join(["  drawn from the credits, largest first:", *lines])
 
 
 # -- budgets -------------------------------------------------------------------------------------
@@ -195,8 +241,10 @@ def budget_exceeded(
 
 
 def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
-    """The invoice's lines, largest first (resource, description, amount), and its total.
+    """The invoice's lines, largest first, and its total.
 
+    Each line shows its resource, description, quantity x rate and amount, and says
+    when its price is an estimate (not Together's own material nor the user's).
     With ``limit``, the total is compared with it.
     """
     status = invoice.status.value
@@ -212,10 +260,16 @@ def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
         return head + "\n  (no lines)"
     width_resource = max(len(line.resource) for line in lines)
     width_description = max(len(line.description) for line in lines)
+    charges = [f"{line.quantity} {line.unit} x {line.rate} {line.rate_unit}" for line in lines]
+    width_charge = max(len(charge) for charge in charges)
+    width_amount = max(len(str(line.money)) for line in lines)
     rows = [
-        f"  {line.resource:<{width_resource}}  {line.description:<{width_description}}"
-        f"  {line.money}"
-        for line in lines
+        (
+            f"  {line.resource:<{width_resource}}  {line.description:<{width_description}}"
+            f"  {charge:<{width_charge}}  {line.money!s:>{width_amount}}"
+            + ("  (estimated price)" if line.estimated else "")
+        ).rstrip()
+        for line, charge in zip(lines, charges, strict=True)
     ]
     return "\n".join([head, *rows])
 
@@ -238,15 +292,16 @@ def _replay_start(result: SimulationResult) -> pendulum.DateTime:
 
 
 def assert_monthly_bill_under(
-    result_or_scenario: SimulationResult | str | Path,
+    result_or_scenario: _Replayable,
     limit: _Limit,
     *,
     period: BillingPeriod | str | None = None,
 ) -> SimulationResult:
     """Raise :class:`BudgetExceeded` if a month's bill is over ``limit``.
 
-    ``result_or_scenario`` is a replay's result, or the path of a scenario file
-    to replay (see :func:`~together_billing.scenario.run_scenario`). The message
+    ``result_or_scenario`` is a replay's result, a
+    :class:`~together_billing.scenario.Scenario` (or a generated one) to replay, or
+    the path of a scenario file (see :func:`~together_billing.scenario.run_scenario`). The message
     lists the offending month's lines, largest first, and its total against the
     limit. Returns the result, for further checks.
     """
@@ -259,35 +314,216 @@ def assert_monthly_bill_under(
 
 
 def assert_credits_last(
-    result_or_scenario: SimulationResult | str | Path, *, days: int
+    result_or_scenario: _Replayable,
+    until: dt.datetime | dt.date | str | None = None,
+    *,
+    days: int | None = None,
 ) -> SimulationResult:
-    """Raise :class:`CreditsRunOut` if the credits run out within ``days`` of the replay's start.
+    """Raise :class:`CreditsRunOut` if the credits run out before ``until``.
 
-    The replay must have an :class:`~together_billing.Account` and should run
-    at least ``days`` days: credits that have not run out by ``until`` pass.
-    The message lists the bill's lines, largest first. Returns the result.
+    ``until`` is an instant (an aware datetime or an ISO 8601 string) or a date
+    (a :class:`datetime.date` or ``"YYYY-MM-DD"``, meaning 00:00 UTC that day);
+    or give ``days`` instead: that many days after the replay's start.
+    ``result_or_scenario`` is a replay's result, a
+    :class:`~together_billing.scenario.Scenario` (or a generated one), or the path
+    of a scenario file. The replay must have an :class:`~together_billing.Account`
+    and must reach ``until``: a replay that ends earlier cannot say whether the
+    credits last, and raises :class:`~together_billing.InvalidArgument`. The
+    message lists what drew the credits, largest first. Returns the result.
     """
     __tracebackhide__ = True
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+    if (until is None) == (days is None):
+        raise InvalidArgument(
+            "until", until, "either an instant or date (until=...) or a number of days (days=...)"
+        )
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
         raise InvalidArgument("days", days, "a whole number of days, 0 or more")
     result = _result_of(result_or_scenario)
     if result.credits is None:
         raise InvalidArgument(
             "result", result, "a replay with an Account among its resources (credits on)"
         )
-    exhausted = runway(result)
     start = _replay_start(result)
-    if exhausted is not None and exhausted < start.add(days=days):
-        raise CreditsRunOut(result, start=start, exhausted=exhausted, days=days)
+    target = start.add(days=days) if days is not None else _horizon(until)
+    end = result.state.at
+    if target > end:
+        field, value = ("days", days) if days is not None else ("until", target.isoformat())
+        raise InvalidArgument(
+            field,
+            value,
+            f"an instant the replay reaches: it runs from {start.isoformat()} to "
+            f"{end.isoformat()}; replay further (a later until) to check {target.isoformat()}",
+        )
+    exhausted = runway(result)
+    if exhausted is not None and exhausted < target:
+        raise CreditsRunOut(result, start=start, exhausted=exhausted, until=target, days=days)
     return result
 
 
-def _result_of(value: SimulationResult | str | Path) -> SimulationResult:
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _horizon(value: object) -> pendulum.DateTime:
+    """An instant, or a date as 00:00 UTC that day."""
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError as error:
+            raise InvalidArgument("until", value, f"a real date ({error})") from None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
+    return instant(value, field="until")
+
+
+class SpikeDetected(BillingError, AssertionError):
+    """A bill grew against its plan by more than allowed.
+
+    ``comparison`` is the :class:`~together_billing.compare.Comparison` of the plan
+    with the actual replay; ``growth`` the total's increase and ``allowed`` the most
+    it could grow. The message lists the lines that grew, largest growth first.
+    """
+
+    def __init__(self, comparison: Comparison, *, allowed: Money) -> None:
+        self.comparison = comparison
+        self.growth = comparison.delta
+        self.allowed = allowed
+        before, after = comparison.before.total, comparison.after.total
+        head = (
+            f"the bill grew from {before} (plan) to {after}: +{self.growth.amount} USD, "
+            f"more than the {allowed.amount} USD allowed"
+        )
+        grown = sorted(
+            (change for change in comparison.changes if change.delta > 0),
+            key=lambda change: (-change.delta, change.period, change.resource),
+        )
+        rows = [
+            f"  {change.period}  {change.resource}  {change.description}: "
+            f"{_amount_or_dash(change.before)} -> {_amount_or_dash(change.after)} "
+            f"(+{change.delta} USD)"
+            for change in grown
+        ]
+        super().__init__("\n".join([head, "  what grew, largest first:", *rows]))
+
+
+def _amount_or_dash(line: InvoiceLine | None) -> str:
+    return "-" if line is None else f"{line.amount} USD"
+
+
+def assert_within_plan(
+    result_or_scenario: _Replayable,
+    plan: _Replayable,
+    *,
+    tolerance: _Limit | None = None,
+    ratio: Decimal | int | str | None = None,
+) -> SimulationResult:
+    """Raise :class:`SpikeDetected` if the bill grew against ``plan`` by more than allowed.
+
+    ``plan`` is the expected replay (a result, a Scenario or a scenario file); the
+    bill may exceed the plan's total by ``tolerance`` (USD, default 0) plus
+    ``ratio`` of the plan's total (e.g. ``"0.1"`` for 10%, default 0). The failure
+    lists what grew, line by line (:func:`~together_billing.compare.compare`).
+    Returns the actual result.
+    """
+    __tracebackhide__ = True
+    from together_billing.compare import compare  # noqa: PLC0415 - only when used
+
+    actual = _result_of(result_or_scenario)
+    expected = _result_of(plan)
+    allowed = _limit(tolerance if tolerance is not None else 0)
+    if ratio is not None:
+        share = to_decimal(ratio, field="ratio")
+        if share < 0:
+            raise InvalidArgument("ratio", ratio, "a share of the plan's total, 0 or more")
+        allowed = allowed + Money(EXACT_CONTEXT.multiply(expected.total.amount, share)).rounded()
+    comparison = compare(expected, actual)
+    if comparison.delta > allowed:
+        raise SpikeDetected(comparison, allowed=allowed)
+    return actual
+
+
+class IdleChargesExceeded(BillingError, AssertionError):
+    """Deployments billed more than allowed while no request came.
+
+    ``report`` is the :class:`~together_billing.explain.IdleReport`, ``limit`` the
+    budget. The message lists each idle deployment, its idle intervals and their
+    amounts, largest first.
+    """
+
+    def __init__(self, report: IdleReport, limit: Money) -> None:
+        self.report = report
+        self.limit = limit
+        head = (
+            f"{_cents(report.idle)} USD billed while no request came, over the limit of "
+            f"{limit.rounded()}; stopping each deployment after {report.stop_after_minutes} "
+            f"idle minutes saves {_cents(report.saving)} USD"
+        )
+        parts = [head]
+        for resource in sorted(report.resources, key=lambda r: (-r.idle, r.resource)):
+            if not resource.idle:
+                continue
+            parts.append(
+                f"  {resource.resource} ({resource.kind}): {_cents(resource.idle)} USD idle of "
+                f"{_cents(resource.billed)} USD billed, {resource.requests} requests"
+            )
+            stretches = sorted(
+                (s for s in resource.stretches if s.idle), key=lambda s: (-s.idle, s.interval.start)
+            )
+            parts.extend(
+                f"    [{s.interval.start.isoformat()}, {s.interval.end.isoformat()}): "
+                f"{_cents(s.idle)} USD"
+                for s in stretches
+            )
+        super().__init__("\n".join(parts))
+
+
+def assert_idle_under(
+    scenario: Scenario | str | Path,
+    limit: _Limit,
+    *,
+    stop_after_minutes: int = 60,
+) -> IdleReport:
+    """Raise :class:`IdleChargesExceeded` if deployments billed over ``limit`` while idle.
+
+    Idle charges are what hosted models and dedicated endpoints accrued while no
+    request came (:func:`~together_billing.explain.idle_report`); the scenario
+    (a :class:`~together_billing.scenario.Scenario` or a scenario file: its
+    requests are needed) is replayed. Returns the report.
+    """
+    __tracebackhide__ = True
+    from together_billing.explain import idle_report  # noqa: PLC0415 - only when used
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic is heavy
+
+    if isinstance(scenario, str | Path):
+        scenario = Scenario.from_file(scenario)
+    if not isinstance(scenario, Scenario):
+        raise InvalidArgument(
+            "scenario", scenario, "a Scenario or a scenario file (its requests are needed)"
+        )
+    budget = _limit(limit)
+    report = idle_report(scenario, stop_after_minutes=stop_after_minutes)
+    if report.idle > budget.amount:
+        raise IdleChargesExceeded(report, budget)
+    return report
+
+
+def _result_of(value: _Replayable) -> SimulationResult:
     if isinstance(value, str | Path):
         from together_billing.scenario import run_scenario  # noqa: PLC0415 - pydantic is heavy
 
         return run_scenario(value)
-    return value
+    if isinstance(value, SimulationResult):
+        return value
+    run = getattr(value, "run", None)
+    if not callable(run):
+        raise InvalidArgument(
+            "result_or_scenario",
+            value,
+            "a SimulationResult, a Scenario (or generated scenario) or a scenario file's path",
+        )
+    result = run()
+    if not isinstance(result, SimulationResult):
+        raise InvalidArgument("result_or_scenario", value, "a scenario whose run() replays it")
+    return result
 
 
 # -- invariants ----------------------------------------------------------------------------------
@@ -306,9 +542,11 @@ def check_invariants(
 
     - ``lines-sum-to-total`` (IN1): each invoice's total is the sum of its lines' amounts.
     - ``rounding`` (G1, P-ROUND): each line's ``amount_exact`` is ``quantity`` x ``rate`` /
-      ``rate_per``, and its ``amount`` is whole cents within half a cent of it.
-    - ``credit-conservation`` (CR1), with credits on: purchased + granted == consumed +
-      expired + remaining, and each ledger entry's balance follows from the previous one
+      ``rate_per``, and its ``amount`` is ``amount_exact`` rounded to whole cents in the
+      result's own rounding mode (``result.policies.rounding``: half-up, half-even, up or
+      down; under ``up`` and ``down`` a correct line is up to a cent away).
+    - ``credit-conservation`` (CR1), with credits on: purchased + granted (+ settled) ==
+      consumed + expired + remaining, and each ledger entry's balance follows from the previous one
       (to :data:`CREDIT_TOLERANCE`, far below a cent).
     - ``no-charge-after-decommission`` (CL5, CR4, CR5, ST1): once the log says a resource
       was ``decommissioned``, ``data deleted`` or ``deleted``, no invoice line bills a unit
@@ -379,6 +617,7 @@ def _check_totals(result: SimulationResult) -> None:
 
 
 def _check_rounding(result: SimulationResult) -> None:
+    mode = result.policies.rounding
     offending: list[tuple[InvoiceLine, str]] = []
     for invoice in result.invoices:
         for line in invoice.lines:
@@ -389,10 +628,11 @@ def _check_rounding(result: SimulationResult) -> None:
                 reason = f"amount_exact {line.amount_exact} != quantity x rate / rate_per {exact}"
             elif line.amount != line.amount.quantize(CENT):
                 reason = f"amount {line.amount} is not whole cents"
-            elif abs(line.amount - line.amount_exact) > _HALF_CENT:
+            elif line.amount != round_to_cents(line.amount_exact, mode):
                 reason = (
-                    f"amount {line.amount} is {abs(line.amount - line.amount_exact)} from "
-                    f"amount_exact {line.amount_exact}, more than half a cent"
+                    f"amount {line.amount} is not amount_exact {line.amount_exact} rounded "
+                    f"{mode.value} to cents ({round_to_cents(line.amount_exact, mode)}), the "
+                    "replay's rounding policy (P-ROUND)"
                 )
             else:
                 continue
@@ -407,6 +647,8 @@ def _check_credits(result: SimulationResult) -> None:
     if credits is None:
         return
     credits_in = EXACT_CONTEXT.add(credits["purchased"], credits["granted"])
+    # Debt billed on a closed period's invoice is settled back into the balance.
+    credits_in = EXACT_CONTEXT.add(credits_in, credits.get("settled", Decimal(0)))
     credits_out = EXACT_CONTEXT.add(
         EXACT_CONTEXT.add(credits["consumed"], credits["expired"]), credits["remaining"]
     )

@@ -11,7 +11,14 @@ in never changes a result:
    then everything that *begins* (deploy, start, ready), then replica changes,
    then activity (requests, token usage, job completion). Intervals are half-open,
    so what ends at ``t`` ends before what begins at ``t``, and usage at the
-   instant a resource stops is after the stop;
+   instant a resource stops is after the stop. **The engine's own reactions come
+   last** (``PRIORITY_ENGINE``): credit checks (exhaustion, restoration,
+   auto-recharge, alerts), idle auto-stops, reservation ends and alerts, grace ends.
+   So every event of the customer's at ``t`` is applied before the engine reacts to
+   ``t``: a customer's ``Stop`` at the instant credits run out stops the resource,
+   a request at an idle deadline keeps the endpoint up. A begin or a request at
+   ``t`` is still judged against the balance at ``t`` (after the purchases at
+   ``t``): at or below the floor, it is refused (CR8);
 3. a canonical key built from the event itself: its type name, resource id and
    fields.
 
@@ -28,13 +35,22 @@ expected an integer >= 0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 import pendulum
 
+from together_billing._columns import (
+    array_column,
+    first_above,
+    first_decrease,
+    is_array,
+    only_ints,
+    order_error,
+)
 from together_billing.catalog import PriceEntry
 from together_billing.errors import InvalidArgument
 from together_billing.money import to_decimal
@@ -45,6 +61,7 @@ __all__ = [
     "PRIORITY_BEGIN",
     "PRIORITY_CREDIT",
     "PRIORITY_END",
+    "PRIORITY_ENGINE",
     "PRIORITY_PRICE",
     "PRIORITY_SCALE",
     "Delete",
@@ -66,6 +83,7 @@ __all__ = [
     "Stop",
     "TokenUsage",
     "TokenUsageBatch",
+    "deduplicate",
 ]
 
 PRIORITY_PRICE: Final = 0
@@ -74,9 +92,18 @@ PRIORITY_END: Final = 10
 PRIORITY_BEGIN: Final = 20
 PRIORITY_SCALE: Final = 30
 PRIORITY_ACTIVITY: Final = 40
+#: The replay engine's reactions to an instant, after every customer event at it.
+PRIORITY_ENGINE: Final = 50
 
 
-def _at(value: object) -> pendulum.DateTime:
+#: What an event's instant may be given as: an aware datetime or an ISO 8601 string.
+#: The converters' parameters are annotated with what they accept, because attrs copies
+#: them onto ``__init__``: type checkers, ``st.from_type`` and Hypothesis's ghostwriter
+#: read them there.
+_InstantLike: TypeAlias = dt.datetime | str
+
+
+def _at(value: _InstantLike) -> pendulum.DateTime:
     return instant(value, field="at")
 
 
@@ -89,12 +116,21 @@ def _resource_id(instance: Any, attribute: attrs.Attribute[str], value: object) 
 
 def _count(minimum: int) -> Any:
     def check(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
+        if type(value) is int and value >= minimum:
+            return  # the common case, checked first (bulk events build millions of these)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise InvalidArgument(
                 attribute.name, value, f"an integer >= {minimum}", context=type(instance).__name__
             )
 
     return check
+
+
+def _optional_id(instance: Any, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise InvalidArgument(
+            "id", value, "a non-empty string or None", context=type(instance).__name__
+        )
 
 
 class _Ordered:
@@ -278,12 +314,15 @@ class TokenUsage(_ResourceEvent):
 
     ``input_tokens`` counts all input tokens, of which ``cached_input_tokens``
     were served from the prompt cache; ``batch`` marks Batch API requests.
+    ``id`` optionally names the usage record where it came from (an import's row
+    or meter-event id): a replay bills each id once, see :func:`deduplicate`.
     """
 
     input_tokens: int = attrs.field(default=0, validator=_count(0))
     output_tokens: int = attrs.field(default=0, validator=_count(0))
     cached_input_tokens: int = attrs.field(default=0, validator=_count(0))
     batch: bool = False
+    id: str | None = attrs.field(default=None, kw_only=True, validator=_optional_id)
     priority: ClassVar[int] = PRIORITY_ACTIVITY
 
     def __attrs_post_init__(self) -> None:
@@ -296,32 +335,63 @@ class TokenUsage(_ResourceEvent):
             )
 
     def _fields(self) -> tuple[Any, ...]:
-        return (self.input_tokens, self.output_tokens, self.cached_input_tokens, self.batch)
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            self.batch,
+            self.id or "",
+        )
 
 
-def _micros_column(value: object) -> tuple[int, ...]:
+def _micros_column(value: Sequence[_InstantLike | int]) -> tuple[int, ...]:
+    """The ``at`` column as integer microseconds, checked to be in non-decreasing order."""
+    if is_array(value):
+        return array_column(value, field="at", context="TokenUsageBatch", instants=True)
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
-    result = []
-    previous = None
-    for index, item in enumerate(value):
-        micros = item if type(item) is int else to_micros(instant(item, field=f"at[{index}]"))
-        if previous is not None and micros < previous:
-            raise InvalidArgument(
-                f"at[{index}]",
-                from_micros(micros).isoformat(),
-                f"instants in non-decreasing order (after {from_micros(previous).isoformat()})",
-                context="TokenUsageBatch",
-            )
-        previous = micros
-        result.append(micros)
-    return tuple(result)
+    given = tuple(value)
+    result: tuple[int, ...]
+    if only_ints(given):
+        result = given  # type: ignore[assignment]  # only_ints checked every item
+    else:
+        result = tuple(
+            item if type(item) is int else to_micros(instant(item, field=f"at[{index}]"))
+            for index, item in enumerate(given)
+        )
+    index = first_decrease(result)
+    if index is not None:
+        raise order_error("at", index, result[index], result[index - 1], "TokenUsageBatch")
+    return result
 
 
-def _int_column(value: object) -> tuple[int, ...]:
+def _int_column(value: Sequence[int], name: str) -> tuple[int, ...]:
+    """A token column as a tuple of ints >= 0, naming ``name`` (and the index) on errors."""
+    if is_array(value):
+        return array_column(value, field=name, context="TokenUsageBatch")
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise InvalidArgument("tokens", value, "a sequence of integers", context="TokenUsageBatch")
-    return tuple(value)
+        raise InvalidArgument(name, value, "a sequence of integers", context="TokenUsageBatch")
+    column = tuple(value)
+    if column and only_ints(column) and min(column) >= 0:
+        return column
+    for index, item in enumerate(column):
+        if type(item) is not int or item < 0:
+            raise InvalidArgument(
+                f"{name}[{index}]", item, "an integer >= 0", context="TokenUsageBatch"
+            )
+    return column
+
+
+def _input_column(value: Sequence[int]) -> tuple[int, ...]:
+    return _int_column(value, "input_tokens")
+
+
+def _output_column(value: Sequence[int]) -> tuple[int, ...]:
+    return _int_column(value, "output_tokens")
+
+
+def _cached_column(value: Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if value is None else _int_column(value, "cached_input_tokens")
 
 
 @attrs.frozen(order=False)
@@ -336,9 +406,11 @@ class TokenUsageBatch(_Ordered):
 
     resource: str = attrs.field(validator=_resource_id)
     at_micros: tuple[int, ...] = attrs.field(converter=_micros_column)
-    input_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
-    output_tokens: tuple[int, ...] = attrs.field(converter=_int_column)
-    cached_input_tokens: tuple[int, ...] | None = attrs.field(default=None)
+    input_tokens: tuple[int, ...] = attrs.field(converter=_input_column)
+    output_tokens: tuple[int, ...] = attrs.field(converter=_output_column)
+    cached_input_tokens: tuple[int, ...] | None = attrs.field(
+        default=None, converter=_cached_column
+    )
     batch: bool = False
     _key: tuple[Any, ...] | None = attrs.field(
         init=False, default=None, repr=False, eq=False, hash=False
@@ -346,13 +418,15 @@ class TokenUsageBatch(_Ordered):
     priority: ClassVar[int] = PRIORITY_ACTIVITY
 
     def __attrs_post_init__(self) -> None:
+        # The converters checked each column (ints >= 0, instants in order); what is left
+        # is how the columns relate.
         size = len(self.at_micros)
         if size == 0:
             raise InvalidArgument("at", (), "at least one record", context="TokenUsageBatch")
         columns = [("input_tokens", self.input_tokens), ("output_tokens", self.output_tokens)]
-        if self.cached_input_tokens is not None:
-            object.__setattr__(self, "cached_input_tokens", tuple(self.cached_input_tokens))
-            columns.append(("cached_input_tokens", self.cached_input_tokens))
+        cached = self.cached_input_tokens
+        if cached is not None:
+            columns.append(("cached_input_tokens", cached))
         for name, column in columns:
             if len(column) != size:
                 raise InvalidArgument(
@@ -361,22 +435,15 @@ class TokenUsageBatch(_Ordered):
                     f"{size} values, one per instant",
                     context="TokenUsageBatch",
                 )
-            if not all(type(v) is int and v >= 0 for v in column):
-                index = next(i for i, v in enumerate(column) if not (type(v) is int and v >= 0))
-                raise InvalidArgument(
-                    f"{name}[{index}]", column[index], "an integer >= 0", context="TokenUsageBatch"
-                )
-        if self.cached_input_tokens is not None:
-            for index, (cached, total) in enumerate(
-                zip(self.cached_input_tokens, self.input_tokens, strict=True)
-            ):
-                if cached > total:
-                    raise InvalidArgument(
-                        f"cached_input_tokens[{index}]",
-                        cached,
-                        f"at most input_tokens[{index}] ({total})",
-                        context="TokenUsageBatch",
-                    )
+        index = None if cached is None else first_above(cached, self.input_tokens)
+        if index is not None:
+            assert cached is not None
+            raise InvalidArgument(
+                f"cached_input_tokens[{index}]",
+                cached[index],
+                f"at most input_tokens[{index}] ({self.input_tokens[index]})",
+                context="TokenUsageBatch",
+            )
 
     @property
     def at(self) -> pendulum.DateTime:
@@ -434,14 +501,14 @@ class JobCancelled(_ResourceEvent):
         return (self.tokens_processed,)
 
 
-def _amount(value: object) -> Decimal:
+def _amount(value: Decimal | int | str) -> Decimal:
     result = to_decimal(value, field="amount")
     if result <= 0:
         raise InvalidArgument("amount", value, "a positive amount of USD", context="credits")
     return result
 
 
-def _optional_at(value: object) -> pendulum.DateTime | None:
+def _optional_at(value: _InstantLike | None) -> pendulum.DateTime | None:
     return None if value is None else instant(value, field="expires")
 
 
@@ -511,3 +578,48 @@ Event: TypeAlias = (
     | Purchase
     | Grant
 )
+
+
+def deduplicate(
+    events: Iterable[Event], seen: dict[str, Event] | None = None
+) -> tuple[list[Event], int]:
+    """The events with every repeated usage id left out, and how many were left out.
+
+    Importing the same usage twice, or two exports that overlap, must bill once
+    (as Stripe's meter events and Lago's transaction ids do): of the events that
+    carry the same ``id``, the first is kept and the identical repeats are dropped
+    and counted. ``seen`` holds the ids of a replay being continued, and is updated.
+    Two *different* events under one id are an error: one of them would be misread.
+
+    >>> first = TokenUsage("2025-11-01T10:00:00Z", "chat", 100, id="row-1")
+    >>> kept, dropped = deduplicate([first, first, TokenUsage("2025-11-01T10:00:00Z", "chat", 100)])
+    >>> len(kept), dropped
+    (2, 1)
+    >>> deduplicate([first, TokenUsage("2025-11-01T10:00:00Z", "chat", 5, id="row-1")])
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: TokenUsage: id='row-1' is not valid; expected \
+one event per id; it names two different usage records
+    """
+    known: dict[str, Event] = {} if seen is None else seen
+    kept: list[Event] = []
+    dropped = 0
+    for event in events:
+        event_id = event.id if isinstance(event, TokenUsage) else None
+        if event_id is None:
+            kept.append(event)
+            continue
+        earlier = known.get(event_id)
+        if earlier is None:
+            known[event_id] = event
+            kept.append(event)
+        elif earlier == event:
+            dropped += 1
+        else:
+            raise InvalidArgument(
+                "id",
+                event_id,
+                "one event per id; it names two different usage records",
+                context=type(event).__name__,
+            )
+    return kept, dropped
