@@ -705,3 +705,45 @@ def test_CR6_a_run_out_moved_much_later_is_alerted_again_at_its_lead_time() -> N
     )
     # $24.01 at $0.50/h: 48 h 1 min 12 s, to 5 Nov 00:01:12 (to the microsecond, rounded up).
     assert forecasts(result)[-1] == ("2025-11-04T00:01:12+00:00", "2025-11-05T00:01:12+00:00")
+
+
+@pytest.mark.parametrize(
+    ("tokens", "rounding", "total"),
+    [
+        (4_000, "half-up", "0.00"),  # two lines of $0.004: $0.00 each, $0.008 paid
+        (5_000, "half-up", "0.02"),  # two lines of $0.005: $0.01 each, $0.01 paid
+        (9_000, "down", "0.00"),  # two lines of $0.009 rounded down
+        (1_000, "up", "0.02"),  # two lines of $0.001 rounded up
+    ],
+)
+def test_IN3_lines_paid_by_credits_leave_nothing_due_in_any_rounding(
+    tokens: int, rounding: str, total: str
+) -> None:
+    """IN3, G1: what credits paid in full is never due, and nothing is ever negative.
+
+    Lines are rounded one by one; the amount due is the exact unpaid part rounded once, at
+    most the total, and credits applied the rest of the total (it was the paid sum rounded
+    half-up, so fully paid cents could show $-0.01 or $0.01 due).
+    """
+    from together_billing import Policies, ServerlessPrice, ServerlessUsage, TokenUsage, simulate
+    from together_billing.catalog import Catalog
+
+    catalog = Catalog([ServerlessPrice("m", "1.00", "0", "2025-01-01T00:00:00Z")])
+    result = simulate(
+        [
+            ServerlessUsage("a", model="m"),
+            ServerlessUsage("b", model="m"),
+            Account(opening_balance=10),
+        ],
+        [
+            TokenUsage("2025-11-01T01:00:00Z", "a", tokens),
+            TokenUsage("2025-11-01T01:00:00Z", "b", tokens),
+        ],
+        until="2025-12-01T00:00:00Z",
+        catalog=catalog,
+        policies=Policies(rounding=rounding),
+    )
+    (invoice,) = result.invoices
+    assert str(invoice.total.amount) == total
+    assert invoice.amount_due.amount == 0
+    assert invoice.credits_applied == invoice.total

@@ -54,7 +54,7 @@ from together_billing.catalog import (
 from together_billing.credits import Account, Ledger, LedgerEntry
 from together_billing.errors import InvalidArgument, InvalidTimeline, UnknownPrice
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, make_line
-from together_billing.money import EXACT_CONTEXT, Money, round_to_cents
+from together_billing.money import EXACT_CONTEXT, Money, RoundingMode, round_to_cents
 from together_billing.policies import Policies, ReservationPayment, ShrinkPolicy
 from together_billing.resources import (
     Category,
@@ -1332,7 +1332,10 @@ class _Replay:
         """
         if debit and self.core.ledger is not None:
             amount = EXACT_CONTEXT.divide(
-                EXACT_CONTEXT.multiply(Decimal(quantity) / meta.scale, meta.rate), meta.rate_per
+                EXACT_CONTEXT.multiply(
+                    EXACT_CONTEXT.divide(Decimal(quantity), meta.scale), meta.rate
+                ),
+                meta.rate_per,
             )
             self.core.ledger.consume(at, amount, resource_id, meta.description)
         _add_accrual(
@@ -2821,7 +2824,7 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
         price = meta.price
         line = make_line(
             rounding=policies.rounding,
-            quantity=Decimal(accrual.quantity) / meta.scale,
+            quantity=EXACT_CONTEXT.divide(Decimal(accrual.quantity), meta.scale),
             rate=meta.rate,
             rate_per=meta.rate_per,
             resource=key[2],
@@ -2855,13 +2858,14 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
     while period.start_micros < end or (period.start_micros == end == core.start):
         status = InvoiceStatus.FINAL if period.end_micros <= end else InvoiceStatus.DRAFT
         paid = applied.get(period, Decimal(0))
+        lines = tuple(by_period.get(period, ()))
         invoices.append(
             Invoice(
                 period=period,
                 status=status,
                 as_of=min(as_of, period.end),
-                lines=tuple(by_period.get(period, ())),
-                credits_applied=_cents(paid),
+                lines=lines,
+                credits_applied=_credits_applied(lines, paid, policies.rounding),
                 paid_from_credits_exact=paid,
             )
         )
@@ -2869,6 +2873,26 @@ def _invoices(core: _Core, policies: Policies, end: int) -> tuple[Invoice, ...]:
             break
         period = period.next()
     return tuple(invoices)
+
+
+def _credits_applied(
+    lines: Sequence[InvoiceLine], paid: Decimal, rounding: RoundingMode
+) -> Decimal:
+    """What credits paid of a period's lines, in cents, so that the amount due is the
+    exact unpaid part rounded once by P-ROUND (IN3, G1).
+
+    The amount due is ``sum(amount_exact) - paid`` rounded in the replay's mode, and at
+    most the total (lines are rounded one by one); credits applied is the rest of the
+    total, so the two always add up to it and neither is ever negative.
+    """
+    exact = Decimal(0)
+    total = Decimal(0)
+    for line in lines:
+        exact = EXACT_CONTEXT.add(exact, line.amount_exact)
+        total += line.amount
+    unpaid = max(EXACT_CONTEXT.subtract(exact, paid), Decimal(0))
+    due = min(round_to_cents(unpaid, rounding) + 0, total)
+    return total - due
 
 
 def _accrual_order(key: _Key) -> tuple[Any, ...]:
