@@ -168,3 +168,23 @@ def test_credit_figures_are_rounded_by_the_replays_own_mode(tmp_path: Path) -> N
         rows = block.splitlines()[1:]
         shown[mode] = next(row.split()[-1] for row in rows if row.split()[0] == "consumed")
     assert shown == {"half-up": "$0.47", "down": "$0.46"}
+
+
+def test_a_closed_pipe_is_not_an_internal_error() -> None:
+    """``together-billing ... | head -1``: the reader leaving is not a bug to report."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "together_billing.cli", "simulate"]
+    scenario = str(root / "examples" / "credits-run-out.yaml")
+    with subprocess.Popen(
+        [*command, scenario], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # the reader goes away before the output comes
+        error = process.stderr.read().decode()
+        code = process.wait()
+    assert "internal error" not in error
+    assert code == 0

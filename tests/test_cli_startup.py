@@ -28,6 +28,8 @@ HEAVY = (
     "together_billing.explain",
     "together_billing.compare",
     "together_billing.focus",
+    # The package metadata machinery (email, zipfile, csv): only `--version` needs it.
+    "importlib.metadata",
 )
 
 

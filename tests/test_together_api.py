@@ -28,6 +28,7 @@ from together_billing import (
     TokenUsage,
 )
 from together_billing.together_api import (
+    MODELS_ENDPOINT,
     catalog_from_data,
     connect,
     load_catalog,
@@ -290,3 +291,37 @@ def test_the_saved_examples_are_made_from_the_sdk_types() -> None:
     """examples/real-bill/*.json are exactly what responses.py builds from the SDK's types."""
     for name, text in RESPONSES.files().items():
         assert (SAVED / name).read_text(encoding="utf-8") == text, name
+
+
+@pytest.mark.parametrize(
+    ("status", "name"), [(401, "AuthenticationError"), (429, "RateLimitError")]
+)
+def test_the_sdks_errors_become_the_librarys(status: int, name: str) -> None:
+    """A bad key, a rate limit or no network is an ``InvalidResponse`` naming the endpoint
+    and the SDK's error, never the SDK's own exception (the CLI would call it a bug)."""
+    import httpx
+    import together
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"error": {"message": "no"}})
+
+    client = together.Together(
+        api_key="test",
+        base_url="http://test.invalid/",
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+        max_retries=0,
+    )
+    with pytest.raises(InvalidResponse, match=name) as caught:
+        pull_catalog(client, now=NOW)
+    assert caught.value.value == MODELS_ENDPOINT
+    with pytest.raises(InvalidResponse, match=name):
+        pull_usage(client, month="2026-11", now=NOW)
+
+
+def test_an_unwritable_catalog_path_is_an_input_error(tmp_path: Path) -> None:
+    pulled = pull_catalog(catalog_server().client(), now=NOW)
+    target = tmp_path / "missing" / "prices.yaml"
+    with pytest.raises(InvalidArgument, match="writable"):
+        pulled.write(target)
+    with pytest.raises(InvalidArgument, match="writable"):
+        pulled.write_responses(target)

@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="together-billing",
         description="Replay Together AI usage timelines into invoices, deterministically.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     parser_class: type[argparse.ArgumentParser] = _Parser
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=parser_class
@@ -157,6 +157,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         # A limit of the machine, not of the input's validity: say which, never a traceback.
         print(f"together-billing: error: out of {_RESOURCE[type(error)]}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing more to say, and nothing to report.
+        # Python's recipe: point stdout at devnull so the flush at exit does not fail.
+        import contextlib  # noqa: PLC0415 - this path only
+
+        with contextlib.suppress(OSError, ValueError):  # a stream without a file (tests)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as error:  # the last resort: no traceback reaches a user
         print(
             f"together-billing: internal error ({type(error).__name__}): {shown(str(error))}; "
@@ -173,6 +181,20 @@ _RESOURCE: Final = {
     RecursionError: "stack depth (the input nests or chains too deeply)",
     MemoryError: "memory (the input asks for more than this machine has)",
 }
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked for (the package
+    metadata machinery is not loaded to print ``--help`` or to run a command)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.exit(message=f"{parser.prog} {_version()}\n")
 
 
 def _version() -> str:
@@ -853,7 +875,11 @@ def _usage_pull(stream: TextIO, args: argparse.Namespace) -> None:
     if not args.out:
         stream.write(dumps(report.to_data()))
         return
-    Path(args.out).write_text(dumps(report.to_data()), encoding="utf-8")
+    try:
+        Path(args.out).write_text(dumps(report.to_data()), encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InvalidArgument("--out", args.out, f"a writable file path ({reason})") from None
     open_windows = sum(1 for window in report.windows if not window.final)
     stream.write(
         f"wrote {args.out}: {len(report.windows)} {report.granularity.value} windows, "

@@ -31,6 +31,7 @@ deployment) repeated at the same steady rate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -304,7 +305,7 @@ class Forecast:
         """Lifecycle actions after the forecast's start (every log entry but alerts)."""
         return tuple(entry for entry in self.log if entry.action != _ALERT)
 
-    @property
+    @functools.cached_property
     def runway(self) -> Runway | None:
         """The credit runway, or ``None`` when the scenario has no Account."""
         start_balance = self.history.balance

@@ -64,8 +64,10 @@ Decimal('0.06')
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -238,14 +240,40 @@ class PulledCatalog:
             text = dumps(document)
         else:
             text = header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120)
-        target.write_text(text, encoding="utf-8")
+        _write(target, text)
         return target
 
     def write_responses(self, path: str | Path) -> Path:
         """Save the raw responses as JSON (what :func:`load_catalog` reads back)."""
         target = Path(path)
-        target.write_text(dumps(self.data), encoding="utf-8")
+        _write(target, dumps(self.data))
         return target
+
+
+def _write(target: Path, text: str) -> None:
+    """Write a file the user named; a path that cannot be written is an input error."""
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InvalidArgument("path", str(target), f"a writable file path ({reason})") from None
+
+
+@contextlib.contextmanager
+def _calling(endpoint: str) -> Iterator[None]:
+    """Turn the SDK's own errors (a bad key, no network, a rate limit) into the library's."""
+    try:
+        yield
+    except Exception as error:
+        together = sys.modules.get("together")
+        if together is None or not isinstance(error, together.TogetherError):
+            raise
+        problem = f"{type(error).__name__}: {error}"
+        raise InvalidResponse(
+            endpoint,
+            [("request", problem)],
+            expected="a successful answer (check TOGETHER_API_KEY and the network)",
+        ) from None
 
 
 class _Dumper(yaml.SafeDumper):
@@ -413,20 +441,23 @@ def pull_catalog(
     options: dict[str, Any] = {"product": product}
     if limit is not None:
         options["limit"] = limit
-    models = [
-        _page_json(page, MODELS_ENDPOINT) for page in _pages(api.models.list_supported(**options))
-    ]
+    with _calling(MODELS_ENDPOINT):
+        models = [
+            _page_json(page, MODELS_ENDPOINT)
+            for page in _pages(api.models.list_supported(**options))
+        ]
     hardware = []
-    response = api.endpoints.hardware.list()
-    seen: set[str] = set()
-    while True:
-        hardware.append(_page_json(response, HARDWARE_ENDPOINT))
-        cursor = response.next_cursor
-        # The list comes whole today (next_cursor is always null); follow it if it ever pages.
-        if not cursor or cursor in seen:
-            break
-        seen.add(cursor)
-        response = api.endpoints.hardware.list(extra_query={"after": cursor})
+    with _calling(HARDWARE_ENDPOINT):
+        response = api.endpoints.hardware.list()
+        seen: set[str] = set()
+        while True:
+            hardware.append(_page_json(response, HARDWARE_ENDPOINT))
+            cursor = response.next_cursor
+            # The list comes whole today (next_cursor is always null); follow it if it pages.
+            if not cursor or cursor in seen:
+                break
+            seen.add(cursor)
+            response = api.endpoints.hardware.list(extra_query={"after": cursor})
     data = {"read_at": iso(read_at), "supported_models": models, "hardware": hardware}
     return catalog_from_data(data, source=f"{MODELS_ENDPOINT}, {HARDWARE_ENDPOINT}")
 
@@ -453,9 +484,10 @@ def pull_usage(
     options: dict[str, Any] = {"month": month, "granularity": kind.value}
     if limit is not None:
         options["limit"] = limit
-    pages = [
-        _page_json(page, USAGE_ENDPOINT)
-        for page in _pages(api.organization.usage.costs.list(**options))
-    ]
+    with _calling(USAGE_ENDPOINT):
+        pages = [
+            _page_json(page, USAGE_ENDPOINT)
+            for page in _pages(api.organization.usage.costs.list(**options))
+        ]
     data = {"granularity": kind.value, "read_at": iso(read_at), "month": month, "pages": pages}
     return UsageReport.from_data(data, products=products, source=USAGE_ENDPOINT)
