@@ -24,6 +24,7 @@ Decimal('3.99')
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -375,8 +376,13 @@ def _entry_order(entry: PriceEntry) -> tuple[PriceKey, int]:
     return (entry.key, to_micros(entry.effective_from))
 
 
+@functools.lru_cache(maxsize=1024)
 def _lookup(key: PriceKey) -> PriceKey:
-    """The key a catalog files an entry under: hardware by :func:`hardware_key`."""
+    """The key a catalog files an entry under: hardware by :func:`hardware_key`.
+
+    Cached: the engine asks for a running resource's price key at every event, and the
+    key is a pure function of the spelling.
+    """
     return ("hardware", hardware_key(key[1])) if key[0] == "hardware" else key
 
 

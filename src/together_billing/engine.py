@@ -1407,7 +1407,7 @@ class _Replay:
         for group in removed:
             end = grain.unit_end(group.grid, at)
             lo = max(at, group.paid_until)
-            price = self._meter_price(key, end - step if end > at else at)
+            price = self._meter_price(key, _unit_start(grain, group.grid, at))
             if end <= lo or price is None:
                 continue
             begun = end - step if end - step < period_start else None
