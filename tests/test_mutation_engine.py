@@ -1030,7 +1030,14 @@ def test_job_cancelled_before_any_token_has_no_line() -> None:
         ),
         (
             [Deploy(at("02:00"), "s")],
-            ("resource", "s", "a DedicatedEndpoint or FineTunedHosting; 's' is a ServerlessUsage"),
+            (
+                "resource",
+                "s",
+                (
+                    "a DedicatedEndpoint, FineTunedHosting, InstantCluster or StorageVolume; "
+                    "'s' is a ServerlessUsage"
+                ),
+            ),
         ),
         (
             [JobCompleted(at("02:00"), "s")],

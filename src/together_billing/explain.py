@@ -46,14 +46,12 @@ from typing import Any, Final
 import attrs
 import pendulum
 
+from together_billing._engine.invoicing import CATEGORY_ORDER as _CATEGORY_ORDER
+from together_billing._engine.invoicing import time_accruals
+from together_billing._engine.metering import Piece as _Piece
 from together_billing._text import columns
 from together_billing.catalog import PriceEntry, Source
-from together_billing.engine import (
-    _CATEGORY_ORDER,
-    SimulationResult,
-    _Piece,
-    _time_accruals,
-)
+from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import InvoiceLine, LogEntry
 from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
@@ -292,7 +290,7 @@ class _Context:
 
     def __init__(self, scenario: Scenario, result: SimulationResult) -> None:
         core = result.state._core
-        _, metas = _time_accruals(core)
+        _, metas = time_accruals(core.accruals, core.meta, core.pieces)
         self.prices: dict[tuple[Any, ...], PriceEntry] = {}
         for key, meta in metas.items():
             period, category, resource, rule, description, _, effective = key
@@ -557,7 +555,7 @@ def idle_report(
     core = replay.state._core
     pieces: dict[str, list[_Piece]] = {}
     for piece in core.pieces:
-        if piece.resource in core.deployments:
+        if isinstance(core.resources[piece.resource], (DedicatedEndpoint, FineTunedHosting)):
             pieces.setdefault(piece.resource, []).append(piece)
     refused = {
         (entry.resource, to_micros(entry.at)) for entry in replay.log if entry.action == _REFUSED

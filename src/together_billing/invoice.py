@@ -107,6 +107,12 @@ def _plain(value: Decimal) -> str:
     return text if text != "-0" else "0"
 
 
+def amount_of(quantity: Decimal, rate: Decimal, rate_per: Decimal) -> Decimal:
+    """The exact amount of ``quantity`` at ``rate`` per ``rate_per`` units: the one amount
+    formula of lines and of the credits they draw (IN1), to 50 digits (G1)."""
+    return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(quantity, rate), rate_per)
+
+
 def make_line(
     *,
     rounding: RoundingMode,
@@ -116,7 +122,7 @@ def make_line(
     **fields: Any,
 ) -> InvoiceLine:
     """Build a line, computing its exact amount and rounding it (the one rounding call)."""
-    exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(quantity, rate), rate_per)
+    exact = amount_of(quantity, rate, rate_per)
     return InvoiceLine(
         quantity=quantity,
         rate=rate,

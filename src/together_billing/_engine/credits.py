@@ -1,0 +1,641 @@
+"""The credit lifecycle (CR1-CR8): drawing the account's credits as charges accrue, the
+instant they run out, what runs out means, alerts, and restoration.
+
+It names no rule family: it asks each one through the :class:`Family` protocol for its
+running meters (what draws continuously), what a begin does while out of credit
+(:meth:`CreditLifecycle.admit`), and what to do when credits run out or come back. The
+ledger itself (buckets, consumption order, debt) is ``together_billing.credits``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from together_billing._engine import metering
+from together_billing._engine.context import Check, Context, ResourceState, micros
+from together_billing._engine.metering import MICROS_PER_HOUR_D, Group, Meter, unit_start
+from together_billing._engine.vocabulary import STARTS, Admission, Begin, Refusal, Status
+from together_billing.credits import Account, Ledger
+from together_billing.errors import InvalidArgument, InvalidTimeline
+from together_billing.money import EXACT_CONTEXT, round_to_cents
+from together_billing.resources import Resource
+from together_billing.time import (
+    MICROS_PER_HOUR,
+    MICROS_PER_SECOND,
+    BillingPeriod,
+    from_micros,
+    to_micros,
+)
+from together_billing.timeline import Grant, Purchase
+
+__all__ = ["CreditCheck", "CreditLifecycle", "GracedState", "ceil_micros", "reached"]
+
+#: Balances within 1e-30 USD of the floor (or an alert or recharge threshold) count as
+#: reaching it, not as passing below it: continuous draws are quotients carried to 50
+#: digits, and a replay split at any instant must find the same crossing despite their
+#: last-digit noise.
+TOLERANCE: Final = Decimal("1e-30")
+
+
+def reached(balance: Decimal, level: Decimal) -> bool:
+    """Whether ``balance`` is at or below ``level``, within ``TOLERANCE`` (to 50 digits:
+    in the default 28-digit context, ``50 + 1e-30`` would round to ``50``)."""
+    return balance <= EXACT_CONTEXT.add(level, TOLERANCE)
+
+
+def below(balance: Decimal, level: Decimal) -> bool:
+    """Whether ``balance`` is below ``level`` by more than ``TOLERANCE``."""
+    return balance < EXACT_CONTEXT.subtract(level, TOLERANCE)
+
+
+def ceil_micros(amount: Decimal, per_hour: Decimal, *, strict: bool = False) -> int:
+    """Microseconds until ``amount`` is drawn at ``per_hour``, rounded up (CR2).
+
+    With ``strict``, until *more* than ``amount`` is drawn (the next microsecond
+    when the crossing falls exactly on one).
+    """
+    exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(amount, MICROS_PER_HOUR_D), per_hour)
+    # Drop the noise of 50-digit quotients so a split replay finds the same microsecond.
+    exact = EXACT_CONTEXT.quantize(exact, Decimal("1e-26"))
+    if strict:
+        return int(exact.to_integral_value(rounding="ROUND_FLOOR")) + 1
+    return int(exact.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def cents(value: Decimal) -> Decimal:
+    """A figure for a log, in cents by the one rounding function (never -0.00)."""
+    return round_to_cents(value) + 0
+
+
+@attrs.define
+class GracedState(ResourceState):
+    """A resource that credits running out suspends with a grace period (CR4, CR5)."""
+
+    groups: list[Group] = attrs.Factory(list)
+    generation: int = 0
+    grace_end: int = 0
+
+
+@attrs.frozen
+class CreditCheck(Check):
+    """The next instant the credit rules can change (CR2): the fold applies them after it."""
+
+    name: ClassVar[str] = "CreditCheck"
+    counts_as_more: ClassVar[bool] = False
+    generation: int
+
+    def tiebreak(self) -> tuple[Any, ...]:
+        return (self.generation,)
+
+    def stale(self, ctx: Context) -> bool:
+        return self.generation != ctx.core.credit_generation
+
+    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+        return None  # the credit rules are applied after every step (CreditLifecycle.after)
+
+
+@attrs.frozen
+class _GraceCheck(Check):
+    resource: str
+    generation: int
+    what: str
+    rule: str
+
+    def subject(self) -> str:
+        return self.resource
+
+    def tiebreak(self) -> tuple[Any, ...]:
+        return (self.generation,)
+
+    def stale(self, ctx: Context) -> bool:
+        state = ctx.core.states.get(self.resource)
+        return not isinstance(state, GracedState) or state.generation != self.generation
+
+    def current(self, ctx: Context) -> GracedState | None:
+        state = ctx.core.states.get(self.resource)
+        if (
+            not isinstance(state, GracedState)
+            or state.generation != self.generation
+            or state.status not in (Status.PAUSED, Status.REVOKED)
+        ):
+            return None
+        return state
+
+
+@attrs.frozen
+class GraceAlert(_GraceCheck):
+    """The alert ``alert_lead_hours`` before a grace period ends (CR6)."""
+
+    name: ClassVar[str] = "GraceAlert"
+
+    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+        if self.current(ctx) is None:
+            return
+        hours = ctx.policies.alert_lead_hours
+        ctx.log(
+            at,
+            self.resource,
+            "alert",
+            "CR6",
+            f"{self.what} in {hours} h unless credits are restored ({self.rule})",
+        )
+
+
+@attrs.frozen
+class GraceEnd(_GraceCheck):
+    """The end of a grace period without restoration: the family ends the resource."""
+
+    name: ClassVar[str] = "GraceEnd"
+
+    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+        if self.current(ctx) is not None:
+            ctx.family_of(self.resource).on_grace_end(self.resource, at)
+
+
+class CreditLifecycle:
+    """The account's credits through a replay (CR1-CR8)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.account_added = False
+
+    # -- the account and its credits (CR1) -------------------------------------------------
+
+    def add_account(self, account: Account) -> None:
+        core = self.ctx.core
+        if core.account is not None:
+            if core.account != account:
+                raise InvalidArgument(
+                    "resources", account, "one Account per replay (the account's credits)"
+                )
+            return
+        core.account = account
+        self.account_added = True
+        core.ledger = Ledger()
+        core.ledger_time = core.now
+        if account.opening_balance > 0:
+            core.ledger.add(core.now, "purchase", account.opening_balance)
+        elif account.opening_balance < 0:
+            core.ledger.consume(core.now, -account.opening_balance, account.id, "opening debt")
+        self.ctx.log(
+            core.now, account.id, "account opened", "CR1", f"balance {account.opening_balance}"
+        )
+
+    def start(self) -> None:
+        """Apply the credit rules at the start, after any purchase at that instant."""
+        if self.account_added:
+            core = self.ctx.core
+            core.credit_generation += 1
+            self.ctx.schedule(core.now, CreditCheck(core.credit_generation))
+
+    def floor(self) -> Decimal:
+        """The credit floor of this replay's account (P-FLOOR; see Policies.floor_for)."""
+        return self.ctx.policies.floor_for(self.ctx.core.account)
+
+    def credit_event(self, event: Purchase | Grant) -> None:
+        ctx = self.ctx
+        core = ctx.core
+        if core.account is None or event.resource != core.account.id:
+            known = core.account.id if core.account else "no Account"
+            raise InvalidTimeline(
+                event, "resource", event.resource, f"the replay's Account ({known})"
+            )
+        ledger = core.ledger
+        assert ledger is not None
+        at = micros(event)
+        if isinstance(event, Purchase):
+            minimum = ctx.policies.min_purchase
+            if event.amount < minimum:
+                raise InvalidTimeline(
+                    event, "amount", event.amount, f"at least {minimum} (P-MIN-BUY)"
+                )
+            ledger.add(at, "purchase", event.amount)
+            ctx.log(at, event.resource, "credits purchased", "CR1", f"{event.amount} USD")
+        else:
+            expires = None if event.expires is None else to_micros(event.expires)
+            if expires is not None and expires <= at:
+                raise InvalidTimeline(
+                    event, "expires", event.expires, f"an instant after {event.at.isoformat()}"
+                )
+            ledger.add(at, "grant", event.amount, expires=expires)
+            until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
+            ctx.log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
+
+    # -- drawing (CR1) ---------------------------------------------------------------------
+
+    def meters(self) -> Iterator[Meter]:
+        for family in self.ctx.families:
+            yield from family.meters()
+
+    def advance(self, until: int) -> None:
+        """Draw the continuous charges of everything running up to ``until`` (CR1)."""
+        core = self.ctx.core
+        ledger = core.ledger
+        if ledger is None or until <= core.ledger_time:
+            return
+        # Book each month's draw in that month (IN3 credits applied per invoice), month
+        # after month in a loop: a replay over decades must not recurse once a month.
+        while (boundary := BillingPeriod.of_micros(core.ledger_time).end_micros) < until:
+            self.advance(boundary)
+        self._draw(core.ledger_time, until)
+        core.ledger_time = until
+        if ledger.debts:
+            # A closed period's debt is billed on its invoice (credits.py).
+            ledger.settle(until)
+
+    def _draw(self, start: int, until: int) -> None:
+        """Draw what runs in ``[start, until)``, inside one billing period (CR1)."""
+        core = self.ctx.core
+        ledger = core.ledger
+        assert ledger is not None
+        catalog = core.catalog
+        period_start = BillingPeriod.of_micros(start).start_micros
+        for meter in list(self.meters()):
+            grain = meter.grain
+            instants = meter.instants(catalog)
+            # Units begun in the previous billing period (a minute from 23:59:30 to 00:00:30)
+            # are that period's (IN3): the part of the draw that finishes them is booked
+            # apart, for that period's invoice.
+            earlier = Decimal(0)
+            amount = Decimal(0)
+            begun: int | None = None
+            # Only a span within one unit of the period's start can finish an earlier unit.
+            near = grain.step_seconds is not None and start < period_start + (
+                grain.step_seconds * MICROS_PER_SECOND
+            )
+            for group in meter.groups:
+                lo = max(start, group.paid_until)
+                if lo >= until:
+                    continue
+                amount += group.count * metering.metered(
+                    catalog, meter, group.grid, instants, lo, until
+                )
+                if not near:
+                    continue
+                first = unit_start(grain, group.grid, period_start)
+                if first < period_start and lo < grain.unit_end(group.grid, period_start):
+                    end = min(until, grain.unit_end(group.grid, period_start))
+                    earlier += group.count * metering.metered(
+                        catalog, meter, group.grid, instants, lo, end
+                    )
+                    begun = first if begun is None else min(begun, first)
+            if earlier:
+                ledger.consume(
+                    until,
+                    EXACT_CONTEXT.divide(earlier, MICROS_PER_HOUR_D),
+                    meter.resource,
+                    "running",
+                    since=start,
+                    unit_start=begun,
+                )
+                amount -= earlier
+            if amount:
+                amount = EXACT_CONTEXT.divide(amount, MICROS_PER_HOUR_D)
+                ledger.consume(until, amount, meter.resource, "running", since=start)
+
+    def burn_rate(self, at: int) -> Decimal:
+        """USD per hour drawn by everything running at ``at``."""
+        catalog = self.ctx.core.catalog
+        rate = Decimal(0)
+        for meter in self.meters():
+            for group in meter.groups:
+                if group.paid_until > at:
+                    continue  # prepaid to the end of its unit
+                price = meter.price(catalog, unit_start(meter.grain, group.grid, at))
+                if price is not None:
+                    rate += group.count * metering.hourly(price)
+        return rate
+
+    def _next_rate_change(self, at: int) -> int | None:
+        """The next instant after ``at`` at which a running unit's draw rate changes: a price
+        change reaching the next unit that starts after it, or a prepaid unit's end."""
+        catalog = self.ctx.core.catalog
+        found: int | None = None
+        for meter in self.meters():
+            grain = meter.grain
+            instants = meter.instants(catalog)
+            for group in meter.groups:
+                candidates = [group.paid_until] if group.paid_until > at else []
+                index = bisect.bisect_right(instants, unit_start(grain, group.grid, at))
+                while index < len(instants):
+                    cut = grain.unit_end(group.grid, instants[index])
+                    if cut > at:
+                        candidates.append(cut)
+                        break
+                    index += 1
+                for cut in candidates:
+                    found = cut if found is None else min(found, cut)
+        return found
+
+    # -- admission (CR3-CR5, CR8) ----------------------------------------------------------
+
+    def out_of_credit(self) -> bool:
+        """Whether the balance is at or below the floor now, after this instant's purchases."""
+        ledger = self.ctx.core.ledger
+        return ledger is not None and reached(ledger.balance, self.floor())
+
+    def admit(
+        self,
+        resource: Resource,
+        at: int,
+        begin: Begin,
+        *,
+        charge: Decimal = Decimal(0),
+        charge_rule: str = "CL2",
+    ) -> Admission:
+        """What a begin does: the one place deciding whether anything may start to bill.
+
+        Every deploy, start and ready of every kind, a cluster's added GPUs, a reservation
+        or extension paid from credits, a serverless request and a job's charge ask here.
+        With the balance above the floor (or without an account) everything bills. At or
+        below it, the resource's family answers (``Family.while_out_of_credit``; the table
+        is docs/rules.md, "Beginning while out of credit"). A ``charge`` from credits (a
+        reservation, ``charge_rule`` CL2, or its extension, CL5) that would take the balance
+        below the floor is refused, exhausted or not (a prepaid account could not pay it).
+
+        A refusal is logged here, as ``<begin> refused``, with its rule.
+        """
+        ctx = self.ctx
+        ledger = ctx.core.ledger
+        if ledger is None:
+            return Admission.BILL
+        floor = self.floor()
+        balance = ledger.balance
+        out = reached(balance, floor)
+        if charge:
+            if not below(EXACT_CONTEXT.subtract(balance, charge), floor):
+                return Admission.BILL
+            answer: Admission | Refusal = Refusal(
+                "CR3" if out else charge_rule,
+                f"{cents(charge)} USD from credits would take the balance below {floor}",
+            )
+        elif not out:
+            return Admission.BILL
+        else:
+            answer = ctx.family_of(resource.id).while_out_of_credit(resource, begin)
+        if isinstance(answer, Admission):
+            return answer
+        ctx.log(at, resource.id, answer.action or f"{begin} refused", answer.rule, answer.why)
+        state = ctx.core.states.get(resource.id)
+        if state is not None and begin in STARTS:
+            # Later events of the customer's for what was refused are logged no-ops.
+            state.ended_by = answer.rule
+        return Admission.REFUSE
+
+    # -- after every step: expiry, recharge, alerts, exhaustion (CR1, CR2, CR6, CR7) --------
+
+    def after(self, at: int) -> None:
+        """Apply the credit rules at ``at`` and plan the next instant they can change."""
+        ctx = self.ctx
+        core = ctx.core
+        ledger = core.ledger
+        account = core.account
+        if ledger is None or account is None:
+            return
+        if ledger.expire(at):
+            ctx.log(at, account.id, "promotional credits expired", "CR1")
+        recharge = account.auto_recharge
+        # Below the threshold means below by more than the tolerance, as for the floor.
+        if recharge is not None and below(ledger.balance, recharge.threshold):
+            # A recharge is a purchase: never below the minimum (P-MIN-BUY).
+            for amount in recharge.purchases(ledger.balance, minimum=ctx.policies.min_purchase):
+                ledger.add(at, "recharge", amount)
+                ctx.log(
+                    at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
+                )
+        balance = ledger.balance
+        floor = self.floor()
+        for threshold in ctx.policies.alert_thresholds:
+            if threshold <= floor:
+                continue
+            if reached(balance, threshold) and threshold not in core.thresholds_alerted:
+                core.thresholds_alerted.add(threshold)
+                ctx.log(
+                    at,
+                    account.id,
+                    "alert",
+                    "CR6",
+                    f"balance {cents(balance)} USD is at or below {threshold}",
+                )
+            elif not reached(balance, threshold):
+                core.thresholds_alerted.discard(threshold)
+        if not core.exhausted and reached(balance, floor):
+            self._exhaust(at)
+        elif core.exhausted and not reached(balance, floor):
+            self._restore(at)
+        self._plan(at)
+
+    def _plan(self, at: int) -> None:
+        ctx = self.ctx
+        core = ctx.core
+        ledger = core.ledger
+        assert ledger is not None
+        core.credit_generation += 1
+        candidates = []
+        expiry = ledger.next_expiry(at)
+        if expiry is not None:
+            candidates.append(expiry)
+        if ledger.debts:
+            # The period's close settles its debt, which can end an exhaustion (W25).
+            candidates.append(BillingPeriod.of_micros(at).end_micros)
+        rate = self.burn_rate(at)
+        balance = ledger.balance
+        floor = self.floor()
+        if rate > 0 and not core.exhausted:
+            targets = [floor, *(t for t in ctx.policies.alert_thresholds if t > floor)]
+            recharge = core.account.auto_recharge if core.account else None
+            # A target within the tolerance is reached already (see after). Every planned
+            # instant is strictly later than now, so the replay cannot stay at one instant.
+            crossing = {
+                x: max(at + 1, at + ceil_micros(EXACT_CONTEXT.subtract(balance, x), rate))
+                for x in targets
+                if not reached(balance, x)
+            }
+            candidates.extend(crossing.values())
+            if recharge is not None and not below(balance, recharge.threshold):
+                # Auto-recharge fires when the balance goes *below* its threshold.
+                shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
+                candidates.append(at + ceil_micros(shortfall, rate, strict=True))
+            change = self._next_rate_change(at)
+            if change is not None:
+                candidates.append(change)
+        if not core.exhausted:
+            warn = self._forecast_alert(at, balance, rate)
+            if warn is not None:
+                candidates.append(warn)
+        if candidates:
+            ctx.schedule(min(candidates), CreditCheck(core.credit_generation))
+
+    # -- forecast (CR6) --------------------------------------------------------------------
+
+    def run_out(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
+        """When the balance reaches the floor if nothing more happens (CR6): the draw at
+        ``rate`` (USD per hour), with the steps already known taken as steps: promotional
+        credits expiring (their unused rest, P-CONSUME order), and the ends the replay has
+        scheduled (``Meter.ends``: a reservation's end stops its burst GPUs; a grace
+        period's end stops a paused cluster or a revoked volume that still bills).
+        ``None``: never."""
+        ledger = self.ctx.core.ledger
+        assert ledger is not None
+        floor = self.floor()
+        known = ledger.credit_buckets()
+        remaining = [left for left, _ in known]
+        expiries = [expires for _, expires in known]
+        drops = self._scheduled_rate_drops(at)
+        steps = sorted({e for e in expiries if e is not None and e > at} | set(drops))
+        now = at
+        for step in [*steps, None]:
+            if reached(balance, floor):
+                return now
+            if rate > 0:
+                left = EXACT_CONTEXT.subtract(balance, floor)
+                crossing = max(now + 1, now + ceil_micros(left, rate))
+                if step is None or crossing <= step:
+                    return crossing
+            if step is None:
+                return None
+            drawn = EXACT_CONTEXT.divide(
+                EXACT_CONTEXT.multiply(rate, step - now), MICROS_PER_HOUR_D
+            )
+            balance = EXACT_CONTEXT.subtract(balance, drawn)
+            for index, left in enumerate(remaining):
+                taken = min(left, drawn)
+                remaining[index] = EXACT_CONTEXT.subtract(left, taken)
+                drawn = EXACT_CONTEXT.subtract(drawn, taken)
+            for index, expires in enumerate(expiries):
+                if expires is not None and expires <= step and remaining[index]:
+                    balance = EXACT_CONTEXT.subtract(balance, remaining[index])
+                    remaining[index] = Decimal(0)
+            rate = max(Decimal(0), EXACT_CONTEXT.subtract(rate, drops.get(step, Decimal(0))))
+            now = step
+        return None
+
+    def _scheduled_rate_drops(self, at: int) -> dict[int, Decimal]:
+        """USD per hour that stops drawing at each scheduled end after ``at`` (``Meter.ends``).
+        Idle deadlines move with requests and are not counted: the forecast errs early,
+        never late."""
+        catalog = self.ctx.core.catalog
+        drops: dict[int, Decimal] = {}
+        for meter in self.meters():
+            end = meter.ends
+            if end is None or end <= at:
+                continue
+            price = meter.price(catalog, at)
+            if price is not None:
+                rate = meter.count * metering.hourly(price)
+                drops[end] = EXACT_CONTEXT.add(drops.get(end, Decimal(0)), rate)
+        return drops
+
+    def _forecast_alert(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
+        """Alert the forecast run-out ``alert_lead_hours`` ahead (CR6, P-ALERT); return the
+        instant to look again, if the alert is still to come.
+
+        One alert per run-out, renewed when a change moves the run-out earlier than the one
+        announced by more than half the warning that alert gave (at most the lead time). An
+        alert given at the lead time leaves exactly that lead, so the run-out can never
+        move earlier than announced by more than the lead itself; half of it is the
+        threshold: "Tuesday" turned into "in 45 minutes" is renewed, an hour of drift is not.
+        A run-out moved later by as much (a purchase, a stop) re-arms the alert, given again
+        at the lead time before the new run-out.
+        """
+        ctx = self.ctx
+        core = ctx.core
+        exhaustion = self.run_out(at, balance, rate)
+        if exhaustion is None:
+            return None
+        lead = ctx.policies.alert_lead_hours * MICROS_PER_HOUR
+        if core.forecast_alerted:
+            moved = core.forecast_instant - exhaustion
+            threshold = min(lead, core.forecast_warning // 2)
+            if -moved > threshold:
+                # Much later than announced (a purchase, a stop): the alert given no longer
+                # warns of this run-out; a new one comes at its own lead time.
+                core.forecast_alerted = False
+            elif moved <= threshold:
+                return None
+        warn = exhaustion - lead
+        if warn > at:
+            return warn
+        # While more is due at this instant, its last event decides, at the rate of
+        # everything left running.
+        if not ctx.more_at(at):
+            core.forecast_alerted = True
+            core.forecast_instant = exhaustion
+            core.forecast_warning = exhaustion - at
+            ctx.log(
+                at,
+                core.account.id if core.account else "",
+                "alert",
+                "CR6",
+                f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
+                "at the current rate",
+            )
+        return None
+
+    # -- running out and coming back (CR2-CR5, CR7, CR8) -----------------------------------
+
+    def _exhaust(self, at: int) -> None:
+        """Credits ran out: each family applies its part of CR3-CR5 and CR8, logged."""
+        ctx = self.ctx
+        core = ctx.core
+        assert core.ledger is not None
+        assert core.account is not None
+        core.exhausted = True
+        ctx.log(
+            at,
+            core.account.id,
+            "credits exhausted",
+            "CR2",
+            f"balance {cents(core.ledger.balance)} USD reached the floor {self.floor()} (P-FLOOR)",
+        )
+        if ctx.policies.exhaustion_suspends_api:
+            core.suspended = True
+            ctx.log(at, core.account.id, "API access suspended", "CR8", "P-EXHAUST")
+        for family in ctx.families:
+            family.on_exhausted(at)
+
+    def _restore(self, at: int) -> None:
+        """Credits restored (CR7): families resume what was paused; nothing else comes back."""
+        ctx = self.ctx
+        core = ctx.core
+        assert core.account is not None
+        core.exhausted = False
+        core.suspended = False
+        core.forecast_alerted = False
+        ctx.log(at, core.account.id, "credits restored", "CR7", "API access resumed")
+        for family in ctx.families:
+            family.on_restored(at)
+
+    def suspend(
+        self,
+        meter: Meter,
+        state: GracedState,
+        at: int,
+        *,
+        keep_billing: bool,
+        status: Status,
+        rule: str,
+        detail: str,
+        grace: int,
+        what: str,
+    ) -> None:
+        """Pause compute or revoke storage access, and start the grace period (CR4, CR5):
+        ``what`` happens at its end unless credits are restored."""
+        ctx = self.ctx
+        if not keep_billing:
+            metering.resize(ctx.core.catalog, ctx.core.ledger, meter, at, 0)
+        state.status = status
+        state.ended_by = rule
+        state.grace_end = at + grace
+        state.generation += 1
+        end = at + grace
+        ctx.schedule(end, GraceEnd(meter.resource, state.generation, what, rule))
+        warn = max(at, end - ctx.policies.alert_lead_hours * MICROS_PER_HOUR)
+        ctx.schedule(warn, GraceAlert(meter.resource, state.generation, what, rule))
+        action = "paused" if status is Status.PAUSED else "access revoked"
+        ctx.log(at, meter.resource, action, rule, detail)
