@@ -12,64 +12,29 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 import attrs
 
 from together_billing._engine import metering
+from together_billing._engine.alerts import RunOutAlerts
 from together_billing._engine.context import Check, Context, ResourceState, micros
+from together_billing._engine.crossing import below, ceil_micros, cents, reached
 from together_billing._engine.metering import MICROS_PER_HOUR_D, Group, Meter, unit_start
 from together_billing._engine.vocabulary import STARTS, Admission, Begin, Refusal, Status
 from together_billing.credits import Account, Ledger
 from together_billing.errors import InvalidArgument, InvalidTimeline
-from together_billing.money import EXACT_CONTEXT, round_to_cents
+from together_billing.money import EXACT_CONTEXT
 from together_billing.resources import Resource
 from together_billing.time import (
     MICROS_PER_HOUR,
     MICROS_PER_SECOND,
     BillingPeriod,
-    from_micros,
     to_micros,
 )
 from together_billing.timeline import Grant, Purchase
 
-__all__ = ["CreditCheck", "CreditLifecycle", "GracedState", "ceil_micros", "reached"]
-
-#: Balances within 1e-30 USD of the floor (or an alert or recharge threshold) count as
-#: reaching it, not as passing below it: continuous draws are quotients carried to 50
-#: digits, and a replay split at any instant must find the same crossing despite their
-#: last-digit noise.
-TOLERANCE: Final = Decimal("1e-30")
-
-
-def reached(balance: Decimal, level: Decimal) -> bool:
-    """Whether ``balance`` is at or below ``level``, within ``TOLERANCE`` (to 50 digits:
-    in the default 28-digit context, ``50 + 1e-30`` would round to ``50``)."""
-    return balance <= EXACT_CONTEXT.add(level, TOLERANCE)
-
-
-def below(balance: Decimal, level: Decimal) -> bool:
-    """Whether ``balance`` is below ``level`` by more than ``TOLERANCE``."""
-    return balance < EXACT_CONTEXT.subtract(level, TOLERANCE)
-
-
-def ceil_micros(amount: Decimal, per_hour: Decimal, *, strict: bool = False) -> int:
-    """Microseconds until ``amount`` is drawn at ``per_hour``, rounded up (CR2).
-
-    With ``strict``, until *more* than ``amount`` is drawn (the next microsecond
-    when the crossing falls exactly on one).
-    """
-    exact = EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(amount, MICROS_PER_HOUR_D), per_hour)
-    # Drop the noise of 50-digit quotients so a split replay finds the same microsecond.
-    exact = EXACT_CONTEXT.quantize(exact, Decimal("1e-26"))
-    if strict:
-        return int(exact.to_integral_value(rounding="ROUND_FLOOR")) + 1
-    return int(exact.to_integral_value(rounding="ROUND_CEILING"))
-
-
-def cents(value: Decimal) -> Decimal:
-    """A figure for a log, in cents by the one rounding function (never -0.00)."""
-    return round_to_cents(value) + 0
+__all__ = ["CreditCheck", "CreditLifecycle", "GracedState"]
 
 
 @attrs.define
@@ -163,6 +128,7 @@ class CreditLifecycle:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.account_added = False
+        self.alerts = RunOutAlerts(ctx, self)
 
     # -- the account and its credits (CR1) -------------------------------------------------
 
@@ -465,117 +431,11 @@ class CreditLifecycle:
             if change is not None:
                 candidates.append(change)
         if not core.exhausted:
-            warn = self._forecast_alert(at, balance, rate)
+            warn = self.alerts.forecast_alert(at, balance, rate)
             if warn is not None:
                 candidates.append(warn)
         if candidates:
             ctx.schedule(min(candidates), CreditCheck(core.credit_generation))
-
-    # -- forecast (CR6) --------------------------------------------------------------------
-
-    def run_out(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
-        """When the balance reaches the floor if nothing more happens (CR6): the draw at
-        ``rate`` (USD per hour), with the steps already known taken as steps: promotional
-        credits expiring (their unused rest, P-CONSUME order), and the ends the replay has
-        scheduled (``Meter.ends``: a reservation's end stops its burst GPUs; a grace
-        period's end stops a paused cluster or a revoked volume that still bills).
-        ``None``: never."""
-        ledger = self.ctx.core.ledger
-        assert ledger is not None
-        floor = self.floor()
-        known = ledger.credit_buckets()
-        remaining = [left for left, _ in known]
-        expiries = [expires for _, expires in known]
-        drops = self._scheduled_rate_drops(at)
-        steps = sorted({e for e in expiries if e is not None and e > at} | set(drops))
-        now = at
-        for step in [*steps, None]:
-            if reached(balance, floor):
-                return now
-            if rate > 0:
-                left = EXACT_CONTEXT.subtract(balance, floor)
-                crossing = max(now + 1, now + ceil_micros(left, rate))
-                if step is None or crossing <= step:
-                    return crossing
-            if step is None:
-                return None
-            drawn = EXACT_CONTEXT.divide(
-                EXACT_CONTEXT.multiply(rate, step - now), MICROS_PER_HOUR_D
-            )
-            balance = EXACT_CONTEXT.subtract(balance, drawn)
-            for index, left in enumerate(remaining):
-                taken = min(left, drawn)
-                remaining[index] = EXACT_CONTEXT.subtract(left, taken)
-                drawn = EXACT_CONTEXT.subtract(drawn, taken)
-            for index, expires in enumerate(expiries):
-                if expires is not None and expires <= step and remaining[index]:
-                    balance = EXACT_CONTEXT.subtract(balance, remaining[index])
-                    remaining[index] = Decimal(0)
-            rate = max(Decimal(0), EXACT_CONTEXT.subtract(rate, drops.get(step, Decimal(0))))
-            now = step
-        return None
-
-    def _scheduled_rate_drops(self, at: int) -> dict[int, Decimal]:
-        """USD per hour that stops drawing at each scheduled end after ``at`` (``Meter.ends``).
-        Idle deadlines move with requests and are not counted: the forecast errs early,
-        never late."""
-        catalog = self.ctx.core.catalog
-        drops: dict[int, Decimal] = {}
-        for meter in self.meters():
-            end = meter.ends
-            if end is None or end <= at:
-                continue
-            price = meter.price(catalog, at)
-            if price is not None:
-                rate = meter.count * metering.hourly(price)
-                drops[end] = EXACT_CONTEXT.add(drops.get(end, Decimal(0)), rate)
-        return drops
-
-    def _forecast_alert(self, at: int, balance: Decimal, rate: Decimal) -> int | None:
-        """Alert the forecast run-out ``alert_lead_hours`` ahead (CR6, P-ALERT); return the
-        instant to look again, if the alert is still to come.
-
-        One alert per run-out, renewed when a change moves the run-out earlier than the one
-        announced by more than half the warning that alert gave (at most the lead time). An
-        alert given at the lead time leaves exactly that lead, so the run-out can never
-        move earlier than announced by more than the lead itself; half of it is the
-        threshold: "Tuesday" turned into "in 45 minutes" is renewed, an hour of drift is not.
-        A run-out moved later by as much (a purchase, a stop) re-arms the alert, given again
-        at the lead time before the new run-out.
-        """
-        ctx = self.ctx
-        core = ctx.core
-        exhaustion = self.run_out(at, balance, rate)
-        if exhaustion is None:
-            return None
-        lead = ctx.policies.alert_lead_hours * MICROS_PER_HOUR
-        if core.forecast_alerted:
-            moved = core.forecast_instant - exhaustion
-            threshold = min(lead, core.forecast_warning // 2)
-            if -moved > threshold:
-                # Much later than announced (a purchase, a stop): the alert given no longer
-                # warns of this run-out; a new one comes at its own lead time.
-                core.forecast_alerted = False
-            elif moved <= threshold:
-                return None
-        warn = exhaustion - lead
-        if warn > at:
-            return warn
-        # While more is due at this instant, its last event decides, at the rate of
-        # everything left running.
-        if not ctx.more_at(at):
-            core.forecast_alerted = True
-            core.forecast_instant = exhaustion
-            core.forecast_warning = exhaustion - at
-            ctx.log(
-                at,
-                core.account.id if core.account else "",
-                "alert",
-                "CR6",
-                f"credits forecast to run out at {from_micros(exhaustion).isoformat()} "
-                "at the current rate",
-            )
-        return None
 
     # -- running out and coming back (CR2-CR5, CR7, CR8) -----------------------------------
 
