@@ -30,6 +30,7 @@ earlier invoices" (billing [DOCS-2025-11]). So, exactly, over any replay::
 
 from __future__ import annotations
 
+import bisect
 from decimal import ROUND_CEILING, Decimal
 from typing import Final
 
@@ -235,6 +236,10 @@ class _Bucket:
     added: int
     expires: int | None
 
+    def order(self) -> tuple[bool, int, int]:
+        """Promotional credits: the one expiring soonest first, then the oldest (P-CONSUME)."""
+        return (self.expires is None, self.expires or 0, self.added)
+
 
 @attrs.define
 class Ledger:
@@ -244,9 +249,17 @@ class Ledger:
     billing period whose invoice it belongs to. Credits added in a period pay that
     period's debt first; :meth:`settle` clears the debt of closed periods (their
     invoices bill it).
+
+    Buckets are kept in the order they are used (P-CONSUME): promotional credits sorted
+    by expiry, then purchased ones in the order bought; the credit and debt totals are
+    kept as they change. So the balance is read in constant time, and a charge costs
+    the buckets it empties, whatever the number of purchases.
     """
 
-    buckets: list[_Bucket] = attrs.Factory(list)
+    promotional: list[_Bucket] = attrs.Factory(list)
+    """Granted credits, in the order they are used (soonest expiry first)."""
+    bought: list[_Bucket] = attrs.Factory(list)
+    """Purchased and recharged credits, in the order bought."""
     debts: dict[BillingPeriod, Decimal] = attrs.Factory(dict)
     entries: list[LedgerEntry] = attrs.Factory(list)
     purchased: Decimal = Decimal(0)
@@ -254,21 +267,18 @@ class Ledger:
     consumed: Decimal = Decimal(0)
     expired: Decimal = Decimal(0)
     settled: Decimal = Decimal(0)
-
-    @property
-    def debt(self) -> Decimal:
-        """The debt not yet billed on an invoice (a negative balance's size)."""
-        total = Decimal(0)
-        for amount in self.debts.values():
-            total = EXACT_CONTEXT.add(total, amount)
-        return total
+    credit: Decimal = Decimal(0)
+    """What the buckets hold in all."""
+    debt: Decimal = Decimal(0)
+    """The debt not yet billed on an invoice (a negative balance's size)."""
 
     @property
     def balance(self) -> Decimal:
-        total = Decimal(0)
-        for bucket in self.buckets:
-            total = EXACT_CONTEXT.add(total, bucket.remaining)
-        return EXACT_CONTEXT.subtract(total, self.debt)
+        return EXACT_CONTEXT.subtract(self.credit, self.debt)
+
+    def _owe(self, period: BillingPeriod, amount: Decimal) -> None:
+        self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), amount)
+        self.debt = EXACT_CONTEXT.add(self.debt, amount)
 
     def add(self, at: int, kind: str, amount: Decimal, *, expires: int | None = None) -> None:
         """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``."""
@@ -286,22 +296,41 @@ class Ledger:
                 self.debts[period] = left
             else:
                 del self.debts[period]
+            self.debt = EXACT_CONTEXT.subtract(self.debt, paid)
         remaining = EXACT_CONTEXT.subtract(amount, paid)
         if remaining:
-            self.buckets.append(_Bucket(kind, remaining, at, expires))
+            bucket = _Bucket(kind, remaining, at, expires)
+            if kind == "grant":
+                bisect.insort(self.promotional, bucket, key=_Bucket.order)
+            else:
+                self.bought.append(bucket)
+            self.credit = EXACT_CONTEXT.add(self.credit, remaining)
         self.entries.append(
             LedgerEntry(
                 at_micros=at, kind=kind, amount=amount, balance=self.balance, paid_debt=paid
             )
         )
 
-    def _order(self) -> list[_Bucket]:
-        promotional = sorted(
-            (b for b in self.buckets if b.kind == "grant"),
-            key=lambda b: (b.expires is None, b.expires or 0, b.added),
-        )
-        purchased = [b for b in self.buckets if b.kind != "grant"]
-        return promotional + purchased
+    def _take(self, amount: Decimal) -> Decimal:
+        """Take ``amount`` from the buckets in P-CONSUME order; return what they lacked."""
+        left = amount
+        for buckets in (self.promotional, self.bought):
+            emptied = 0
+            for bucket in buckets:
+                if not left:
+                    break
+                taken = min(bucket.remaining, left)
+                bucket.remaining = EXACT_CONTEXT.subtract(bucket.remaining, taken)
+                left = EXACT_CONTEXT.subtract(left, taken)
+                if bucket.remaining:
+                    break
+                emptied += 1
+            if emptied:
+                del buckets[:emptied]
+            if not left:
+                break
+        self.credit = EXACT_CONTEXT.subtract(self.credit, EXACT_CONTEXT.subtract(amount, left))
+        return left
 
     def consume(
         self,
@@ -317,14 +346,7 @@ class Ledger:
         if not amount:
             return
         self.consumed = EXACT_CONTEXT.add(self.consumed, amount)
-        left = amount
-        for bucket in self._order():
-            if not left:
-                break
-            taken = min(bucket.remaining, left)
-            bucket.remaining = EXACT_CONTEXT.subtract(bucket.remaining, taken)
-            left = EXACT_CONTEXT.subtract(left, taken)
-        self.buckets = [b for b in self.buckets if b.remaining]
+        left = self._take(amount)
         entry = LedgerEntry(
             at_micros=at,
             kind="consumption",
@@ -337,8 +359,7 @@ class Ledger:
             unit_start_micros=unit_start,
         )
         if left:
-            period = entry.period
-            self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), left)
+            self._owe(entry.period, left)
             entry = attrs.evolve(entry, balance=self.balance)
         self.entries.append(entry)
 
@@ -352,6 +373,7 @@ class Ledger:
         for period in sorted(p for p in self.debts if p < current):
             amount = self.debts.pop(period)
             total = EXACT_CONTEXT.add(total, amount)
+            self.debt = EXACT_CONTEXT.subtract(self.debt, amount)
             self.settled = EXACT_CONTEXT.add(self.settled, amount)
             self.entries.append(
                 LedgerEntry(
@@ -367,14 +389,17 @@ class Ledger:
     def expire(self, at: int) -> Decimal:
         """Expire promotional credits whose expiry is at or before ``at``; returns the amount."""
         total = Decimal(0)
-        kept = []
-        for bucket in self.buckets:
-            if bucket.expires is not None and bucket.expires <= at:
-                total = EXACT_CONTEXT.add(total, bucket.remaining)
-            else:
-                kept.append(bucket)
+        count = 0
+        # Sorted by expiry: the expired ones come first.
+        for bucket in self.promotional:
+            if bucket.expires is None or bucket.expires > at:
+                break
+            total = EXACT_CONTEXT.add(total, bucket.remaining)
+            count += 1
+        if count:
+            del self.promotional[:count]
         if total:
-            self.buckets = kept
+            self.credit = EXACT_CONTEXT.subtract(self.credit, total)
             self.expired = EXACT_CONTEXT.add(self.expired, total)
             self.entries.append(
                 LedgerEntry(
@@ -388,12 +413,26 @@ class Ledger:
 
     def credit_buckets(self) -> list[tuple[Decimal, int | None]]:
         """``(remaining, expires)`` of each credit bucket, in the order they are used
-        (P-CONSUME): what a forecast needs to treat expiries as steps."""
-        return [(bucket.remaining, bucket.expires) for bucket in self._order()]
+        (P-CONSUME)."""
+        return [(b.remaining, b.expires) for b in (*self.promotional, *self.bought)]
+
+    def expiring_buckets(self) -> list[tuple[Decimal, int]]:
+        """``(remaining, expires)`` of the buckets that expire, in the order they are used:
+        they come first (P-CONSUME), so what a forecast needs to treat expiries as steps."""
+        found = []
+        for bucket in self.promotional:
+            if bucket.expires is None:
+                break
+            found.append((bucket.remaining, bucket.expires))
+        return found
 
     def next_expiry(self, after: int) -> int | None:
-        times = [b.expires for b in self.buckets if b.expires is not None and b.expires > after]
-        return min(times) if times else None
+        for bucket in self.promotional:
+            if bucket.expires is None:
+                return None
+            if bucket.expires > after:
+                return bucket.expires
+        return None
 
 
 @attrs.frozen(kw_only=True)
