@@ -98,27 +98,18 @@ def test_points_of_a_small_replay() -> None:
 
 
 def test_points_are_exact_at_ledger_entries(run_out: SimulationResult) -> None:
-    """Each ledger entry's (instant, balance) is a point, and the balance there is exact.
-
-    Draws of several resources over one span are one segment: of those, the last
-    entry (the balance after all of them) is the point.
-    """
+    """At every instant with ledger movements the series is the exact sum of the movements
+    up to it, each continuous draw spread over its span (draws are booked when a
+    resource's rate changes, so their spans overlap), and it ends at the final balance."""
     series = balance_series(run_out)
-    points = {(point.at_micros, point.balance) for point in series.points}
     ledger = run_out.ledger
-    for entry, following in itertools.pairwise((*ledger, None)):
-        same_span = (
-            following is not None
-            and entry.since_micros is not None
-            and (following.since_micros, following.at_micros)
-            == (entry.since_micros, entry.at_micros)
-        )
-        if not same_span:
-            assert (entry.at_micros, entry.balance) in points
-        # At an instant with several movements, the balance is the one after the last.
-        last = [e for e in ledger if e.at_micros == entry.at_micros][-1]
-        assert series.balance_at(entry.at) == last.balance
-    assert any(e.since_micros == f.since_micros for e, f in itertools.pairwise(ledger))
+    for entry in ledger:
+        got = Fraction(series.balance_at(entry.at))
+        assert abs(got - _exact(ledger, entry.at_micros)) < Fraction(1, 10**30), entry
+    assert series.final_balance == run_out.balance
+    # Overlapping spans: the case the ledger's own running balance cannot show.
+    spans = [(e.since_micros, e.at_micros) for e in ledger if e.since_micros is not None]
+    assert any(a[1] > b[0] and a != b for a, b in itertools.pairwise(sorted(spans)))
 
 
 def test_interpolation_is_exact() -> None:

@@ -426,6 +426,11 @@ class Ledger:
             found.append((bucket.remaining, bucket.expires))
         return found
 
+    def expires_by(self, at: int) -> bool:
+        """Whether promotional credits expire at or before ``at``."""
+        first = self.promotional[0].expires if self.promotional else None
+        return first is not None and first <= at
+
     def next_expiry(self, after: int) -> int | None:
         for bucket in self.promotional:
             if bucket.expires is None:

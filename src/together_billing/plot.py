@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import pendulum
 
+from together_billing.credits import LedgerEntry
 from together_billing.errors import InvalidArgument, MissingDependency
 from together_billing.invoice import LogEntry
 from together_billing.money import EXACT_CONTEXT, to_decimal
@@ -199,32 +200,59 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
         start = to_micros(result.invoices[0].period.start)
     end = to_micros(result.state.at)
 
-    points = [BalancePoint(start, Decimal(0))]
-    span: tuple[int, int] | None = None
-    for entry in ledger:
-        if entry.since_micros is not None and (entry.since_micros, entry.at_micros) == span:
-            # Several resources' draws over one span add up to one straight segment.
-            points[-1] = BalancePoint(entry.at_micros, entry.balance)
-            continue
-        begin = entry.at_micros if entry.since_micros is None else entry.since_micros
-        last = points[-1]
-        if begin != last.at_micros:
-            points.append(BalancePoint(begin, last.balance))
-        points.append(BalancePoint(entry.at_micros, entry.balance))
-        span = None if entry.since_micros is None else (entry.since_micros, entry.at_micros)
-    if points[-1].at_micros < end:
-        points.append(BalancePoint(end, points[-1].balance))
+    points = _polyline(ledger, start, end, result.balance)
     # Right-continuous from the start: the balance there is the one after its movements.
     first = bisect.bisect_right([point.at_micros for point in points], start) - 1
+    points = points[max(first, 0) :]
 
     exhausted = [entry.at for entry in log if entry.action == "credits exhausted"]
     return BalanceSeries(
-        points=tuple(points[first:]),
+        points=tuple(points),
         floor=result.credit_floor,
         exhaustion=exhausted[0] if exhausted else None,
         alerts=tuple(e for e in log if _is_credit_rule(e) and e.action == "alert"),
         actions=tuple(e for e in log if _is_credit_rule(e) and e.action != "alert"),
     )
+
+
+def _polyline(
+    ledger: Sequence[LedgerEntry], start: int, end: int, final: Decimal
+) -> list[BalancePoint]:
+    """The balance as a polyline: each continuous draw spread evenly over the span it pays
+    for (``since`` to ``at``), every other movement a step at its instant.
+
+    Draws are booked when a resource's rate changes, so their spans overlap; the balance
+    at an instant is the sum of every movement's part up to it, not the ledger's running
+    balance. One pass over the instants where a slope or a step changes; the last point
+    is ``final``, the replay's balance.
+    """
+    steps: dict[int, Decimal] = {}
+    slopes: dict[int, Decimal] = {}
+    for entry in ledger:
+        since = entry.since_micros
+        if since is not None and since < entry.at_micros:
+            slope = _WIDE.divide(entry.amount, Decimal(entry.at_micros - since))
+            slopes[since] = _WIDE.add(slopes.get(since, Decimal(0)), slope)
+            slopes[entry.at_micros] = _WIDE.subtract(slopes.get(entry.at_micros, Decimal(0)), slope)
+        else:
+            steps[entry.at_micros] = _WIDE.add(steps.get(entry.at_micros, Decimal(0)), entry.amount)
+    times = sorted({start, end, *steps, *slopes})
+    points: list[BalancePoint] = []
+    value = Decimal(0)
+    slope = Decimal(0)
+    previous = times[0]
+    for at in times:
+        value = _WIDE.add(value, _WIDE.multiply(slope, Decimal(at - previous)))
+        step = steps.get(at)
+        if step is not None:
+            points.append(BalancePoint(at, EXACT_CONTEXT.plus(value)))
+            value = _WIDE.add(value, step)
+        if at == end:
+            value = final
+        points.append(BalancePoint(at, EXACT_CONTEXT.plus(value)))
+        slope = _WIDE.add(slope, slopes.get(at, Decimal(0)))
+        previous = at
+    return points
 
 
 def _x(micros: int) -> float:

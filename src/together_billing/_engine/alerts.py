@@ -40,9 +40,16 @@ class RunOutAlerts:
         ledger = self.ctx.core.ledger
         assert ledger is not None
         floor = self.credits.floor()
-        known = ledger.credit_buckets()
+        # Only the expiring credits matter, and they are used first (P-CONSUME); what runs
+        # and is not yet booked in the ledger comes out of them first.
+        known = ledger.expiring_buckets()
         remaining = [left for left, _ in known]
-        expiries = [expires for _, expires in known]
+        expiries: list[int | None] = [expires for _, expires in known]
+        unbooked = self.credits.unbooked(at)
+        for index, left in enumerate(remaining):
+            taken = min(left, unbooked)
+            remaining[index] = EXACT_CONTEXT.subtract(left, taken)
+            unbooked = EXACT_CONTEXT.subtract(unbooked, taken)
         drops = self._scheduled_rate_drops(at)
         steps = sorted({e for e in expiries if e is not None and e > at} | set(drops))
         now = at
@@ -76,14 +83,15 @@ class RunOutAlerts:
         """USD per hour that stops drawing at each scheduled end after ``at`` (``Meter.ends``).
         Idle deadlines move with requests and are not counted: the forecast errs early,
         never late."""
-        catalog = self.ctx.core.catalog
+        ctx = self.ctx
+        core = ctx.core
         drops: dict[int, Decimal] = {}
-        for meter in self.credits.meters():
-            end = meter.ends
-            if end is None or end <= at:
+        for resource_id, end in core.ending.items():
+            if end <= at:
                 continue
-            price = meter.price(catalog, at)
-            if price is not None:
+            meter = ctx.family_of(resource_id).meter(resource_id)
+            price = None if meter is None else meter.price(core.catalog, at)
+            if meter is not None and price is not None:
                 rate = meter.count * metering.hourly(price)
                 drops[end] = EXACT_CONTEXT.add(drops.get(end, Decimal(0)), rate)
         return drops

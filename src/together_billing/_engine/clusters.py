@@ -122,7 +122,15 @@ class Clusters(FamilyBase):
                 assert isinstance(cluster, InstantCluster)
                 yield cluster, state
 
-    def meter(self, cluster: InstantCluster, state: ClusterState) -> Meter:
+    def meter(self, resource_id: str) -> Meter | None:
+        state = self.state(resource_id, ClusterState)
+        if not state.groups:
+            return None
+        cluster = self.ctx.core.resources[resource_id]
+        assert isinstance(cluster, InstantCluster)
+        return self._meter(cluster, state)
+
+    def _meter(self, cluster: InstantCluster, state: ClusterState) -> Meter:
         """Burst or on-demand GPUs at the on-demand rate (CL3, CL4)."""
         ends = None
         if state.status is Status.RUNNING:
@@ -135,11 +143,12 @@ class Clusters(FamilyBase):
     def meters(self) -> Iterable[Meter]:
         for cluster, state in self._clusters():
             if state.groups:
-                yield self.meter(cluster, state)
+                yield self._meter(cluster, state)
 
     def _resize(self, cluster: InstantCluster, state: ClusterState, at: int, target: int) -> None:
         core = self.ctx.core
-        metering.resize(core.catalog, core.ledger, self.meter(cluster, state), at, target)
+        with self.ctx.changing(cluster.id, at):
+            metering.resize(core.catalog, core.ledger, self._meter(cluster, state), at, target)
 
     # -- credits (CR3, CR4, CR7) -----------------------------------------------------------
 
@@ -180,10 +189,14 @@ class Clusters(FamilyBase):
 
     def _pause(self, cluster: InstantCluster, state: ClusterState, at: int) -> None:
         """Pause on-demand compute for want of credit, with its grace period (CR4)."""
-        policies = self.ctx.policies
         self._settle(cluster, state, at)
+        with self.ctx.changing(cluster.id, at):
+            self._suspend(cluster, state, at)
+
+    def _suspend(self, cluster: InstantCluster, state: ClusterState, at: int) -> None:
+        policies = self.ctx.policies
         self.ctx.credits.suspend(
-            self.meter(cluster, state),
+            self._meter(cluster, state),
             state,
             at,
             keep_billing=policies.paused_cluster_bills,
@@ -201,8 +214,9 @@ class Clusters(FamilyBase):
         assert isinstance(cluster, InstantCluster)
         state = self.state(resource_id, ClusterState)
         self._settle(cluster, state, at)
-        self._resize(cluster, state, at, 0)
-        state.status = Status.DECOMMISSIONED
+        with self.ctx.changing(resource_id, at):
+            self._resize(cluster, state, at, 0)
+            state.status = Status.DECOMMISSIONED
         state.ended_by = "CR4"
         self.ctx.log(at, resource_id, "decommissioned", "CR4", "credits were not restored")
 
@@ -210,11 +224,12 @@ class Clusters(FamilyBase):
         """Paused clusters resume on demand (CR7); decommissioned burst does not come back."""
         for cluster, state in self._clusters():
             if state.status is Status.PAUSED:
-                state.status = Status.RUNNING
-                state.ended_by = None
-                state.generation += 1
-                if not state.groups:
-                    add_units(state.groups, at, state.gpus)
+                with self.ctx.changing(cluster.id, at):
+                    state.status = Status.RUNNING
+                    state.ended_by = None
+                    state.generation += 1
+                    if not state.groups:
+                        add_units(state.groups, at, state.gpus)
                 self.ctx.log(at, cluster.id, "resumed", "CR7", f"{state.gpus} GPUs on demand")
 
     # -- events ----------------------------------------------------------------------------
@@ -275,8 +290,9 @@ class Clusters(FamilyBase):
             if not ctx.expect(event, state, (Status.RUNNING,), "a running cluster"):
                 return
             self._settle(cluster, state, at)
-            self._resize(cluster, state, at, 0)
-            state.status = Status.STOPPED
+            with ctx.changing(cluster.id, at):
+                self._resize(cluster, state, at, 0)
+                state.status = Status.STOPPED
             ctx.ended_now[cluster.id] = at
             ctx.log(at, cluster.id, "stopped", "CL4", "on-demand compute stops billing")
         elif isinstance(event, Start):
@@ -329,8 +345,9 @@ class Clusters(FamilyBase):
             state.status = Status.PROVISIONING
             ctx.log(at, cluster.id, "starting", "CL4", "not billed until ready")
             return
-        state.status = Status.RUNNING
-        add_units(state.groups, at, state.gpus)
+        with ctx.changing(cluster.id, at):
+            state.status = Status.RUNNING
+            add_units(state.groups, at, state.gpus)
         ctx.log(at, cluster.id, "started", "CL4", f"{state.gpus} GPUs on demand")
 
     def _delete(self, event: Delete, cluster: InstantCluster, state: ClusterState, at: int) -> None:
@@ -352,8 +369,9 @@ class Clusters(FamilyBase):
         ctx.ended_now[cluster.id] = at
         running = state.status is Status.RUNNING
         self._settle(cluster, state, at)
-        self._resize(cluster, state, at, 0)
-        state.generation += 1
+        with ctx.changing(cluster.id, at):
+            self._resize(cluster, state, at, 0)
+            state.generation += 1
         detail = ""
         if running and cluster.reserved and at < state.reservation_end:
             left = from_micros(state.reservation_end).isoformat()
@@ -393,6 +411,17 @@ class Clusters(FamilyBase):
         state: ClusterState,
         at: int,
         admission: Admission = Admission.BILL,
+    ) -> None:
+        with self.ctx.changing(cluster.id, at):
+            self._begin(event, cluster, state, at, admission)
+
+    def _begin(
+        self,
+        event: Event,
+        cluster: InstantCluster,
+        state: ClusterState,
+        at: int,
+        admission: Admission,
     ) -> None:
         ctx = self.ctx
         restart = state.gpus > 0  # a stopped on-demand cluster keeps its GPU count
@@ -441,7 +470,8 @@ class Clusters(FamilyBase):
             ctx.log(at, cluster.id, "ready", "CL4", f"{state.gpus} GPUs on demand")
         add_units(state.groups, at, _metered_gpus(cluster, state))
         if admission is Admission.PAUSE:
-            self._pause(cluster, state, at)
+            self._settle(cluster, state, at)
+            self._suspend(cluster, state, at)
 
     def _charge_reservation(
         self, cluster: InstantCluster, state: ClusterState, at: int, days: int, rule: str
@@ -498,7 +528,8 @@ class Clusters(FamilyBase):
         ):
             return
         old_end = from_micros(state.reservation_end).isoformat()
-        self._charge_reservation(cluster, state, at, event.days, "CL5")
+        with ctx.changing(cluster.id, at):  # its burst GPUs now stop later
+            self._charge_reservation(cluster, state, at, event.days, "CL5")
         new_end = from_micros(state.reservation_end).isoformat()
         ctx.log(
             at, cluster.id, "reservation extended", "CL5", f"{old_end} -> {new_end}, charged now"
@@ -524,8 +555,9 @@ class Clusters(FamilyBase):
         cluster = self.ctx.core.resources[cluster_id]
         assert isinstance(cluster, InstantCluster)
         self._settle(cluster, state, at)
-        self._resize(cluster, state, at, 0)
-        state.status = Status.DECOMMISSIONED
+        with self.ctx.changing(cluster_id, at):
+            self._resize(cluster, state, at, 0)
+            state.status = Status.DECOMMISSIONED
         state.ended_by = "CL5"
         self.ctx.log(at, cluster_id, "decommissioned", "CL5", "the reservation ended")
         self.ctx.notify(ReservationChanged(cluster_id), at)

@@ -12,14 +12,16 @@ schedules checks, accrues invoice lines (``invoicing``), meters running units
 
 from __future__ import annotations
 
+import contextlib
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
 from together_billing._engine.invoicing import Accrual, AccrualKey, LineMeta, add_accrual
-from together_billing._engine.metering import Meter, Piece
+from together_billing._engine.metering import Draw, Meter, Piece
 from together_billing._engine.vocabulary import Admission, Begin, Refusal, Status
 from together_billing.catalog import Catalog
 from together_billing.credits import Account, Ledger
@@ -31,8 +33,6 @@ from together_billing.time import BillingPeriod, from_micros
 from together_billing.timeline import PRIORITY_ENGINE, Delete, Deploy, Event, Ready, Start, Stop
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from together_billing._engine.credits import CreditLifecycle
 
 __all__ = [
@@ -115,6 +115,17 @@ class Core:
     """How long before ``forecast_instant`` that alert was given."""
     thresholds_alerted: set[Decimal] = attrs.Factory(set)
     credit_generation: int = 0
+    draws: dict[str, Draw] = attrs.Factory(dict)
+    """What each running resource owes the credits since it was last drawn (``credits``)."""
+    burn: Decimal = attrs.Factory(Decimal)
+    """The sum of the draws' rates: USD per hour drawn now."""
+    burn_offset: Decimal = attrs.Factory(Decimal)
+    """The sum of the draws' offsets (see ``Draw``)."""
+    rate_changes: list[tuple[int, str, int]] = attrs.Factory(list)
+    """A heap of (instant, resource, version): when each draw's rate changes next."""
+    draw_version: int = 0
+    ending: dict[str, int] = attrs.Factory(dict)
+    """Resource -> when its running units are scheduled to stop (``Meter.ends``)."""
     accruals: dict[AccrualKey, Accrual] = attrs.Factory(dict)
     meta: dict[AccrualKey, LineMeta] = attrs.Factory(dict)
     pieces: list[Piece] = attrs.Factory(list)
@@ -177,6 +188,10 @@ class Family(Protocol):
         """A grace period ended without restoration (CR4, CR5): end the resource."""
         ...
 
+    def meter(self, resource_id: str) -> Meter | None:
+        """The running units of one of the family's resources, if any draw credits."""
+        ...
+
 
 class FamilyBase:
     """Defaults for the :class:`Family` protocol: nothing to settle, meter or react to."""
@@ -211,6 +226,9 @@ class FamilyBase:
         return None
 
     def on_grace_end(self, resource_id: str, at: int) -> None:
+        return None
+
+    def meter(self, resource_id: str) -> Meter | None:
         return None
 
 
@@ -277,6 +295,14 @@ class Context:
     def family_of(self, resource_id: str) -> Family:
         """The family of the resource ``resource_id``."""
         return self.by_kind[type(self.core.resources[resource_id])]
+
+    @contextlib.contextmanager
+    def changing(self, resource_id: str, at: int) -> Iterator[None]:
+        """Around a change of a resource's running units, status or rate: the credits are
+        drawn up to ``at`` at the old rate first, and its draw follows the new one after."""
+        self.credits.flush(resource_id, at)
+        yield
+        self.credits.refresh(resource_id, at)
 
     def log(self, at: int, resource: str, action: str, rule: str, detail: str = "") -> None:
         self.core.log.append(

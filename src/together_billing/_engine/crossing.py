@@ -20,7 +20,7 @@ TOLERANCE: Final = Decimal("1e-30")
 
 
 def reached(balance: Decimal, level: Decimal) -> bool:
-    """Whether ``balance`` is at or below ``level``, within ``TOLERANCE`` (to 50 digits:
+    """Whether ``balance`` is at or below ``level`` (CR2), within ``TOLERANCE`` (to 50 digits:
     in the default 28-digit context, ``50 + 1e-30`` would round to ``50``)."""
     return balance <= EXACT_CONTEXT.add(level, TOLERANCE)
 

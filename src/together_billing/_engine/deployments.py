@@ -91,13 +91,21 @@ class Deployments(FamilyBase):
                 assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
                 yield resource, state
 
-    def meter(self, resource: Deployment, state: DeploymentState) -> Meter:
+    def _meter(self, resource: Deployment, state: DeploymentState) -> Meter:
         return Meter(resource.id, ("hardware", resource.hardware), self.ctx.grain, state.groups)
+
+    def meter(self, resource_id: str) -> Meter | None:
+        state = self.state(resource_id, DeploymentState)
+        if not state.groups:
+            return None
+        resource = self.ctx.core.resources[resource_id]
+        assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
+        return self._meter(resource, state)
 
     def meters(self) -> Iterable[Meter]:
         for resource, state in self._resources():
             if state.groups:
-                yield self.meter(resource, state)
+                yield self._meter(resource, state)
 
     def while_out_of_credit(self, resource: Resource, begin: Begin) -> Admission | Refusal:
         """Refused while P-EXHAUST suspends API access (CR8, W26); with it off they begin
@@ -235,8 +243,9 @@ class Deployments(FamilyBase):
     def _ready(
         self, resource: Deployment, state: DeploymentState, at: int, rule: str, *, log: bool = True
     ) -> None:
-        state.status = Status.RUNNING
-        state.groups = [Group(at, resource.min_replicas, at)]
+        with self.ctx.changing(resource.id, at):
+            state.status = Status.RUNNING
+            state.groups = [Group(at, resource.min_replicas, at)]
         state.last_activity = at
         if log:
             self.ctx.log(
@@ -254,10 +263,10 @@ class Deployments(FamilyBase):
         rule: str,
     ) -> None:
         self._settle(resource, state, at)
-        metering.resize(
-            self.ctx.core.catalog, self.ctx.core.ledger, self.meter(resource, state), at, 0
-        )
-        state.status = status
+        core = self.ctx.core
+        with self.ctx.changing(resource.id, at):
+            metering.resize(core.catalog, core.ledger, self._meter(resource, state), at, 0)
+            state.status = status
         state.idle_generation += 1
         self.ctx.log(at, resource.id, action, rule)
 
@@ -265,9 +274,9 @@ class Deployments(FamilyBase):
         """Set the ready replicas (DE3): added ones on their own grid, the newest removed first."""
         self._settle(resource, state, at)
         current = state.ready
-        metering.resize(
-            self.ctx.core.catalog, self.ctx.core.ledger, self.meter(resource, state), at, replicas
-        )
+        core = self.ctx.core
+        with self.ctx.changing(resource.id, at):
+            metering.resize(core.catalog, core.ledger, self._meter(resource, state), at, replicas)
         self.ctx.log(at, resource.id, "replicas changed", "DE3", f"{current} -> {replicas} ready")
 
     # -- idle auto-stop (DE4) ------------------------------------------------------------

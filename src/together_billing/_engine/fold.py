@@ -142,7 +142,7 @@ class Replay:
             # The customer's events at an instant all come before the engine's reactions to it.
             if not ctx.customer_more_at(at):
                 credits.after(at)
-        credits.advance(end)
+        credits.finish(end)
         for family in ctx.families:
             family.settle(end)
         core.now = end
@@ -186,7 +186,8 @@ class Replay:
         if isinstance(event, PriceChange):
             # G4: a price change applies from its instant (to units starting after it).
             at = micros(event)
-            core.catalog = core.catalog.with_entries(event.price)
+            with self.credits.price_change(at):
+                core.catalog = core.catalog.with_entries(event.price)
             key = " ".join(event.price.key)
             ctx.log(at, "", "price change", "G4", f"{key} from {event.price.source.describe()}")
             return

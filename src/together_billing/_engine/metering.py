@@ -36,13 +36,16 @@ if TYPE_CHECKING:
     from together_billing._engine.invoicing import LineMeta
 
 __all__ = [
+    "Draw",
     "Group",
     "Meter",
     "Piece",
     "add_units",
     "hourly",
     "metered",
+    "next_rate_change",
     "prepay",
+    "rate_at",
     "remove_units",
     "resize",
     "settle",
@@ -281,3 +284,60 @@ def prepay(catalog: Catalog, ledger: Ledger | None, meter: Meter, at: int) -> No
             f"rest of the started {grain.unit} at its rate (G3)",
             unit_start=begun if begun < period_start else None,
         )
+
+
+@attrs.define
+class Draw:
+    """What a resource's running units owe the credits since they were last drawn (CR1).
+
+    Its units draw at ``rate`` (USD per hour: the units' prices at their starts, units
+    prepaid to a later instant left out) until ``change``, the next instant the rate can
+    change. What is owed at ``t`` is ``(rate * t - offset)`` / one hour in microseconds;
+    the credit lifecycle keeps the sums of ``rate`` and ``offset`` over every resource, so
+    the balance at any instant costs the same whatever the number of resources.
+    """
+
+    rate: Decimal
+    offset: Decimal
+    since: int
+    """Drawn (booked in the ledger) up to here."""
+    version: int
+    """Of its entry in the queue of rate changes (older entries are stale)."""
+    ends: int | None = None
+    """``Meter.ends``: when its units are scheduled to stop (the run-out forecast's steps)."""
+
+    def owed(self, at: int) -> Decimal:
+        """What is owed at ``at``, times one hour in microseconds."""
+        return EXACT_CONTEXT.subtract(EXACT_CONTEXT.multiply(self.rate, at), self.offset)
+
+
+def rate_at(catalog: Catalog, meter: Meter, at: int) -> Decimal:
+    """USD per hour the meter's units draw at ``at`` (each at the price of its unit's start)."""
+    rate = Decimal(0)
+    for group in meter.groups:
+        if group.paid_until > at:
+            continue  # prepaid to the end of its unit
+        price = meter.price(catalog, unit_start(meter.grain, group.grid, at))
+        if price is not None:
+            rate += group.count * hourly(price)
+    return rate
+
+
+def next_rate_change(catalog: Catalog, meter: Meter, at: int) -> int | None:
+    """The next instant after ``at`` at which a unit's draw rate changes: a price change
+    reaching the next unit that starts after it, or a prepaid unit's end (G3, G4)."""
+    grain = meter.grain
+    instants = meter.instants(catalog)
+    found: int | None = None
+    for group in meter.groups:
+        candidates = [group.paid_until] if group.paid_until > at else []
+        index = bisect.bisect_right(instants, unit_start(grain, group.grid, at))
+        while index < len(instants):
+            cut = grain.unit_end(group.grid, instants[index])
+            if cut > at:
+                candidates.append(cut)
+                break
+            index += 1
+        for cut in candidates:
+            found = cut if found is None else min(found, cut)
+    return found

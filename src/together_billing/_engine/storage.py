@@ -70,7 +70,15 @@ class Storage(FamilyBase):
     def _has_reserved_rate(self) -> bool:
         return bool(self.ctx.core.catalog.history(_RESERVED)[0])
 
-    def meter(self, volume: StorageVolume, state: VolumeState) -> Meter:
+    def meter(self, resource_id: str) -> Meter | None:
+        state = self.state(resource_id, VolumeState)
+        if not state.groups:
+            return None
+        volume = self.ctx.core.resources[resource_id]
+        assert isinstance(volume, StorageVolume)
+        return self._meter(volume, state)
+
+    def _meter(self, volume: StorageVolume, state: VolumeState) -> Meter:
         """TiB at the volume's storage rate; a volume priced reserved draws on demand until
         the first reserved storage rate takes effect, as it bills (G4)."""
         grain = self.ctx.policies.storage_grain
@@ -82,11 +90,12 @@ class Storage(FamilyBase):
     def meters(self) -> Iterable[Meter]:
         for volume, state in self._volumes():
             if state.groups:
-                yield self.meter(volume, state)
+                yield self._meter(volume, state)
 
     def _resize(self, volume: StorageVolume, state: VolumeState, at: int, target: int) -> None:
         core = self.ctx.core
-        metering.resize(core.catalog, core.ledger, self.meter(volume, state), at, target)
+        with self.ctx.changing(volume.id, at):
+            metering.resize(core.catalog, core.ledger, self._meter(volume, state), at, target)
 
     # -- credits (CR5, CR7) ----------------------------------------------------------------
 
@@ -97,23 +106,27 @@ class Storage(FamilyBase):
     def on_exhausted(self, at: int) -> None:
         """Access to every volume is revoked, with its grace period (CR5); by default it
         keeps billing (P-REVOKED-BILL)."""
-        policies = self.ctx.policies
         for volume, state in self._volumes():
             if state.status is not Status.RUNNING:
                 continue
             self._settle(volume, state, at)
-            self.ctx.credits.suspend(
-                self.meter(volume, state),
-                state,
-                at,
-                keep_billing=policies.revoked_storage_bills,
-                status=Status.REVOKED,
-                rule="CR5",
-                detail="data deleted unless credits are restored within "
-                f"{policies.grace_storage_hours} h (P-GRACE-STORAGE)",
-                grace=policies.grace_storage_hours * MICROS_PER_HOUR,
-                what="the volume's data will be deleted",
-            )
+            with self.ctx.changing(volume.id, at):
+                self._revoke(volume, state, at)
+
+    def _revoke(self, volume: StorageVolume, state: VolumeState, at: int) -> None:
+        policies = self.ctx.policies
+        self.ctx.credits.suspend(
+            self._meter(volume, state),
+            state,
+            at,
+            keep_billing=policies.revoked_storage_bills,
+            status=Status.REVOKED,
+            rule="CR5",
+            detail="data deleted unless credits are restored within "
+            f"{policies.grace_storage_hours} h (P-GRACE-STORAGE)",
+            grace=policies.grace_storage_hours * MICROS_PER_HOUR,
+            what="the volume's data will be deleted",
+        )
 
     def on_grace_end(self, resource_id: str, at: int) -> None:
         """The data is deleted: credits were not restored within the grace period (CR5)."""
@@ -121,8 +134,9 @@ class Storage(FamilyBase):
         assert isinstance(volume, StorageVolume)
         state = self.state(resource_id, VolumeState)
         self._settle(volume, state, at)
-        self._resize(volume, state, at, 0)
-        state.status = Status.DELETED
+        with self.ctx.changing(resource_id, at):
+            self._resize(volume, state, at, 0)
+            state.status = Status.DELETED
         state.deleted_by_credits = True
         state.ended_by = "CR5"
         self.ctx.log(at, resource_id, "data deleted", "CR5", "credits were not restored")
@@ -131,11 +145,12 @@ class Storage(FamilyBase):
         """Access is restored (CR7), at the rate the volume has now."""
         for volume, state in self._volumes():
             if state.status is Status.REVOKED:
-                state.status = Status.RUNNING
-                state.ended_by = None
-                state.generation += 1
-                if not state.groups:
-                    add_units(state.groups, at, state.size)
+                with self.ctx.changing(volume.id, at):
+                    state.status = Status.RUNNING
+                    state.ended_by = None
+                    state.generation += 1
+                    if not state.groups:
+                        add_units(state.groups, at, state.size)
                 self.ctx.log(at, volume.id, "access restored", "CR7")
 
     # -- reserved storage (ST3) ------------------------------------------------------------
@@ -165,10 +180,11 @@ class Storage(FamilyBase):
             if billing is state.billing:
                 continue
             self._settle(volume, state, at)
-            # The units running now are billed at their start's rate: draw their rest so.
             core = self.ctx.core
-            metering.prepay(core.catalog, core.ledger, self.meter(volume, state), at)
-            state.billing = billing
+            with self.ctx.changing(volume.id, at):
+                # The units running now are billed at their start's rate: draw their rest so.
+                metering.prepay(core.catalog, core.ledger, self._meter(volume, state), at)
+                state.billing = billing
             if self._has_reserved_rate():
                 self.ctx.log(
                     at,
@@ -197,11 +213,12 @@ class Storage(FamilyBase):
                 )
             if ctx.credits.admit(volume, at, Begin.DEPLOY) is Admission.REFUSE:
                 return
-            state.status = Status.RUNNING
-            state.ended_by = None
-            state.billing = self._billing(volume, at)
-            state.size = volume.size_tib
-            add_units(state.groups, at, volume.size_tib)
+            with ctx.changing(volume.id, at):
+                state.status = Status.RUNNING
+                state.ended_by = None
+                state.billing = self._billing(volume, at)
+                state.size = volume.size_tib
+                add_units(state.groups, at, volume.size_tib)
             ctx.log(
                 at, volume.id, "created", "ST1", f"{volume.size_tib} TiB, {state.billing.value}"
             )
