@@ -438,8 +438,9 @@ class CreditLifecycle:
     ) -> Admission:
         """What a begin does: the one place deciding whether anything may start to bill.
 
-        Every deploy, start and ready of every kind (CR3-CR5, CR8), a cluster's added GPUs, a reservation
-        or extension paid from credits, a serverless request and a job's charge ask here.
+        Every deploy, start and ready of every kind (CR3-CR5, CR8), a cluster's added GPUs,
+        a reservation or extension paid from credits, a serverless request and a job's
+        charge ask here.
         With the balance above the floor (or without an account) everything bills. At or
         below it, the resource's family answers (``Family.while_out_of_credit``; the table
         is docs/rules.md, "Beginning while out of credit"). A ``charge`` from credits (a
