@@ -32,6 +32,7 @@ from together_billing import (
     SimulationResult,
     Simulator,
     SizeTierPrice,
+    Start,
     Stop,
     TokenUsage,
     instant,
@@ -88,11 +89,14 @@ def test_start_is_the_given_start_or_the_first_event() -> None:
     assert simulate([endpoint], [], until=until).start == instant(until)
 
 
-def test_a_continued_replay_keeps_the_first_runs_start() -> None:
+def test_a_continued_replay_keeps_the_first_runs_start_and_spans() -> None:
     first = _endpoint_day()
     later = first.state.at.add(days=2)
-    again = Simulator(PRICES).run([], [], until=later, state=first.state)
+    restart = Start(first.state.at.add(hours=1), "ep")
+    again = Simulator(PRICES).run([], [restart], until=later, state=first.state)
     assert again.start == first.start == instant("2025-11-03T09:00:00Z")
+    assert again.spans[: len(first.spans)] == first.spans
+    assert [span.start for span in again.spans[len(first.spans) :]] == [restart.at]
 
 
 # -- spans ------------------------------------------------------------------------------------

@@ -388,7 +388,8 @@ class SimulationResult:
     @functools.cached_property
     def spans(self) -> tuple[MeteredSpan, ...]:
         """The running time the replay metered, one :class:`MeteredSpan` per stretch of a
-        group of units at one price (G3, G4), in the order the replay settled them."""
+        group of units at one price (G3, G4), in the order the replay settled them (a
+        continued replay's include those of the runs before it)."""
         return tuple(
             MeteredSpan(
                 resource=piece.resource,

@@ -104,7 +104,7 @@ class Action(Choice):
 
     # -- beginnings and ends (G2, DE, FT, CL, ST) ------------------------------------------
     DEPLOYED = "deployed"
-    """A deployment was deployed (DE2, FT2); billing starts when it is ready."""
+    """A deployment was deployed (DE2, FT2); it bills once ready (at once when it is)."""
     STARTED = "started"
     """A stopped deployment (DE2, FT2) or on-demand cluster (CL4) started again."""
     STARTING = "starting"
@@ -112,7 +112,8 @@ class Action(Choice):
     PROVISIONING = "provisioning"
     """A cluster is provisioning: not billed until ready (CL2, CL4)."""
     READY = "ready"
-    """Replicas (DE3, FT2) or a cluster's GPUs (CL2, CL4) are ready and bill from here."""
+    """A deployment's replicas (DE2, FT2) or a cluster's GPUs (CL2, CL4) are ready and bill
+    from here."""
     CREATED = "created"
     """A storage volume was created and bills from here (ST1)."""
     DEPLOYMENT_FAILED = "deployment failed"
@@ -470,14 +471,16 @@ class MeteredSpan:
         return Interval.from_micros(self.start_micros, self.end_micros)
 
     def count(self, start_micros: int | None = None, end_micros: int | None = None) -> int:
-        """Grain units of one unit starting in the span, within ``[start_micros, end_micros)``
-        when given (microseconds under the prorated grain)."""
+        """How many grain units (per unit: per replica, GPU or TiB) start in the span, or in
+        its part within ``[start_micros, end_micros)``; microseconds under the prorated
+        grain. A span of 60 minutes counts 60 under the per-minute grain (G3)."""
         lo = self.start_micros if start_micros is None else max(start_micros, self.start_micros)
         hi = self.end_micros if end_micros is None else min(end_micros, self.end_micros)
         return self.grain.count(self.grid_micros, lo, hi) if hi > lo else 0
 
     def amount(self, count: int) -> Decimal:
-        """The exact charge of ``count`` grain units (a :meth:`count`) of every unit."""
+        """The exact charge of ``count`` grain units (a :meth:`count`) of each of the span's
+        ``units``, at its rate (not rounded: lines are rounded once, P-ROUND)."""
         quantity = self.grain.quantity(count * self.units)
         return EXACT_CONTEXT.divide(
             EXACT_CONTEXT.multiply(quantity, self.rate), Decimal(self.grain.units_per_hour)
