@@ -54,7 +54,7 @@ def test_cash_identity_debt_is_collected_once(scenario: GeneratedScenario) -> No
     exactly, for any timeline, floor and edition. A debt collected twice (on the invoice and
     again by a later purchase) breaks it by the debt."""
     result = scenario.run()
-    ledger = result.state._core.ledger  # the exact buckets, for an exact identity
+    ledger = result.state.ledger  # the exact buckets, for an exact identity
     assert ledger is not None
     with localcontext(WIDE):
         charges = sum((i.total_exact for i in result.invoices), Decimal(0))

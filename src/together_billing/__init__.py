@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         AutoRechargeMode,
         Edition,
         LedgerEntry,
+        LedgerKind,
     )
     from together_billing.engine import SimulationResult, SimulationState, Simulator, simulate
     from together_billing.errors import (
@@ -47,7 +48,15 @@ if TYPE_CHECKING:
         NaiveDatetimeError,
         UnknownPrice,
     )
-    from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry
+    from together_billing.invoice import (
+        Action,
+        Invoice,
+        InvoiceLine,
+        InvoiceStatus,
+        LogEntry,
+        MeteredSpan,
+        exhausted_at,
+    )
     from together_billing.money import Money, RoundingMode, round_to_cents
     from together_billing.policies import CancelBasis, Policies, ReservationPayment, ShrinkPolicy
     from together_billing.resources import (
@@ -88,6 +97,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EDITIONS",
     "Account",
+    "Action",
     "AutoRecharge",
     "AutoRechargeMode",
     "BillingError",
@@ -123,7 +133,9 @@ __all__ = [
     "JobCancelled",
     "JobCompleted",
     "LedgerEntry",
+    "LedgerKind",
     "LogEntry",
+    "MeteredSpan",
     "MeteringGrain",
     "MissingDependency",
     "Money",
@@ -158,6 +170,7 @@ __all__ = [
     "UnknownPrice",
     "__version__",
     "default_catalog",
+    "exhausted_at",
     "instant",
     "round_to_cents",
     "simulate",
@@ -184,6 +197,7 @@ _EXPORTS: dict[str, str] = {
     "EDITIONS": "credits",
     "Edition": "credits",
     "LedgerEntry": "credits",
+    "LedgerKind": "credits",
     "SimulationResult": "engine",
     "SimulationState": "engine",
     "Simulator": "engine",
@@ -197,10 +211,13 @@ _EXPORTS: dict[str, str] = {
     "MissingDependency": "errors",
     "NaiveDatetimeError": "errors",
     "UnknownPrice": "errors",
+    "Action": "invoice",
     "Invoice": "invoice",
     "InvoiceLine": "invoice",
     "InvoiceStatus": "invoice",
     "LogEntry": "invoice",
+    "MeteredSpan": "invoice",
+    "exhausted_at": "invoice",
     "Money": "money",
     "RoundingMode": "money",
     "round_to_cents": "money",

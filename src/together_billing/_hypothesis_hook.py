@@ -76,7 +76,7 @@ REGISTERED: Final[dict[str, tuple[str, ...]]] = {
         "TokenUsage",
         "TokenUsageBatch",
     ),
-    "together_billing.invoice": ("Invoice", "InvoiceLine", "LogEntry"),
+    "together_billing.invoice": ("Invoice", "InvoiceLine", "LogEntry", "MeteredSpan"),
     "together_billing.engine": ("SimulationResult", "SimulationState", "Simulator"),
     "together_billing.scenario": ("Scenario",),
     "together_billing.strategies": ("GeneratedScenario",),

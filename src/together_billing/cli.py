@@ -573,14 +573,16 @@ def _folded(log: Sequence[LogEntry]) -> list[list[str]]:
     After credits run out, a steady forecast's use is refused hour after hour; each
     resource's refusals become one row, at the first, saying how many and until when.
     """
+    from together_billing.invoice import Action  # noqa: PLC0415 - lazy
+
     refused: dict[tuple[str, str], list[LogEntry]] = {}
     for entry in log:
-        if entry.action == "requests refused":
+        if entry.action is Action.REQUESTS_REFUSED:
             refused.setdefault((entry.resource, entry.rule), []).append(entry)
     rows: list[list[str]] = []
     for entry in log:
         detail = entry.detail
-        if entry.action == "requests refused":
+        if entry.action is Action.REQUESTS_REFUSED:
             run = refused[(entry.resource, entry.rule)]
             if entry is not run[0]:
                 continue

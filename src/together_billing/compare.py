@@ -39,7 +39,7 @@ from together_billing._text import columns
 from together_billing.catalog import Catalog, ClusterBilling, default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import InvoiceLine
+from together_billing.invoice import InvoiceLine, exhausted_at
 from together_billing.money import EXACT_CONTEXT, Money, to_decimal
 from together_billing.resources import (
     DedicatedEndpoint,
@@ -394,7 +394,7 @@ class Comparison:
         """With credits: when they run out (reach the floor) before and after, else ``None``."""
         if self.amounts_due is None:
             return None
-        return _run_out(self.before), _run_out(self.after)
+        return exhausted_at(self.before.log), exhausted_at(self.after.log)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (``schema_version`` 1; see docs/compare.md)."""
@@ -486,10 +486,6 @@ class Comparison:
                 f"  + {e.at.isoformat()} {e.resource} {e.action} ({e.rule})" for e in self.log_added
             )
         return "\n".join(out) + "\n"
-
-
-def _run_out(result: SimulationResult) -> pendulum.DateTime | None:
-    return next((e.at for e in result.log if e.action == "credits exhausted"), None)
 
 
 def _instant(at: pendulum.DateTime | None) -> str:

@@ -24,7 +24,7 @@ earlier invoices" (billing [DOCS-2025-11]). So, exactly, over any replay::
 >>> ledger.add(0, "purchase", Decimal("25"))
 >>> ledger.add(0, "grant", Decimal("5"), expires=10)
 >>> ledger.consume(5, Decimal("7"), "ep-1")
->>> ledger.balance, [(e.kind, str(e.amount)) for e in ledger.entries]
+>>> ledger.balance, [(str(e.kind), str(e.amount)) for e in ledger.entries]
 (Decimal('23'), [('purchase', '25'), ('grant', '5'), ('consumption', '-7')])
 """
 
@@ -50,6 +50,7 @@ __all__ = [
     "Edition",
     "Ledger",
     "LedgerEntry",
+    "LedgerKind",
 ]
 
 
@@ -167,17 +168,41 @@ class Account:
     linked_card: bool = attrs.field(kw_only=True, default=False, validator=_check_flag)
 
 
+class LedgerKind(Choice):
+    """What a :class:`LedgerEntry` records: credits in, credits out, or a debt billed.
+
+    A ``StrEnum``: each member equals its text (``LedgerKind.CONSUMPTION ==
+    "consumption"``), and JSON and printed output show that text.
+    """
+
+    __field__ = "kind"
+
+    PURCHASE = "purchase"
+    """Credits bought: the opening balance or a :class:`~together_billing.Purchase` (CR1, G5)."""
+    GRANT = "grant"
+    """Promotional credits granted, used first and possibly expiring (CR1, P-CONSUME)."""
+    RECHARGE = "recharge"
+    """Credits bought by auto-recharge (CR1, facts C6)."""
+    CONSUMPTION = "consumption"
+    """A charge drawn from the credits; beyond them, a debt (CR1, P-FLOOR)."""
+    EXPIRY = "expiry"
+    """Promotional credits expired unused (CR1)."""
+    SETTLEMENT = "settlement"
+    """A closed period's debt, billed on its invoice as amount due (IN3, W25)."""
+
+
 @attrs.frozen(kw_only=True)
 class LedgerEntry:
     """One movement of credits.
 
-    ``kind`` is ``purchase``, ``grant``, ``recharge``, ``consumption``, ``expiry`` or
-    ``settlement`` (a closed period's debt, billed on its invoice);
-    ``amount`` is positive for credits in and negative for credits out.
+    ``kind`` is a :class:`LedgerKind` (text is converted on construction): ``purchase``,
+    ``grant``, ``recharge``, ``consumption``, ``expiry`` or ``settlement`` (a closed
+    period's debt, billed on its invoice); ``amount`` is positive for credits in and
+    negative for credits out.
     """
 
     at_micros: int
-    kind: str
+    kind: LedgerKind = attrs.field(converter=LedgerKind)
     amount: Decimal
     balance: Decimal
     resource: str = ""
@@ -215,7 +240,7 @@ class LedgerEntry:
     def to_dict(self) -> dict[str, str]:
         return {
             "at": self.at.isoformat(),
-            "kind": self.kind,
+            "kind": self.kind.value,
             "amount": _display(self.amount),
             "balance": _display(self.balance),
             "resource": self.resource,
@@ -231,7 +256,7 @@ def _display(value: Decimal) -> str:
 
 @attrs.define
 class _Bucket:
-    kind: str
+    kind: LedgerKind
     remaining: Decimal
     added: int
     expires: int | None
@@ -282,7 +307,8 @@ class Ledger:
 
     def add(self, at: int, kind: str, amount: Decimal, *, expires: int | None = None) -> None:
         """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``."""
-        if kind == "grant":
+        credit = LedgerKind(kind)
+        if credit is LedgerKind.GRANT:
             self.granted = EXACT_CONTEXT.add(self.granted, amount)
         else:
             self.purchased = EXACT_CONTEXT.add(self.purchased, amount)
@@ -299,15 +325,15 @@ class Ledger:
             self.debt = EXACT_CONTEXT.subtract(self.debt, paid)
         remaining = EXACT_CONTEXT.subtract(amount, paid)
         if remaining:
-            bucket = _Bucket(kind, remaining, at, expires)
-            if kind == "grant":
+            bucket = _Bucket(credit, remaining, at, expires)
+            if credit is LedgerKind.GRANT:
                 bisect.insort(self.promotional, bucket, key=_Bucket.order)
             else:
                 self.bought.append(bucket)
             self.credit = EXACT_CONTEXT.add(self.credit, remaining)
         self.entries.append(
             LedgerEntry(
-                at_micros=at, kind=kind, amount=amount, balance=self.balance, paid_debt=paid
+                at_micros=at, kind=credit, amount=amount, balance=self.balance, paid_debt=paid
             )
         )
 
@@ -349,7 +375,7 @@ class Ledger:
         left = self._take(amount)
         entry = LedgerEntry(
             at_micros=at,
-            kind="consumption",
+            kind=LedgerKind.CONSUMPTION,
             amount=EXACT_CONTEXT.minus(amount),
             balance=self.balance,
             resource=resource,
@@ -378,7 +404,7 @@ class Ledger:
             self.entries.append(
                 LedgerEntry(
                     at_micros=at,
-                    kind="settlement",
+                    kind=LedgerKind.SETTLEMENT,
                     amount=amount,
                     balance=self.balance,
                     note=f"billed on the {period.label} invoice",
@@ -404,7 +430,7 @@ class Ledger:
             self.entries.append(
                 LedgerEntry(
                     at_micros=at,
-                    kind="expiry",
+                    kind=LedgerKind.EXPIRY,
                     amount=EXACT_CONTEXT.minus(total),
                     balance=self.balance,
                 )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import decimal
 import functools
+import itertools
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -39,10 +40,10 @@ import pendulum
 from together_billing._engine.context import Core
 from together_billing._engine.fold import Replay, first_instant
 from together_billing._engine.invoicing import invoices, time_accruals
-from together_billing.catalog import Catalog, default_catalog
-from together_billing.credits import Account, LedgerEntry
+from together_billing.catalog import Catalog, PriceEntry, default_catalog
+from together_billing.credits import Account, Ledger, LedgerEntry
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry
+from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, MeteredSpan
 from together_billing.money import EXACT_CONTEXT, Money, round_to_cents
 from together_billing.policies import Policies
 from together_billing.resources import Resource
@@ -74,6 +75,12 @@ class SimulationState:
     @property
     def resources(self) -> dict[str, Resource]:
         return dict(self._core.resources)
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """A copy of the account's credit ledger here (exact buckets, debts and sums), or
+        ``None`` without an Account. Changing the copy changes nothing."""
+        return copy.deepcopy(self._core.ledger)
 
     def status(self, resource: str) -> str:
         """The lifecycle status of a deployment or job (``running``, ``stopped``...)."""
@@ -109,6 +116,53 @@ class SimulationResult:
     def policies(self) -> Policies:
         """The policies the replay applied (its credit floor, rounding, grains...)."""
         return self._policies
+
+    @property
+    def start(self) -> pendulum.DateTime:
+        """The replay's first instant (its ``start``, or its first event's): where its first
+        billing period is taken from. A continued replay keeps the first run's."""
+        return from_micros(self.state._core.start)
+
+    @functools.cached_property
+    def spans(self) -> tuple[MeteredSpan, ...]:
+        """The running time the replay metered, one :class:`MeteredSpan` per stretch of a
+        group of units at one price (G3, G4), in the order the replay settled them (a
+        continued replay's include those of the runs before it)."""
+        return tuple(
+            MeteredSpan(
+                resource=piece.resource,
+                category=piece.meta.category,
+                rule=piece.meta.rule,
+                description=piece.meta.description,
+                grain=piece.grain,
+                grid_micros=piece.grid,
+                units=piece.count,
+                start_micros=piece.start,
+                end_micros=piece.end,
+                price_key=piece.meta.price.key,
+                rate=piece.meta.rate,
+                rate_unit=piece.meta.rate_unit,
+                price_effective_from=piece.meta.price.effective_from,
+            )
+            for piece in self.state._core.pieces
+        )
+
+    def price_of(self, line: InvoiceLine) -> PriceEntry | None:
+        """The price entry a line of this replay is billed at (found by its ``price_key``
+        and ``price_effective_from``), or ``None`` for a line the replay did not bill.
+
+        The entry the replay used: a catalog entry, a price change's, or one derived from
+        a size tier (P-TIER) or a ``1x`` hardware entry (DE1).
+        """
+        return self._prices.get((line.price_key, to_micros(line.price_effective_from)))
+
+    @functools.cached_property
+    def _prices(self) -> dict[tuple[tuple[str, ...], int], PriceEntry]:
+        core = self.state._core
+        prices: dict[tuple[tuple[str, ...], int], PriceEntry] = {}
+        for meta in itertools.chain(core.meta.values(), (piece.meta for piece in core.pieces)):
+            prices.setdefault((meta.price.key, meta.effective), meta.price)
+        return prices
 
     @property
     def credit_floor(self) -> Decimal:

@@ -46,25 +46,17 @@ from typing import Any, Final
 import attrs
 import pendulum
 
-from together_billing._engine.invoicing import CATEGORY_ORDER as _CATEGORY_ORDER
-from together_billing._engine.invoicing import time_accruals
-from together_billing._engine.metering import Piece as _Piece
 from together_billing._text import columns
 from together_billing.catalog import PriceEntry, Source
+from together_billing.credits import LedgerKind
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import InvoiceLine, LogEntry
+from together_billing.invoice import Action, InvoiceLine, LogEntry, MeteredSpan
 from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
 from together_billing.policies import Policies, ReservationPayment
 from together_billing.resources import Category, DedicatedEndpoint, FineTunedHosting
 from together_billing.scenario import Scenario
-from together_billing.time import (
-    MICROS_PER_MINUTE,
-    BillingPeriod,
-    Interval,
-    from_micros,
-    to_micros,
-)
+from together_billing.time import MICROS_PER_MINUTE, BillingPeriod, Interval, from_micros, to_micros
 from together_billing.timeline import (
     Event,
     JobCancelled,
@@ -127,8 +119,6 @@ RULES: Final[dict[str, str]] = {
 }
 
 _BEGINNINGS: Final = ("Deploy", "Start", "Ready")
-#: The log action of requests made to a deployment that is not running (DE2).
-_REFUSED: Final = "requests refused"
 
 
 @attrs.frozen(kw_only=True)
@@ -289,14 +279,6 @@ class _Context:
     """What explaining many lines of one replay shares: prices, credits, events by resource."""
 
     def __init__(self, scenario: Scenario, result: SimulationResult) -> None:
-        core = result.state._core
-        _, metas = time_accruals(core.accruals, core.meta, core.pieces)
-        self.prices: dict[tuple[Any, ...], PriceEntry] = {}
-        for key, meta in metas.items():
-            period, category, resource, rule, description, _, effective = key
-            self.prices[(period, category, resource, rule, description, effective, meta.rate)] = (
-                meta.price
-            )
         self.events: dict[str, list[Event]] = {}
         self.price_changes: list[PriceChange] = []
         for event in scenario.events:
@@ -305,10 +287,10 @@ class _Context:
             else:
                 self.events.setdefault(event.resource, []).append(event)
         self.credits: dict[tuple[BillingPeriod, str], Decimal] | None = None
-        if core.ledger is not None:
+        if result.balance is not None:
             self.credits = {}
-            for entry in core.ledger.entries:
-                if entry.kind != "consumption":
+            for entry in result.ledger:
+                if entry.kind is not LedgerKind.CONSUMPTION:
                     continue
                 bucket = (entry.period, entry.resource)
                 self.credits[bucket] = EXACT_CONTEXT.add(
@@ -326,16 +308,7 @@ def _explain(
     result: SimulationResult,
     context: _Context,
 ) -> Explanation:
-    key = (
-        period,
-        _CATEGORY_ORDER[line.category],
-        line.resource,
-        line.rule,
-        line.description,
-        to_micros(line.price_effective_from),
-        line.rate,
-    )
-    price = context.prices.get(key)
+    price = result.price_of(line)
     lo, hi = line.interval.start, line.interval.end
     events: list[Event] = []
     begun: Event | None = None
@@ -552,13 +525,14 @@ def idle_report(
     if type(stop_after_minutes) is not int or stop_after_minutes < 0:
         raise InvalidArgument("stop_after_minutes", stop_after_minutes, "an integer >= 0")
     replay = result if result is not None else scenario.run()
-    core = replay.state._core
-    pieces: dict[str, list[_Piece]] = {}
-    for piece in core.pieces:
-        if isinstance(core.resources[piece.resource], (DedicatedEndpoint, FineTunedHosting)):
-            pieces.setdefault(piece.resource, []).append(piece)
+    spans: dict[str, list[MeteredSpan]] = {}
+    for span in replay.spans:
+        spans.setdefault(span.resource, []).append(span)
+    # Requests made while a deployment was not running are refused (DE2) and not counted.
     refused = {
-        (entry.resource, to_micros(entry.at)) for entry in replay.log if entry.action == _REFUSED
+        (entry.resource, to_micros(entry.at))
+        for entry in replay.log
+        if entry.action is Action.REQUESTS_REFUSED
     }
     requests: dict[str, list[int]] = {}
     served: dict[str, int] = {}
@@ -571,7 +545,7 @@ def idle_report(
     for resource in scenario.resources:
         if not isinstance(resource, (DedicatedEndpoint, FineTunedHosting)):
             continue
-        own = sorted(pieces.get(resource.id, []), key=lambda piece: piece.start)
+        own = sorted(spans.get(resource.id, []), key=lambda span: span.start_micros)
         instants = sorted(requests.get(resource.id, ()))
         found = _resource_idle(resource, own, instants, delay)
         # Count requests, not events: a Requests event carries ``count`` of them.
@@ -581,14 +555,12 @@ def idle_report(
 
 def _resource_idle(
     resource: DedicatedEndpoint | FineTunedHosting,
-    pieces: Sequence[_Piece],
+    pieces: Sequence[MeteredSpan],
     requests: Sequence[int],
     delay: int,
 ) -> ResourceIdle:
     kind = "dedicated endpoint" if isinstance(resource, DedicatedEndpoint) else "hosted model"
-    billed = _sum(
-        _amount(piece, piece.grain.count(piece.grid, piece.start, piece.end)) for piece in pieces
-    )
+    billed = _sum(piece.amount(piece.count()) for piece in pieces)
     stretches = []
     accepted = 0
     for span_start, span_end in _spans(pieces):
@@ -626,7 +598,7 @@ def _resource_idle(
     )
 
 
-def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
+def _spans(pieces: Sequence[MeteredSpan]) -> list[tuple[int, int]]:
     """The running spans of a deployment: its pieces' intervals, merged.
 
     A piece ends where its replicas were last settled, and they ran on until the end
@@ -635,7 +607,10 @@ def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
     of that unit, and a request made meanwhile lies in a span; the replay refuses the
     requests made while the deployment was not running, and those are left out.
     """
-    intervals = [(piece.start, piece.grain.unit_end(piece.grid, piece.end)) for piece in pieces]
+    intervals = [
+        (piece.start_micros, piece.grain.unit_end(piece.grid_micros, piece.end_micros))
+        for piece in pieces
+    ]
     spans: list[tuple[int, int]] = []
     for start, end in sorted(intervals):
         if spans and start <= spans[-1][1]:
@@ -643,13 +618,6 @@ def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
         else:
             spans.append((start, end))
     return spans
-
-
-def _amount(piece: _Piece, quantity: int) -> Decimal:
-    """The exact charge of ``quantity`` grain units (or microseconds) of ``piece``."""
-    meta = piece.meta
-    units = Decimal(quantity * piece.count) / meta.scale
-    return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(units, meta.rate), meta.rate_per)
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
@@ -661,7 +629,7 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
 
 
 def _idle(
-    pieces: Sequence[_Piece], lo: int, hi: int, cut: int, after: bool, until: bool
+    pieces: Sequence[MeteredSpan], lo: int, hi: int, cut: int, after: bool, until: bool
 ) -> Decimal:
     """The idle charge of units starting in ``[max(lo, cut), hi)`` of a stretch ``[lo, hi)``.
 
@@ -671,20 +639,20 @@ def _idle(
     start = max(lo, cut)
     total = Decimal(0)
     for piece in pieces:
-        a, b = max(start, piece.start), min(hi, piece.end)
-        if piece.start >= hi:
+        a, b = max(start, piece.start_micros), min(hi, piece.end_micros)
+        if piece.start_micros >= hi:
             break
         if b <= a:
             continue
-        grain = piece.grain
-        width = (grain.step_seconds or 60) * 1_000_000
-        quantity = grain.count(piece.grid, a, b) if b > a else 0
-        buckets = {(x - piece.grid) // width for x, flag in ((lo, after), (hi, until)) if flag}
+        grid = piece.grid_micros
+        width = (piece.grain.step_seconds or 60) * 1_000_000
+        quantity = piece.count(a, b)
+        buckets = {(x - grid) // width for x, flag in ((lo, after), (hi, until)) if flag}
         for bucket in buckets:
-            bucket_lo = piece.grid + bucket * width
+            bucket_lo = grid + bucket * width
             x, y = max(bucket_lo, a), min(bucket_lo + width, b)
             if y > x:
-                quantity -= grain.count(piece.grid, x, y)
+                quantity -= piece.count(x, y)
         if quantity:
-            total = EXACT_CONTEXT.add(total, _amount(piece, quantity))
+            total = EXACT_CONTEXT.add(total, piece.amount(quantity))
     return total

@@ -23,7 +23,7 @@ deployment) repeated at the same steady rate.
 >>> outlook = forecast(plan, until="2025-11-06T00:00:00Z")
 >>> outlook.runway.exhausted_at.isoformat()
 '2025-11-05T11:07:31.127820+00:00'
->>> [entry.action for entry in outlook.actions]
+>>> [str(entry.action) for entry in outlook.actions]
 ['credits exhausted', 'API access suspended', 'stopped']
 >>> str(outlook.open_invoice.total)
 '200.03 USD'
@@ -41,7 +41,7 @@ import pendulum
 
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import Invoice, LogEntry
+from together_billing.invoice import Action, Invoice, LogEntry, exhausted_at
 from together_billing.money import Money
 from together_billing.resources import DedicatedEndpoint, FineTunedHosting, ServerlessUsage
 from together_billing.scenario import Scenario
@@ -55,11 +55,6 @@ from together_billing.time import (
 from together_billing.timeline import Event, Requests, TokenUsage, TokenUsageBatch
 
 __all__ = ["Forecast", "Runway", "SteadyUsage", "forecast"]
-
-#: Log actions that are alerts; every other log entry after ``at`` is an action.
-_ALERT = "alert"
-_EXHAUSTED = "credits exhausted"
-_RESTORED = "credits restored"
 
 
 def _positive_minutes(instance: object, attribute: Any, value: int) -> None:
@@ -298,12 +293,12 @@ class Forecast:
 
     @property
     def alerts(self) -> tuple[LogEntry, ...]:
-        return tuple(entry for entry in self.log if entry.action == _ALERT)
+        return tuple(entry for entry in self.log if entry.action is Action.ALERT)
 
     @property
     def actions(self) -> tuple[LogEntry, ...]:
         """Lifecycle actions after the forecast's start (every log entry but alerts)."""
-        return tuple(entry for entry in self.log if entry.action != _ALERT)
+        return tuple(entry for entry in self.log if entry.action is not Action.ALERT)
 
     @functools.cached_property
     def runway(self) -> Runway | None:
@@ -313,7 +308,7 @@ class Forecast:
         if start_balance is None or end_balance is None:
             return None
         exhausted = _exhausted(self.history.log)
-        found = next((e.at for e in self.log if e.action == _EXHAUSTED), None)
+        found = exhausted_at(self.log)
         return Runway(
             start=self.at,
             end=self.until,
@@ -337,7 +332,7 @@ class Forecast:
             self.scenario.policies, credit_floor=Decimal(0), linked_card_floor=Decimal(0)
         )
         zero = attrs.evolve(self.scenario, policies=policies).run()
-        return next((e.at for e in zero.log if e.action == _EXHAUSTED and e.at >= self.at), None)
+        return exhausted_at(zero.log, since=self.at)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (``schema_version`` 1; see docs/forecast.md)."""
@@ -360,9 +355,9 @@ def _exhausted(log: Iterable[LogEntry]) -> bool:
     """Whether the credits were exhausted (and not restored) by the end of ``log``."""
     state = False
     for entry in log:
-        if entry.action == _EXHAUSTED:
+        if entry.action is Action.CREDITS_EXHAUSTED:
             state = True
-        elif entry.action == _RESTORED:
+        elif entry.action is Action.CREDITS_RESTORED:
             state = False
     return state
 

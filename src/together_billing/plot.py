@@ -32,7 +32,7 @@ imported only when a picture is asked for.
 [('09:00', '100'), ('11:00', '92.02'), ('11:30', '92.02'), ('11:30', '112.02'), ('12:00', '112.02')]
 >>> series.balance_at("2025-11-03T10:00:00Z")
 Decimal('96.01')
->>> [entry.action for entry in series.actions]
+>>> [str(entry.action) for entry in series.actions]
 ['account opened', 'credits purchased']
 """
 
@@ -53,7 +53,7 @@ import pendulum
 
 from together_billing.credits import LedgerEntry
 from together_billing.errors import InvalidArgument, MissingDependency
-from together_billing.invoice import LogEntry
+from together_billing.invoice import Action, LogEntry, exhausted_at
 from together_billing.money import EXACT_CONTEXT, to_decimal
 from together_billing.time import from_micros, instant, to_micros
 
@@ -189,7 +189,7 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
             "(a balance series needs the account's credit ledger)",
         )
     log = result.log
-    opened = [entry.at for entry in log if entry.action == "account opened"]
+    opened = [entry.at for entry in log if entry.action is Action.ACCOUNT_OPENED]
     ledger = result.ledger
     # The account opens at the replay's start; the ledger's first movement is a fallback.
     if opened:
@@ -205,13 +205,12 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
     first = bisect.bisect_right([point.at_micros for point in points], start) - 1
     points = points[max(first, 0) :]
 
-    exhausted = [entry.at for entry in log if entry.action == "credits exhausted"]
     return BalanceSeries(
         points=tuple(points),
         floor=result.credit_floor,
-        exhaustion=exhausted[0] if exhausted else None,
-        alerts=tuple(e for e in log if _is_credit_rule(e) and e.action == "alert"),
-        actions=tuple(e for e in log if _is_credit_rule(e) and e.action != "alert"),
+        exhaustion=exhausted_at(log),
+        alerts=tuple(e for e in log if _is_credit_rule(e) and e.action is Action.ALERT),
+        actions=tuple(e for e in log if _is_credit_rule(e) and e.action is not Action.ALERT),
     )
 
 
@@ -270,7 +269,7 @@ def _dollars(value: float | Decimal, _position: object = None) -> str:
 
 def _label(entry: LogEntry) -> str:
     if entry.resource in {"", "account"}:
-        return entry.action
+        return str(entry.action)
     return f"{entry.resource}: {entry.action}"
 
 

@@ -1518,7 +1518,12 @@ _BUILT: Final[dict[type, st.SearchStrategy[Any]]] = {}
 
 def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
     from together_billing.engine import SimulationState  # noqa: PLC0415
-    from together_billing.invoice import Invoice, InvoiceLine, LogEntry  # noqa: PLC0415
+    from together_billing.invoice import (  # noqa: PLC0415
+        Invoice,
+        InvoiceLine,
+        LogEntry,
+        MeteredSpan,
+    )
     from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
     from together_billing.time import BillingPeriod  # noqa: PLC0415
 
@@ -1550,6 +1555,9 @@ def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
         ),
         LogEntry: lambda: _results(lambda result: result.log).flatmap(
             lambda result: st.sampled_from(result.log)
+        ),
+        MeteredSpan: lambda: _results(lambda result: result.spans).flatmap(
+            lambda result: st.sampled_from(result.spans)
         ),
         PriceChange: lambda: catalogs().flatmap(price_changes),
         TokenUsage: lambda: token_usages(resources=_IDS),

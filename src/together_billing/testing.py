@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pendulum
 
-from together_billing.credits import Account, LedgerEntry
+from together_billing.credits import Account, LedgerEntry, LedgerKind
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
-from together_billing.invoice import Invoice, InvoiceLine
+from together_billing.invoice import Action, Invoice, InvoiceLine, exhausted_at
 from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
 from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros, instant, to_micros
@@ -84,7 +84,7 @@ INVARIANTS: Final = (
 )
 
 #: The log actions after which a resource must accrue nothing more (CL5, CR4, CR5, ST1).
-END_ACTIONS: Final = frozenset({"decommissioned", "data deleted", "deleted"})
+END_ACTIONS: Final = frozenset({Action.DECOMMISSIONED, Action.DATA_DELETED, Action.DELETED})
 
 #: How far credit sums may drift: ledger draws are quotients carried to 50 digits, and
 #: ``SimulationResult.credits`` gives them to the trillionth of a dollar. A billionth of
@@ -193,7 +193,9 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
     limit = None if until is None else to_micros(until)
     drawn: dict[str, Decimal] = {}
     for entry in result.ledger:
-        if entry.kind != "consumption" or (limit is not None and entry.at_micros > limit):
+        if entry.kind is not LedgerKind.CONSUMPTION or (
+            limit is not None and entry.at_micros > limit
+        ):
             continue
         drawn[entry.resource] = EXACT_CONTEXT.add(
             drawn.get(entry.resource, Decimal(0)), entry.from_credits
@@ -277,18 +279,10 @@ def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
 def runway(result: SimulationResult) -> pendulum.DateTime | None:
     """The instant the credits first ran out (the log's ``credits exhausted``), or ``None``.
 
-    ``None`` also when the replay has no :class:`~together_billing.Account`.
+    ``None`` also when the replay has no :class:`~together_billing.Account`. The same as
+    :func:`~together_billing.exhausted_at` over the result's log.
     """
-    for entry in result.log:
-        if entry.action == "credits exhausted":
-            return entry.at
-    return None
-
-
-def _replay_start(result: SimulationResult) -> pendulum.DateTime:
-    """The instant the replay started from (its ``start``, or its first event's instant)."""
-    # The start is kept only in the engine's state; reading it here keeps one source of truth.
-    return from_micros(result.state._core.start)
+    return exhausted_at(result.log)
 
 
 def assert_monthly_bill_under(
@@ -343,7 +337,7 @@ def assert_credits_last(
         raise InvalidArgument(
             "result", result, "a replay with an Account among its resources (credits on)"
         )
-    start = _replay_start(result)
+    start = result.start
     target = start.add(days=days) if days is not None else _horizon(until)
     end = result.state.at
     if target > end:
@@ -710,7 +704,11 @@ def _check_decommission(result: SimulationResult) -> None:
         raise InvariantViolation("no-charge-after-decommission", reason, line=line)
     for entry in result.ledger:
         end = ended.get(entry.resource)
-        if entry.kind == "consumption" and end is not None and entry.at_micros > to_micros(end):
+        if (
+            entry.kind is LedgerKind.CONSUMPTION
+            and end is not None
+            and entry.at_micros > to_micros(end)
+        ):
             msg = (
                 f"{entry.resource} was {_end_action(result, entry.resource)} at "
                 f"{end.isoformat()}, but credits were drawn for it at {entry.at.isoformat()}"
@@ -816,7 +814,7 @@ def _check_replays(
     simulator: Simulator | None,
 ) -> None:
     sim = simulator if simulator is not None else _default_simulator(result)
-    start = _replay_start(result)
+    start = result.start
     until = result.state.at
     again = sim.run(resources, events, until=until, start=start)
     _compare("replay-reproduces", "replaying the same resources and events", result, again)

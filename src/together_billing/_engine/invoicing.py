@@ -193,6 +193,7 @@ def invoices(
             rate_unit=meta.rate_unit,
             source=price.source,
             price_effective_from=price.effective_from,
+            price_key=price.key,
             interval=Interval.from_micros(accrual.start, accrual.end),
         )
         by_period.setdefault(key[0], []).append(line)
