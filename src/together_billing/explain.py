@@ -46,6 +46,7 @@ from typing import Any, Final
 import attrs
 import pendulum
 
+from together_billing._figures import cents, plain
 from together_billing._text import columns
 from together_billing.catalog import PriceEntry, Source
 from together_billing.engine import (
@@ -196,14 +197,14 @@ class Explanation:
                 "quantity": str(line.quantity),
                 "rate": str(line.rate),
                 "rate_per": str(line.rate_per),
-                "exact": _plain(self.amount_exact),
+                "exact": plain(self.amount_exact),
                 "rounding": self.rounding.value,
                 "amount": str(self.amount),
-                "rounding_adjustment": _plain(self.rounding_adjustment),
+                "rounding_adjustment": plain(self.rounding_adjustment),
             },
             "events": [_event_dict(event) for event in self.events],
             "actions": [entry.to_dict() for entry in self.actions],
-            "credits": None if self.credits is None else _plain(self.credits),
+            "credits": None if self.credits is None else plain(self.credits),
         }
 
     def text(self) -> str:
@@ -222,8 +223,8 @@ class Explanation:
             f"  source: {source.url} ({date}{source.kind.value})",
             (
                 f"  amount: {line.quantity} x {line.rate} / {line.rate_per} = "
-                f"{_plain(self.amount_exact)} exactly, rounded {self.rounding.value} to "
-                f"{self.amount} (moved {_plain(self.rounding_adjustment)})"
+                f"{plain(self.amount_exact)} exactly, rounded {self.rounding.value} to "
+                f"{self.amount} (moved {plain(self.rounding_adjustment)})"
             ),
         ]
         if self.events:
@@ -240,11 +241,6 @@ class Explanation:
             paid = round_to_cents(self.credits, self.rounding)
             out.append(f"  credits: {paid} USD of it paid from credits (to the cent)")
         return "\n".join(out)
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0E-2") else text
 
 
 def _at(event: Event) -> pendulum.DateTime:
@@ -436,8 +432,8 @@ class IdleStretch:
             "end": self.interval.end.isoformat(),
             "after_request": self.after_request,
             "until_request": self.until_request,
-            "idle": _plain(self.idle),
-            "saving": _plain(self.saving),
+            "idle": plain(self.idle),
+            "saving": plain(self.saving),
         }
 
 
@@ -467,10 +463,10 @@ class ResourceIdle:
             "resource": self.resource,
             "kind": self.kind,
             "requests": self.requests,
-            "billed": _plain(self.billed),
-            "idle": _plain(self.idle),
-            "active": _plain(self.active),
-            "saving": _plain(self.saving),
+            "billed": plain(self.billed),
+            "idle": plain(self.idle),
+            "active": plain(self.active),
+            "saving": plain(self.saving),
             "stretches": [stretch.to_dict() for stretch in self.stretches if stretch.idle],
         }
 
@@ -482,11 +478,13 @@ class IdleReport:
     ``saving`` assumes each deployment is stopped ``stop_after_minutes`` after its
     last request (or after it started) and started again, at no cost, at the next
     request: the grain units starting after the stop and before that request are
-    saved. Amounts are exact; :meth:`text` shows them in cents.
+    saved. Amounts are exact; :meth:`text` shows them in cents, rounded by ``rounding``
+    (the replay's P-ROUND mode, which :func:`idle_report` takes from the scenario).
     """
 
     stop_after_minutes: int
     resources: tuple[ResourceIdle, ...]
+    rounding: RoundingMode = RoundingMode.HALF_UP
 
     @property
     def billed(self) -> Decimal:
@@ -505,9 +503,9 @@ class IdleReport:
         return {
             "schema_version": 1,
             "stop_after_minutes": self.stop_after_minutes,
-            "billed": _plain(self.billed),
-            "idle": _plain(self.idle),
-            "saving": _plain(self.saving),
+            "billed": plain(self.billed),
+            "idle": plain(self.idle),
+            "saving": plain(self.saving),
             "resources": [resource.to_dict() for resource in self.resources],
         }
 
@@ -522,18 +520,19 @@ class IdleReport:
                     r.resource,
                     r.kind,
                     str(r.requests),
-                    f"${round_to_cents(r.billed)}",
-                    f"${round_to_cents(r.idle)}",
+                    f"${cents(r.billed, self.rounding)}",
+                    f"${cents(r.idle, self.rounding)}",
                     f"{share.quantize(Decimal('0.1'))}%",
-                    f"${round_to_cents(r.saving)}",
+                    f"${cents(r.saving, self.rounding)}",
                 ]
             )
         title = "Idle charges (no requests); saving if stopped after"
         out = [f"{title} {self.stop_after_minutes} idle minutes"]
         out.extend(columns(rows, right=range(2, len(header))))
         out.append(
-            f"  TOTAL idle ${round_to_cents(self.idle)} of ${round_to_cents(self.billed)} billed;"
-            f" saving ${round_to_cents(self.saving)}"
+            f"  TOTAL idle ${cents(self.idle, self.rounding)} of "
+            f"${cents(self.billed, self.rounding)} billed;"
+            f" saving ${cents(self.saving, self.rounding)}"
         )
         return "\n".join(out)
 
@@ -578,7 +577,11 @@ def idle_report(
         found = _resource_idle(resource, own, instants, delay)
         # Count requests, not events: a Requests event carries ``count`` of them.
         resources.append(attrs.evolve(found, requests=served.get(resource.id, 0)))
-    return IdleReport(stop_after_minutes=stop_after_minutes, resources=tuple(resources))
+    return IdleReport(
+        stop_after_minutes=stop_after_minutes,
+        resources=tuple(resources),
+        rounding=replay.policies.rounding,
+    )
 
 
 def _resource_idle(

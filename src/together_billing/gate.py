@@ -39,8 +39,9 @@ from typing import Any, Final, TextIO
 import attrs
 import pendulum
 
+from together_billing._figures import cents
 from together_billing.errors import InvalidArgument
-from together_billing.money import Money, round_to_cents, to_decimal
+from together_billing.money import Money, RoundingMode, to_decimal
 from together_billing.scenario import Scenario
 from together_billing.time import instant
 
@@ -125,8 +126,9 @@ def _money(value: object, field: str) -> Money:
     return money
 
 
-def _cents(value: Decimal) -> str:
-    return f"{round_to_cents(value)} USD"
+def _usd(value: Decimal, mode: RoundingMode) -> str:
+    """An amount from the replay, in whole cents by its P-ROUND ``mode``, with its currency."""
+    return f"{cents(value, mode)} USD"
 
 
 def _target(value: object, scenario: Scenario) -> pendulum.DateTime:
@@ -269,20 +271,21 @@ def _idle_check(scenario: Scenario, result: Any, limit: Money, minutes: int) -> 
 
     report = idle_report(scenario, result, stop_after_minutes=minutes)
     idle = report.idle
+    mode = result.policies.rounding
     passed = idle <= limit.amount
     details: tuple[str, ...] = ()
     if not passed:
         worst = sorted(report.resources, key=lambda r: (-r.idle, r.resource))
         details = tuple(
-            f"{r.resource} ({r.kind}): {_cents(r.idle)} idle of {_cents(r.billed)} billed; "
-            f"stopping it after {minutes} idle minutes saves {_cents(r.saving)}"
+            f"{r.resource} ({r.kind}): {_usd(r.idle, mode)} idle of {_usd(r.billed, mode)} billed; "
+            f"stopping it after {minutes} idle minutes saves {_usd(r.saving, mode)}"
             for r in worst[:_SHOWN]
             if r.idle
         )
     return BudgetCheck(
         name="max-idle",
         limit=str(limit.rounded()),
-        actual=f"{_cents(idle)} billed while idle",
+        actual=f"{_usd(idle, mode)} billed while idle",
         passed=passed,
         details=details,
     )

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pendulum
 
+from together_billing._figures import cents
 from together_billing.credits import Account, LedgerEntry
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
@@ -174,10 +175,11 @@ class CreditsRunOut(BillingError, AssertionError):
         )
         parts = [head]
         credits = result.credits
+        mode = result.policies.rounding
         if credits is not None:
             parts.append(
                 "  credits: "
-                + ", ".join(f"{name} {_cents(value)}" for name, value in credits.items())
+                + ", ".join(f"{name} {cents(value, mode)}" for name, value in credits.items())
                 + " USD"
             )
         parts.append(describe_draws(result, until=exhausted))
@@ -205,7 +207,8 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
     if not rows:
         return "  nothing drew the credits"
     width = max(len(resource) for resource, _ in rows)
-    lines = [f"  {resource:<{width}}  {_cents(amount)} USD" for resource, amount in rows]
+    mode = result.policies.rounding
+    lines = [f"  {resource:<{width}}  {cents(amount, mode)} USD" for resource, amount in rows]
     return "\n".join(["  drawn from the credits, largest first:", *lines])
 
 
@@ -452,25 +455,26 @@ class IdleChargesExceeded(BillingError, AssertionError):
     def __init__(self, report: IdleReport, limit: Money) -> None:
         self.report = report
         self.limit = limit
+        mode = report.rounding
         head = (
-            f"{_cents(report.idle)} USD billed while no request came, over the limit of "
+            f"{cents(report.idle, mode)} USD billed while no request came, over the limit of "
             f"{limit.rounded()}; stopping each deployment after {report.stop_after_minutes} "
-            f"idle minutes saves {_cents(report.saving)} USD"
+            f"idle minutes saves {cents(report.saving, mode)} USD"
         )
         parts = [head]
         for resource in sorted(report.resources, key=lambda r: (-r.idle, r.resource)):
             if not resource.idle:
                 continue
             parts.append(
-                f"  {resource.resource} ({resource.kind}): {_cents(resource.idle)} USD idle of "
-                f"{_cents(resource.billed)} USD billed, {resource.requests} requests"
+                f"  {resource.resource} ({resource.kind}): {cents(resource.idle, mode)} USD "
+                f"idle of {cents(resource.billed, mode)} USD billed, {resource.requests} requests"
             )
             stretches = sorted(
                 (s for s in resource.stretches if s.idle), key=lambda s: (-s.idle, s.interval.start)
             )
             parts.extend(
                 f"    [{s.interval.start.isoformat()}, {s.interval.end.isoformat()}): "
-                f"{_cents(s.idle)} USD"
+                f"{cents(s.idle, mode)} USD"
                 for s in stretches
             )
         super().__init__("\n".join(parts))
@@ -599,10 +603,6 @@ def _describe_line(line: InvoiceLine) -> str:
         f"x {line.rate} {line.rate_unit}, interval [{line.interval.start.isoformat()}, "
         f"{line.interval.end.isoformat()}), amount {line.amount} (exact {line.amount_exact})"
     )
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
 
 
 def _check_totals(result: SimulationResult) -> None:
