@@ -73,7 +73,7 @@ from together_billing.credits import Account, AutoRecharge, AutoRechargeMode
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import InvalidArgument, UnknownPrice
 from together_billing.money import Money, RoundingMode, to_decimal
-from together_billing.policies import Policies, ReservationPayment, ShrinkPolicy
+from together_billing.policies import EDITIONS, Edition, Policies, ReservationPayment, ShrinkPolicy
 from together_billing.resources import (
     DedicatedEndpoint,
     FineTunedHosting,
@@ -504,7 +504,7 @@ def policies() -> st.SearchStrategy[Policies]:
 
 @st.composite
 def _policies(draw: st.DrawFn) -> Policies:
-    edition = draw(st.sampled_from(["2025-11", "2026"]))
+    edition = draw(st.sampled_from(tuple(EDITIONS)))  # the default edition first: shrinks to it
     base = Policies.for_edition(edition)
     grains = [
         MeteringGrain.PER_MINUTE,
@@ -1533,6 +1533,7 @@ def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
         Account: accounts,
         AutoRecharge: auto_recharges,
         Policies: policies,
+        Edition: lambda: st.sampled_from(tuple(EDITIONS.values())),
         DedicatedEndpoint: dedicated_endpoints,
         FineTunedHosting: fine_tuned_hostings,
         ServerlessUsage: serverless_usages,
