@@ -114,9 +114,18 @@ def test_missing_dependency_is_an_import_error_naming_the_package() -> None:
 
 
 def test_the_base_error_builds_the_message_from_its_parts() -> None:
-    error = BillingError("size_tib", 0, "a size of 1 TiB or more", location="resources[1]")
+    error = BillingError(
+        field="size_tib", value=0, expected="a size of 1 TiB or more", location="resources[1]"
+    )
     assert str(error) == "resources[1]: size_tib=0 is not valid; expected a size of 1 TiB or more"
-    assert str(BillingError("x", 1, "y", message="custom")) == "custom"
+    assert str(BillingError("custom", field="x", value=1, expected="y")) == "custom"
+
+
+def test_a_message_alone_is_an_error_with_empty_parts() -> None:
+    """As for any exception, and for the testing toolkit's assertion errors."""
+    error = BillingError("the bill is over budget")
+    assert str(error) == "the bill is over budget"
+    assert (error.field, error.value, error.expected, error.location) == ("", None, "", "")
 
 
 def test_only_the_base_error_sets_the_shared_attributes() -> None:

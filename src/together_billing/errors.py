@@ -68,10 +68,13 @@ class BillingError(Exception):
     ``field`` names what was wrong, ``value`` is what was given, ``expected`` says
     what would be valid and ``location`` where the problem is (a scenario's
     ``events[3]``, a catalog file, the event being applied; ``""`` when the field
-    says it all). Without ``message``, the message is
-    ``"{location}: {field}={value!r} is not valid; expected {expected}"``.
+    says it all). Without a ``message``, it is
+    ``"{location}: {field}={value!r} is not valid; expected {expected}"``; with one
+    alone (``BillingError("...")``, as for any exception) the parts are empty.
 
-    >>> error = BillingError("replicas", -1, "an integer >= 0", location="events[2]")
+    >>> error = BillingError(
+    ...     field="replicas", value=-1, expected="an integer >= 0", location="events[2]"
+    ... )
     >>> print(error)
     events[2]: replicas=-1 is not valid; expected an integer >= 0
     >>> error.field, error.value, error.expected, error.location
@@ -80,12 +83,12 @@ class BillingError(Exception):
 
     def __init__(
         self,
+        message: str | None = None,
+        *,
         field: str = "",
         value: Any = None,
         expected: str = "",
-        *,
         location: str = "",
-        message: str | None = None,
         **builtin: Any,
     ) -> None:
         self.field = field
@@ -107,7 +110,7 @@ class InvalidArgument(BillingError, ValueError):
     """
 
     def __init__(self, field: str, value: Any, expected: str, *, context: str = "") -> None:
-        super().__init__(field, value, expected, location=context)
+        super().__init__(field=field, value=value, expected=expected, location=context)
 
 
 class NaiveDatetimeError(InvalidArgument):
@@ -128,10 +131,10 @@ class CurrencyMismatch(BillingError, TypeError):
 
     def __init__(self, left: str, right: str) -> None:
         super().__init__(
-            "currency",
-            (left, right),
-            "amounts in the same currency",
-            message=f"cannot combine amounts in {left!r} and {right!r}; convert one of them first",
+            f"cannot combine amounts in {left!r} and {right!r}; convert one of them first",
+            field="currency",
+            value=(left, right),
+            expected="amounts in the same currency",
         )
 
 
@@ -144,7 +147,7 @@ class InvalidTimeline(BillingError, ValueError):
 
     def __init__(self, event: Any, field: str, value: Any, expected: str) -> None:
         self.event = event
-        super().__init__(field, value, expected, location=repr(event))
+        super().__init__(field=field, value=value, expected=expected, location=repr(event))
 
 
 class UnknownPrice(BillingError, LookupError):
@@ -152,7 +155,7 @@ class UnknownPrice(BillingError, LookupError):
 
     def __init__(self, field: str, value: Any, expected: str) -> None:
         message = f"no price for {field}={shown(value)}; expected {expected}"
-        super().__init__(field, value, expected, message=message)
+        super().__init__(message, field=field, value=value, expected=expected)
 
 
 def _listed(source: str, errors: list[tuple[str, str]], what: str, limit: int | None) -> str:
@@ -174,11 +177,11 @@ class InvalidScenario(BillingError, ValueError):
         self.errors = errors
         first = errors[0][0] if errors else ""
         super().__init__(
-            first,
-            source,
-            "a scenario matching `together-billing schema`",
+            _listed(source, errors, "a valid scenario", _SHOWN_ERRORS),
+            field=first,
+            value=source,
+            expected="a scenario matching `together-billing schema`",
             location=first,
-            message=_listed(source, errors, "a valid scenario", _SHOWN_ERRORS),
         )
 
 
@@ -193,7 +196,7 @@ class MissingDependency(BillingError, ImportError):
     def __init__(self, package: str, *, needed_by: str, extra: str) -> None:
         expected = f"pip install 'together-billing[{extra}]'"
         message = f"{needed_by} needs {package}: {expected}"
-        super().__init__(package, needed_by, expected, message=message, name=package)
+        super().__init__(message, field=package, value=needed_by, expected=expected, name=package)
 
 
 class InvalidResponse(BillingError, ValueError):
@@ -208,4 +211,4 @@ class InvalidResponse(BillingError, ValueError):
         self.errors = errors
         first = errors[0][0] if errors else ""
         message = _listed(source, errors, expected, None)
-        super().__init__(first, source, expected, location=first, message=message)
+        super().__init__(message, field=first, value=source, expected=expected, location=first)

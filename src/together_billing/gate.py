@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import decimal
 import json
 import re
 from decimal import Decimal
@@ -41,7 +40,7 @@ import pendulum
 
 from together_billing._figures import cents
 from together_billing.errors import InvalidArgument
-from together_billing.money import Money, RoundingMode, to_decimal
+from together_billing.money import Money, RoundingMode, input_decimal
 from together_billing.scenario import Scenario
 from together_billing.time import instant
 
@@ -115,15 +114,16 @@ class BudgetReport:
 
 
 def _money(value: object, field: str) -> Money:
+    """A budget limit: USD, 0 or more, read by :func:`~together_billing.money.input_decimal`
+    like every amount a user gives (no float, NaN, infinity or 1e400)."""
     expected = "an amount of USD, 0 or more, such as 500 or 1250.50"
-    money = value if isinstance(value, Money) else Money(to_decimal(value, field=field))
-    if not money.amount.is_finite() or money.amount.is_signed():
-        raise InvalidArgument(field, value, expected)
     try:
-        money.rounded()
-    except decimal.InvalidOperation:
+        amount = input_decimal(value.amount if isinstance(value, Money) else value, field=field)
+    except InvalidArgument:
         raise InvalidArgument(field, value, expected) from None
-    return money
+    if amount.is_signed():
+        raise InvalidArgument(field, value, expected)
+    return value if isinstance(value, Money) else Money(amount)
 
 
 def _usd(value: Decimal, mode: RoundingMode) -> str:

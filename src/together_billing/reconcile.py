@@ -47,7 +47,7 @@ from together_billing.credits import Account
 from together_billing.engine import SimulationResult, SimulationState, Simulator
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import EXACT_CONTEXT, to_decimal
+from together_billing.money import EXACT_CONTEXT, input_decimal
 from together_billing.policies import Policies
 from together_billing.resources import Category, Resource
 from together_billing.time import from_micros, instant, to_micros
@@ -644,8 +644,8 @@ def reconcile(
         )
     if not isinstance(simulated, SimulatedUsage):
         simulated = replay_usage(simulated, granularity=report.granularity)
-    money_tolerance = to_decimal(tolerance, field="tolerance")
-    unit_tolerance = to_decimal(quantity_tolerance, field="quantity_tolerance")
+    money_tolerance = input_decimal(tolerance, field="tolerance")
+    unit_tolerance = input_decimal(quantity_tolerance, field="quantity_tolerance")
     for name, value in (("tolerance", money_tolerance), ("quantity_tolerance", unit_tolerance)):
         if value < 0:
             raise InvalidArgument(name, value, "zero or more")

@@ -42,7 +42,14 @@ from together_billing.credits import Account, LedgerEntry
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
+from together_billing.money import (
+    CENT,
+    EXACT_CONTEXT,
+    Money,
+    input_decimal,
+    round_to_cents,
+    to_decimal,
+)
 from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros, instant, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
@@ -218,7 +225,7 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
 def _limit(limit: _Limit) -> Money:
     if isinstance(limit, Money):
         return limit
-    return Money(to_decimal(limit, field="limit"))
+    return Money(input_decimal(limit, field="limit"))
 
 
 def _invoices_of(result: SimulationResult, period: BillingPeriod | str | None) -> list[Invoice]:

@@ -75,7 +75,7 @@ from together_billing.catalog import (
 )
 from together_billing.credits import Account
 from together_billing.errors import InvalidArgument, InvalidResponse
-from together_billing.money import EXACT_CONTEXT, to_decimal
+from together_billing.money import EXACT_CONTEXT, input_decimal
 from together_billing.policies import Policies
 from together_billing.resources import Category, DedicatedEndpoint, Resource, ServerlessUsage
 from together_billing.scenario import Scenario
@@ -577,7 +577,7 @@ class UsageReport:
         )
         if balance is None:
             return scenario
-        opening = to_decimal(balance, field="balance")
+        opening = input_decimal(balance, field="balance")
         spent = _sum(line.amount_exact for line in scenario.run().lines)
         account = Account(opening_balance=EXACT_CONTEXT.add(opening, spent))
         return scenario.with_resources(account)
