@@ -702,6 +702,7 @@ def _export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument(
         "--account-name", help="BillingAccountName (default: the scenario's name, else the id)"
     )
+    _catalog_dir_option(parser)
 
 
 def _export(stream: TextIO, args: argparse.Namespace) -> None:
@@ -951,9 +952,7 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         metavar="MINUTES",
         help="with --max-idle: the idle time after which the report counts a saving",
     )
-    parser.add_argument(
-        "--format", choices=("table", "json"), default="table", help="output format"
-    )
+    _format_option(parser)
 
 
 def _check(stream: TextIO, args: argparse.Namespace) -> int:

@@ -303,7 +303,7 @@ def run_check(stream: TextIO, args: argparse.Namespace) -> int:
         raise InvalidArgument(
             "limits", None, "at least one of --max-total, --max-monthly, --min-runway, --max-idle"
         )
-    scenario = Scenario.from_file(args.scenario)
+    scenario = Scenario.from_file(args.scenario, catalog_dirs=getattr(args, "catalog_dir", ()))
     report = check_budget(
         scenario,
         max_total=args.max_total,
