@@ -152,13 +152,15 @@ def test_dollars(value: str, text: str) -> None:
     assert dollars(Decimal(value)) == text
 
 
-#: The names the old private Decimal-to-text helpers had in each module.
-FORMATTER_NAMES = {"_plain", "_cents", "_trillionths", "_dollars", "_money_text"}
+#: The names the old private copies of shared helpers had in each module: Decimal-to-text
+#: (now ``_figures``), exact sums (``money.exact_sum``) and exact seconds of a duration
+#: (``time.exact_seconds``).
+FORMATTER_NAMES = {"_plain", "_cents", "_trillionths", "_dollars", "_sum", "_seconds"}
 
 
 def test_decimal_to_text_lives_in_one_room() -> None:
     """No module other than ``_figures`` (and the engine, switched by its own change) defines
-    its own Decimal-to-text helper: a second copy would drift from this one."""
+    its own Decimal-to-text, sum or seconds helper: a second copy would drift from the one."""
     found = []
     for path in sorted(SRC.glob("*.py")):
         if path.name in {"_figures.py", "engine.py"}:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -57,7 +57,7 @@ from together_billing.engine import (
 )
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import InvoiceLine, LogEntry
-from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
+from together_billing.money import EXACT_CONTEXT, RoundingMode, exact_sum, round_to_cents
 from together_billing.policies import Policies, ReservationPayment
 from together_billing.resources import Category, DedicatedEndpoint, FineTunedHosting
 from together_billing.scenario import Scenario
@@ -392,7 +392,9 @@ def _line_credits(
         return Decimal(0)
     drawn = context.credits.get((period, line.resource), Decimal(0))
     lines = result.invoice(period).lines_for(line.resource)
-    whole = _sum(other.amount_exact for other in lines if _draws_credits(other, result.policies))
+    whole = exact_sum(
+        other.amount_exact for other in lines if _draws_credits(other, result.policies)
+    )
     if not whole or not drawn:
         return Decimal(0)
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(drawn, line.amount_exact), whole)
@@ -488,15 +490,15 @@ class IdleReport:
 
     @property
     def billed(self) -> Decimal:
-        return _sum(r.billed for r in self.resources)
+        return exact_sum(r.billed for r in self.resources)
 
     @property
     def idle(self) -> Decimal:
-        return _sum(r.idle for r in self.resources)
+        return exact_sum(r.idle for r in self.resources)
 
     @property
     def saving(self) -> Decimal:
-        return _sum(r.saving for r in self.resources)
+        return exact_sum(r.saving for r in self.resources)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (decimal strings; see docs/explain.md)."""
@@ -591,7 +593,7 @@ def _resource_idle(
     delay: int,
 ) -> ResourceIdle:
     kind = "dedicated endpoint" if isinstance(resource, DedicatedEndpoint) else "hosted model"
-    billed = _sum(
+    billed = exact_sum(
         _amount(piece, piece.grain.count(piece.grid, piece.start, piece.end)) for piece in pieces
     )
     stretches = []
@@ -624,8 +626,8 @@ def _resource_idle(
         resource=resource.id,
         kind=kind,
         billed=billed,
-        idle=_sum(s.idle for s in kept),
-        saving=_sum(s.saving for s in kept),
+        idle=exact_sum(s.idle for s in kept),
+        saving=exact_sum(s.saving for s in kept),
         requests=accepted,
         stretches=kept,
     )
@@ -655,14 +657,6 @@ def _amount(piece: _Piece, quantity: int) -> Decimal:
     meta = piece.meta
     units = Decimal(quantity * piece.count) / meta.scale
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(units, meta.rate), meta.rate_per)
-
-
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    """The exact sum of ``values`` (the default context would round to 28 digits)."""
-    total = Decimal(0)
-    for value in values:
-        total = EXACT_CONTEXT.add(total, value)
-    return total
 
 
 def _idle(

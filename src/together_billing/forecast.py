@@ -49,6 +49,7 @@ from together_billing.scenario import Scenario
 from together_billing.time import (
     MICROS_PER_MINUTE,
     BillingPeriod,
+    exact_seconds,
     from_micros,
     instant,
     to_micros,
@@ -238,13 +239,10 @@ class Runway:
             "zero_at": None if self.zero_at is None else self.zero_at.isoformat(),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
             "already_exhausted": self.already_exhausted,
-            "runway_seconds": None if duration is None else plain(trillionths(_seconds(duration))),
+            "runway_seconds": None
+            if duration is None
+            else plain(trillionths(exact_seconds(duration))),
         }
-
-
-def _seconds(duration: pendulum.Duration) -> Decimal:
-    micros = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
-    return Decimal(micros) / 1_000_000
 
 
 @attrs.frozen(kw_only=True)

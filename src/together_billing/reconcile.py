@@ -47,7 +47,7 @@ from together_billing.credits import Account
 from together_billing.engine import SimulationResult, SimulationState, Simulator
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import EXACT_CONTEXT, input_decimal
+from together_billing.money import EXACT_CONTEXT, exact_sum, input_decimal
 from together_billing.policies import Policies
 from together_billing.resources import Category, Resource
 from together_billing.time import from_micros, instant, to_micros
@@ -203,7 +203,7 @@ class SimulatedUsage:
     @property
     def total(self) -> Decimal:
         """The exact sum of every window's charges (equals the replay's exact total)."""
-        return _sum(charge.cost for charge in self.charges)
+        return exact_sum(charge.cost for charge in self.charges)
 
     def to_report(self, *, read_at: object = None) -> UsageReport:
         """The usage report Together would send for this replay (SDK-shaped pages).
@@ -532,11 +532,11 @@ class Reconciliation:
 
     @property
     def simulated_total(self) -> Decimal:
-        return _sum(row.simulated_cost for row in self.rows)
+        return exact_sum(row.simulated_cost for row in self.rows)
 
     @property
     def reported_total(self) -> Decimal:
-        return _sum(row.reported_cost for row in self.rows)
+        return exact_sum(row.reported_cost for row in self.rows)
 
     def count(self, status: RowStatus) -> int:
         return sum(1 for row in self.rows if row.status is status)
@@ -792,13 +792,6 @@ def _grid(
         result.append((cursor, nxt))
         cursor = nxt
     return result
-
-
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    total = Decimal(0)
-    for value in values:
-        total = EXACT_CONTEXT.add(total, value)
-    return total
 
 
 def _money(value: Decimal) -> str:
