@@ -324,25 +324,11 @@ def _chunks(events: Sequence[Event], cuts: Sequence[int]) -> list[list[Event]]:
                     if bound is None
                     else bisect.bisect_right(event.at_micros, bound, lo=lo)
                 )
-                chunks[index].append(_slice(event, lo, hi))
+                chunks[index].append(event.part(lo, hi))
                 lo = hi
             continue
         chunks[bisect.bisect_left(cuts, to_micros(event.at))].append(event)
     return chunks
-
-
-def _slice(batch: TokenUsageBatch, lo: int, hi: int) -> TokenUsageBatch:
-    if lo == 0 and hi == len(batch):
-        return batch
-    cached = batch.cached_input_tokens
-    return TokenUsageBatch(
-        batch.resource,
-        batch.at_micros[lo:hi],
-        batch.input_tokens[lo:hi],
-        batch.output_tokens[lo:hi],
-        None if cached is None else cached[lo:hi],
-        batch.batch,
-    )
 
 
 def _line_key(period: str, line: InvoiceLine) -> _LineKey:

@@ -749,8 +749,8 @@ class Scenario:
             elif index == 0:
                 after.append(event)
             else:
-                before.append(_slice(event, 0, index))
-                after.append(_slice(event, index, len(event)))
+                before.append(event.part(0, index))
+                after.append(event.part(index, len(event)))
         return tuple(before), tuple(after)
 
     def with_events(self, *events: Event) -> Scenario:
@@ -775,19 +775,6 @@ def _last_micros(event: Event) -> int:
     if isinstance(event, TokenUsageBatch):
         return event.at_micros[-1]
     return to_micros(event.at)
-
-
-def _slice(batch: TokenUsageBatch, lo: int, hi: int) -> TokenUsageBatch:
-    """Records ``lo`` to ``hi`` of a batch, as a batch."""
-    cached = batch.cached_input_tokens
-    return TokenUsageBatch(
-        batch.resource,
-        batch.at_micros[lo:hi],
-        batch.input_tokens[lo:hi],
-        batch.output_tokens[lo:hi],
-        None if cached is None else cached[lo:hi],
-        batch.batch,
-    )
 
 
 def _built(location: str, build: Any) -> Any:
