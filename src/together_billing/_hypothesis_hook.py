@@ -79,7 +79,6 @@ REGISTERED: Final[dict[str, tuple[str, ...]]] = {
     "together_billing.invoice": ("Invoice", "InvoiceLine", "LogEntry"),
     "together_billing.engine": ("SimulationResult", "SimulationState", "Simulator"),
     "together_billing.scenario": ("Scenario",),
-    "together_billing.strategies": ("GeneratedScenario",),
 }
 
 #: The module objects whose types are registered (a module imported again, after being

@@ -662,6 +662,14 @@ def _start(value: object) -> pendulum.DateTime | None:
     return None if value is None else instant(value, field="start")
 
 
+def _catalog_repr(catalog: Catalog) -> str:
+    """The bundled catalog by name; any other with every entry and its rates, so that a
+    printed scenario (a failing example of the strategies) can be rebuilt from it."""
+    if catalog == default_catalog():
+        return "default_catalog()"
+    return f"Catalog([{', '.join(repr(entry) for entry in catalog.entries)}])"
+
+
 @attrs.frozen(kw_only=True)
 class Scenario:
     """A whole replay as a value: resources, events, span, prices and policies.
@@ -688,7 +696,7 @@ class Scenario:
     events: tuple[Event, ...] = attrs.field(converter=_events)
     until: pendulum.DateTime = attrs.field(converter=_until)
     start: pendulum.DateTime | None = attrs.field(default=None, converter=_start)
-    catalog: Catalog = attrs.field(factory=default_catalog)
+    catalog: Catalog = attrs.field(factory=default_catalog, repr=_catalog_repr)
     policies: Policies = attrs.field(factory=Policies)
     name: str = ""
 

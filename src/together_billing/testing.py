@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from together_billing.compare import Comparison
     from together_billing.explain import IdleReport
     from together_billing.scenario import Scenario
-    from together_billing.strategies import GeneratedScenario
 
 __all__ = [
     "CREDIT_TOLERANCE",
@@ -101,8 +100,9 @@ CREDIT_TOLERANCE: Final = Decimal("1e-9")
 _MICROS_PER_SECOND: Final = 1_000_000
 _UNIT_STEPS: Final = {"second": 1, "minute": 60, "hour": 3600}
 
-_Replayable: TypeAlias = "SimulationResult | Scenario | GeneratedScenario | str | Path"
-"""What the assertions replay: a result, a scenario (or generated one) or a scenario file."""
+_Replayable: TypeAlias = "SimulationResult | Scenario | str | Path"
+"""What the assertions replay: a result, a scenario (as the strategies draw them) or a
+scenario file."""
 
 _Limit: TypeAlias = Money | Decimal | int | str
 """A budget: :class:`~together_billing.Money`, or an amount in USD (never a float)."""
@@ -529,7 +529,7 @@ def _result_of(value: _Replayable) -> SimulationResult:
         raise InvalidArgument(
             "result_or_scenario",
             value,
-            "a SimulationResult, a Scenario (or generated scenario) or a scenario file's path",
+            "a SimulationResult, a Scenario or a scenario file's path",
         )
     result = run()
     if not isinstance(result, SimulationResult):
