@@ -61,6 +61,7 @@ __all__ = [
     "default_catalog",
     "hardware_key",
     "load_data",
+    "model_size",
 ]
 
 PriceKey: TypeAlias = tuple[str, ...]
@@ -155,11 +156,28 @@ def _nonempty(instance: object, attribute: attrs.Attribute[str], value: object) 
         raise InvalidArgument(attribute.name, value, "a non-empty string")
 
 
-def _params(value: object) -> Decimal:
-    result = to_decimal(value, field="max_params_b")
+def model_size(value: object, *, field: str) -> Decimal:
+    """A model's size in billions of parameters: a number above 0.
+
+    The one check of every size: a size tier's and a fine-tuning bracket's
+    ``max_params_b`` here, a resource's ``params_b`` (resources).
+
+    >>> model_size("70", field="params_b")
+    Decimal('70')
+    >>> model_size(0, field="max_params_b")
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: max_params_b=0 is not valid; expected a positive \
+number of billions of parameters
+    """
+    result = to_decimal(value, field=field)
     if result <= 0:
-        raise InvalidArgument("max_params_b", value, "a positive number of billions of parameters")
+        raise InvalidArgument(field, value, "a positive number of billions of parameters")
     return result
+
+
+def _params(value: object) -> Decimal:
+    return model_size(value, field="max_params_b")
 
 
 @attrs.frozen
