@@ -43,7 +43,7 @@ from together_billing import (
 from together_billing.forecast import Forecast, SteadyUsage, forecast
 from together_billing.money import EXACT_CONTEXT
 from together_billing.scenario import Scenario
-from together_billing.strategies import GeneratedScenario, scenarios
+from together_billing.strategies import scenarios
 from together_billing.time import MICROS_PER_MINUTE, from_micros, to_micros
 
 E = "2025-01-01T00:00:00Z"
@@ -87,17 +87,6 @@ def plan(
         until=until,
         catalog=CATALOG,
         policies=policies if policies is not None else Policies(),
-    )
-
-
-def from_generated(generated: GeneratedScenario) -> Scenario:
-    return Scenario(
-        resources=generated.resources,
-        events=generated.events,
-        until=generated.until,
-        start=generated.start,
-        catalog=generated.catalog,
-        policies=generated.policies,
     )
 
 
@@ -253,10 +242,10 @@ def test_forecast_without_assumptions_is_the_original_replay() -> None:
 @settings(max_examples=40)
 @given(scenarios(max_events=8), st.integers(0, 10**6))
 def test_property_forecast_from_any_instant_is_the_one_piece_replay(
-    generated: GeneratedScenario, share: int
+    generated: Scenario, share: int
 ) -> None:
     """Any generated scenario, cut at any instant and forecast to its end with no assumptions, is its one-piece replay (ledger merged at the cut)."""
-    whole = from_generated(generated)
+    whole = generated
     first, last = to_micros(generated.start), to_micros(whole.until)
     cut = from_micros(first + (last - first) * share // 10**6)
     outlook = forecast(whole, at=cut, until=whole.until)

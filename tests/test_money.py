@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from together_billing import (
     BillingError,
@@ -157,3 +159,13 @@ class TestValueSemantics:
     def test_repr_round_trips_the_amount(self) -> None:
         """repr shows the exact decimal string and the currency."""
         assert repr(Money("0.10")) == "Money('0.10', 'USD')"
+
+
+@given(st.lists(st.decimals(allow_nan=False, allow_infinity=False, places=30), max_size=20))
+def test_exact_sum_loses_no_digit(values: list[Decimal]) -> None:
+    """`money.exact_sum` is exact where `sum()` rounds to 28 digits."""
+    from fractions import Fraction
+
+    from together_billing.money import exact_sum
+
+    assert Fraction(exact_sum(values)) == sum((Fraction(v) for v in values), Fraction(0))

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from together_billing import (
     BillingPeriod,
@@ -219,3 +222,12 @@ def test_dst_change_bills_utc_minutes() -> None:
     assert line.amount_exact == Decimal(12)
     assert line.interval.start.isoformat() == "2025-11-02T04:30:00+00:00"
     assert line.interval.end.isoformat() == "2025-11-02T06:30:00+00:00"
+
+
+@given(st.timedeltas(min_value=dt.timedelta(days=-4000), max_value=dt.timedelta(days=4000)))
+def test_exact_seconds_is_exact_to_the_microsecond(duration: dt.timedelta) -> None:
+    from together_billing.time import exact_seconds
+
+    micros = duration // dt.timedelta(microseconds=1)
+    assert exact_seconds(duration) * 1_000_000 == micros
+    assert exact_seconds(pendulum.duration(microseconds=micros)) == exact_seconds(duration)

@@ -56,7 +56,7 @@ from together_billing.invoice import exhausted_at
 from together_billing.money import Money
 from together_billing.policies import Policies
 from together_billing.resources import Resource
-from together_billing.time import instant
+from together_billing.time import exact_seconds, instant
 from together_billing.timeline import Event
 
 __all__ = [
@@ -194,14 +194,8 @@ class AccountSummary:
             ],
             "balance": None if self.balance is None else str(self.balance),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
-            "runway_seconds": None if runway is None else str(_seconds(runway)),
+            "runway_seconds": None if runway is None else str(exact_seconds(runway)),
         }
-
-
-def _seconds(duration: pendulum.Duration) -> Decimal:
-    """A duration in seconds, exact to the microsecond."""
-    micros = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
-    return Decimal(micros).scaleb(-6)
 
 
 def replay_account(timeline: AccountTimeline, simulator: Simulator) -> AccountSummary:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources as _resources
 from pathlib import Path
@@ -61,6 +61,7 @@ __all__ = [
     "default_catalog",
     "hardware_key",
     "load_data",
+    "model_size",
 ]
 
 PriceKey: TypeAlias = tuple[str, ...]
@@ -155,11 +156,28 @@ def _nonempty(instance: object, attribute: attrs.Attribute[str], value: object) 
         raise InvalidArgument(attribute.name, value, "a non-empty string")
 
 
-def _params(value: object) -> Decimal:
-    result = to_decimal(value, field="max_params_b")
+def model_size(value: object, *, field: str) -> Decimal:
+    """A model's size in billions of parameters: a number above 0.
+
+    The one check of every size: a size tier's and a fine-tuning bracket's
+    ``max_params_b`` here, a resource's ``params_b`` (resources).
+
+    >>> model_size("70", field="params_b")
+    Decimal('70')
+    >>> model_size(0, field="max_params_b")
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: max_params_b=0 is not valid; expected a positive \
+number of billions of parameters
+    """
+    result = to_decimal(value, field=field)
     if result <= 0:
-        raise InvalidArgument("max_params_b", value, "a positive number of billions of parameters")
+        raise InvalidArgument(field, value, "a positive number of billions of parameters")
     return result
+
+
+def _params(value: object) -> Decimal:
+    return model_size(value, field="max_params_b")
 
 
 @attrs.frozen
@@ -801,11 +819,15 @@ def default_catalog() -> Catalog:
 # -- writing the file format (issue 14: a pinned catalog that loads back) ---------------------
 
 
-def catalog_document(catalog: Catalog) -> dict[str, Any]:
+def catalog_document(
+    catalog: Catalog, *, source_name: Callable[[Source], str] | None = None
+) -> dict[str, Any]:
     """``catalog`` as a catalog document: what :meth:`Catalog.from_file` loads back.
 
     Every entry keeps its rates (as decimal strings, never floats), its
-    ``effective_from`` and its source; sources are listed once under ``sources``.
+    ``effective_from`` and its source; sources are listed once under ``sources``,
+    named ``s1``, ``s2``... in order of first use, or by ``source_name(source)``
+    (a pulled catalog names them after the API; see ``PulledCatalog.to_document``).
 
     >>> doc = catalog_document(Catalog([HardwarePrice("1x_gpu", "5.49", "2025-01-01T00:00:00Z")]))
     >>> doc["hardware"]
@@ -819,7 +841,9 @@ def catalog_document(catalog: Catalog) -> dict[str, Any]:
     sources: dict[Source, str] = {}
 
     def ref(source: Source) -> str:
-        return sources.setdefault(source, f"s{len(sources) + 1}")
+        if source not in sources:
+            sources[source] = f"s{len(sources) + 1}" if source_name is None else source_name(source)
+        return sources[source]
 
     doc: dict[str, list[dict[str, Any]]] = {
         "serverless": [],

@@ -35,6 +35,7 @@ from typing import Any, Final, Protocol
 import attrs
 import pendulum
 
+from together_billing._figures import plain, to_places
 from together_billing._text import columns
 from together_billing.catalog import Catalog, ClusterBilling, default_catalog
 from together_billing.engine import SimulationResult
@@ -78,6 +79,9 @@ __all__ = [
     "fork",
     "reservation_vs_on_demand",
 ]
+
+#: Decimal places of the ratios in the JSON output (rates per million tokens, utilisation).
+_PLACES: Final = 6
 
 _MILLION: Final = Decimal(1_000_000)
 
@@ -615,15 +619,10 @@ class DedicatedVsServerless:
             "replicas": self.replicas,
             "input_fraction": str(self.input_fraction),
             "dedicated_per_hour": str(self.dedicated_per_hour),
-            "serverless_per_million": _plain(self.serverless_per_million),
-            "tokens_per_hour": _plain(self.tokens_per_hour),
-            "tokens_per_month": _plain(self.tokens_per_month),
+            "serverless_per_million": plain(to_places(self.serverless_per_million, _PLACES)),
+            "tokens_per_hour": plain(to_places(self.tokens_per_hour, _PLACES)),
+            "tokens_per_month": plain(to_places(self.tokens_per_month, _PLACES)),
         }
-
-
-def _plain(value: Decimal) -> str:
-    text = format(EXACT_CONTEXT.quantize(value, Decimal("1e-6")).normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 def dedicated_vs_serverless(
@@ -690,7 +689,7 @@ class ReservationVsOnDemand:
             "gpu_type": self.gpu_type,
             "reserved_per_gpu_hour": str(self.reserved_per_gpu_hour),
             "on_demand_per_gpu_hour": str(self.on_demand_per_gpu_hour),
-            "utilisation": _plain(self.utilisation),
+            "utilisation": plain(to_places(self.utilisation, _PLACES)),
         }
 
 

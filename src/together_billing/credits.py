@@ -1,4 +1,4 @@
-"""Credits: the account's ledger, auto-recharge, and the rule editions (CR1-CR8, G5).
+"""Credits: the account's ledger and auto-recharge (CR1-CR8, G5).
 
 An :class:`Account` among a replay's resources turns the ledger on: purchases and
 promotional grants add credits, charges draw them down as they accrue (running
@@ -43,11 +43,9 @@ from together_billing.money import EXACT_CONTEXT, to_decimal
 from together_billing.time import BillingPeriod, from_micros
 
 __all__ = [
-    "EDITIONS",
     "Account",
     "AutoRecharge",
     "AutoRechargeMode",
-    "Edition",
     "Ledger",
     "LedgerEntry",
     "LedgerKind",
@@ -464,49 +462,3 @@ class Ledger:
             if bucket.expires > after:
                 return bucket.expires
         return None
-
-
-@attrs.frozen(kw_only=True)
-class Edition:
-    """A named set of policy defaults, with the date of the sources they come from.
-
-    Pass ``edition.policies()`` to a simulator to replay a bill under the rules in
-    force at the time; see the docs' rules reference.
-    """
-
-    name: str
-    sources_date: str
-    description: str
-    credit_floor: Decimal
-    linked_card_floor: Decimal
-    storage_shrink: str
-    exhaustion_suspends_api: bool = True
-
-
-_MINUS_100: Final = Decimal(-100)
-
-EDITIONS: Final = {
-    "2025-11": Edition(
-        name="2025-11",
-        sources_date="2025-11-14",
-        description=(
-            "The seeds' edition: prepaid credits run out at $0; an account with a linked "
-            "card may go down to a -$100 balance (Build Tiers 1-4), billed at month end; "
-            "storage may shrink freely"
-        ),
-        credit_floor=Decimal(0),
-        linked_card_floor=_MINUS_100,
-        storage_shrink="allowed",
-    ),
-    "2026": Edition(
-        name="2026",
-        sources_date="2026-08-18",
-        description=(
-            "Fully prepaid: API access suspended at a zero balance, linked card or not; "
-            "storage decreases only through the account team"
-        ),
-        credit_floor=Decimal(0),
-        linked_card_floor=Decimal(0),
-        storage_shrink="account-team",
-    ),
-}

@@ -40,11 +40,12 @@ import pendulum
 from together_billing._engine.context import Core
 from together_billing._engine.fold import Replay, first_instant
 from together_billing._engine.invoicing import invoices, time_accruals
+from together_billing._figures import cents, trillionths
 from together_billing.catalog import Catalog, PriceEntry, default_catalog
 from together_billing.credits import Account, Ledger, LedgerEntry
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry, MeteredSpan
-from together_billing.money import EXACT_CONTEXT, Money, round_to_cents
+from together_billing.money import EXACT_CONTEXT, Money
 from together_billing.policies import Policies
 from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros, instant, to_micros
@@ -196,12 +197,12 @@ class SimulationResult:
         ledger = self.state._core.ledger
         if ledger is None:
             return None
-        consumed = _trillionths(ledger.consumed)
-        expired = _trillionths(ledger.expired)
+        consumed = trillionths(ledger.consumed)
+        expired = trillionths(ledger.expired)
         # Continuous draws are quotients carried to 50 digits in the ledger; here they are
         # given to the trillionth of a dollar, and what remains is derived, so the identity
         # holds exactly in any decimal context.
-        settled = _trillionths(ledger.settled)
+        settled = trillionths(ledger.settled)
         summary = {
             "purchased": ledger.purchased,
             "granted": ledger.granted,
@@ -262,7 +263,8 @@ class SimulationResult:
             data["duplicates"] = self.duplicates
         credits = self.credits
         if credits is not None:
-            data["credits"] = {name: str(_cents(value)) for name, value in credits.items()}
+            mode = self._policies.rounding
+            data["credits"] = {name: str(cents(value, mode)) for name, value in credits.items()}
             data["ledger"] = [entry.to_dict() for entry in self.ledger]
         return data
 
@@ -345,17 +347,3 @@ def simulate(
 
 def _sort_key(event: Event) -> tuple[Any, ...]:
     return event.sort_key()
-
-
-def _trillionths(value: Decimal) -> Decimal:
-    """``value`` to the trillionth of a dollar, without trailing zeros or an exponent."""
-    rounded = EXACT_CONTEXT.quantize(value, Decimal("1e-12")).normalize()
-    exponent = rounded.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
-        rounded = rounded.quantize(Decimal(1))
-    return rounded + 0
-
-
-def _cents(value: Decimal) -> Decimal:
-    """A figure for a summary, in cents by the one rounding function (never -0.00)."""
-    return round_to_cents(value) + 0

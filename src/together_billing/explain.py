@@ -39,20 +39,21 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 import pendulum
 
+from together_billing._figures import cents, plain
 from together_billing._text import columns
 from together_billing.catalog import PriceEntry, Source
 from together_billing.credits import LedgerKind
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import Action, InvoiceLine, LogEntry, MeteredSpan
-from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
+from together_billing.money import EXACT_CONTEXT, RoundingMode, exact_sum, round_to_cents
 from together_billing.policies import Policies, ReservationPayment
 from together_billing.resources import Category, DedicatedEndpoint, FineTunedHosting
 from together_billing.scenario import Scenario
@@ -184,14 +185,14 @@ class Explanation:
                 "quantity": str(line.quantity),
                 "rate": str(line.rate),
                 "rate_per": str(line.rate_per),
-                "exact": _plain(self.amount_exact),
+                "exact": plain(self.amount_exact),
                 "rounding": self.rounding.value,
                 "amount": str(self.amount),
-                "rounding_adjustment": _plain(self.rounding_adjustment),
+                "rounding_adjustment": plain(self.rounding_adjustment),
             },
             "events": [_event_dict(event) for event in self.events],
             "actions": [entry.to_dict() for entry in self.actions],
-            "credits": None if self.credits is None else _plain(self.credits),
+            "credits": None if self.credits is None else plain(self.credits),
         }
 
     def text(self) -> str:
@@ -210,8 +211,8 @@ class Explanation:
             f"  source: {source.url} ({date}{source.kind.value})",
             (
                 f"  amount: {line.quantity} x {line.rate} / {line.rate_per} = "
-                f"{_plain(self.amount_exact)} exactly, rounded {self.rounding.value} to "
-                f"{self.amount} (moved {_plain(self.rounding_adjustment)})"
+                f"{plain(self.amount_exact)} exactly, rounded {self.rounding.value} to "
+                f"{self.amount} (moved {plain(self.rounding_adjustment)})"
             ),
         ]
         if self.events:
@@ -228,11 +229,6 @@ class Explanation:
             paid = round_to_cents(self.credits, self.rounding)
             out.append(f"  credits: {paid} USD of it paid from credits (to the cent)")
         return "\n".join(out)
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0E-2") else text
 
 
 def _at(event: Event) -> pendulum.DateTime:
@@ -367,7 +363,9 @@ def _line_credits(
         return Decimal(0)
     drawn = context.credits.get((period, line.resource), Decimal(0))
     lines = result.invoice(period).lines_for(line.resource)
-    whole = _sum(other.amount_exact for other in lines if _draws_credits(other, result.policies))
+    whole = exact_sum(
+        other.amount_exact for other in lines if _draws_credits(other, result.policies)
+    )
     if not whole or not drawn:
         return Decimal(0)
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(drawn, line.amount_exact), whole)
@@ -407,8 +405,8 @@ class IdleStretch:
             "end": self.interval.end.isoformat(),
             "after_request": self.after_request,
             "until_request": self.until_request,
-            "idle": _plain(self.idle),
-            "saving": _plain(self.saving),
+            "idle": plain(self.idle),
+            "saving": plain(self.saving),
         }
 
 
@@ -438,10 +436,10 @@ class ResourceIdle:
             "resource": self.resource,
             "kind": self.kind,
             "requests": self.requests,
-            "billed": _plain(self.billed),
-            "idle": _plain(self.idle),
-            "active": _plain(self.active),
-            "saving": _plain(self.saving),
+            "billed": plain(self.billed),
+            "idle": plain(self.idle),
+            "active": plain(self.active),
+            "saving": plain(self.saving),
             "stretches": [stretch.to_dict() for stretch in self.stretches if stretch.idle],
         }
 
@@ -453,32 +451,34 @@ class IdleReport:
     ``saving`` assumes each deployment is stopped ``stop_after_minutes`` after its
     last request (or after it started) and started again, at no cost, at the next
     request: the grain units starting after the stop and before that request are
-    saved. Amounts are exact; :meth:`text` shows them in cents.
+    saved. Amounts are exact; :meth:`text` shows them in cents, rounded by ``rounding``
+    (the replay's P-ROUND mode, which :func:`idle_report` takes from the scenario).
     """
 
     stop_after_minutes: int
     resources: tuple[ResourceIdle, ...]
+    rounding: RoundingMode = RoundingMode.HALF_UP
 
     @property
     def billed(self) -> Decimal:
-        return _sum(r.billed for r in self.resources)
+        return exact_sum(r.billed for r in self.resources)
 
     @property
     def idle(self) -> Decimal:
-        return _sum(r.idle for r in self.resources)
+        return exact_sum(r.idle for r in self.resources)
 
     @property
     def saving(self) -> Decimal:
-        return _sum(r.saving for r in self.resources)
+        return exact_sum(r.saving for r in self.resources)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (decimal strings; see docs/explain.md)."""
         return {
             "schema_version": 1,
             "stop_after_minutes": self.stop_after_minutes,
-            "billed": _plain(self.billed),
-            "idle": _plain(self.idle),
-            "saving": _plain(self.saving),
+            "billed": plain(self.billed),
+            "idle": plain(self.idle),
+            "saving": plain(self.saving),
             "resources": [resource.to_dict() for resource in self.resources],
         }
 
@@ -493,18 +493,19 @@ class IdleReport:
                     r.resource,
                     r.kind,
                     str(r.requests),
-                    f"${round_to_cents(r.billed)}",
-                    f"${round_to_cents(r.idle)}",
+                    f"${cents(r.billed, self.rounding)}",
+                    f"${cents(r.idle, self.rounding)}",
                     f"{share.quantize(Decimal('0.1'))}%",
-                    f"${round_to_cents(r.saving)}",
+                    f"${cents(r.saving, self.rounding)}",
                 ]
             )
         title = "Idle charges (no requests); saving if stopped after"
         out = [f"{title} {self.stop_after_minutes} idle minutes"]
         out.extend(columns(rows, right=range(2, len(header))))
         out.append(
-            f"  TOTAL idle ${round_to_cents(self.idle)} of ${round_to_cents(self.billed)} billed;"
-            f" saving ${round_to_cents(self.saving)}"
+            f"  TOTAL idle ${cents(self.idle, self.rounding)} of "
+            f"${cents(self.billed, self.rounding)} billed;"
+            f" saving ${cents(self.saving, self.rounding)}"
         )
         return "\n".join(out)
 
@@ -550,7 +551,11 @@ def idle_report(
         found = _resource_idle(resource, own, instants, delay)
         # Count requests, not events: a Requests event carries ``count`` of them.
         resources.append(attrs.evolve(found, requests=served.get(resource.id, 0)))
-    return IdleReport(stop_after_minutes=stop_after_minutes, resources=tuple(resources))
+    return IdleReport(
+        stop_after_minutes=stop_after_minutes,
+        resources=tuple(resources),
+        rounding=replay.policies.rounding,
+    )
 
 
 def _resource_idle(
@@ -560,7 +565,7 @@ def _resource_idle(
     delay: int,
 ) -> ResourceIdle:
     kind = "dedicated endpoint" if isinstance(resource, DedicatedEndpoint) else "hosted model"
-    billed = _sum(piece.amount(piece.count()) for piece in pieces)
+    billed = exact_sum(piece.amount(piece.count()) for piece in pieces)
     stretches = []
     accepted = 0
     for span_start, span_end in _spans(pieces):
@@ -591,8 +596,8 @@ def _resource_idle(
         resource=resource.id,
         kind=kind,
         billed=billed,
-        idle=_sum(s.idle for s in kept),
-        saving=_sum(s.saving for s in kept),
+        idle=exact_sum(s.idle for s in kept),
+        saving=exact_sum(s.saving for s in kept),
         requests=accepted,
         stretches=kept,
     )
@@ -618,14 +623,6 @@ def _spans(pieces: Sequence[MeteredSpan]) -> list[tuple[int, int]]:
         else:
             spans.append((start, end))
     return spans
-
-
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    """The exact sum of ``values`` (the default context would round to 28 digits)."""
-    total = Decimal(0)
-    for value in values:
-        total = EXACT_CONTEXT.add(total, value)
-    return total
 
 
 def _idle(

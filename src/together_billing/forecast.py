@@ -39,6 +39,7 @@ from typing import Any
 import attrs
 import pendulum
 
+from together_billing._figures import plain, trillionths
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import Action, Invoice, LogEntry, exhausted_at
@@ -48,6 +49,7 @@ from together_billing.scenario import Scenario
 from together_billing.time import (
     MICROS_PER_MINUTE,
     BillingPeriod,
+    exact_seconds,
     from_micros,
     instant,
     to_micros,
@@ -227,24 +229,15 @@ class Runway:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "balance_at_start": _plain(self.balance_at_start),
-            "balance_at_end": _plain(self.balance_at_end),
+            "balance_at_start": plain(trillionths(self.balance_at_start)),
+            "balance_at_end": plain(trillionths(self.balance_at_end)),
             "zero_at": None if self.zero_at is None else self.zero_at.isoformat(),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
             "already_exhausted": self.already_exhausted,
-            "runway_seconds": None if duration is None else _plain(_seconds(duration)),
+            "runway_seconds": None
+            if duration is None
+            else plain(trillionths(exact_seconds(duration))),
         }
-
-
-def _seconds(duration: pendulum.Duration) -> Decimal:
-    micros = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
-    return Decimal(micros) / 1_000_000
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal string without exponent, to the trillionth at most."""
-    text = format(value.quantize(Decimal("1e-12")).normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 @attrs.frozen(kw_only=True)

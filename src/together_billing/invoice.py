@@ -17,6 +17,7 @@ import attrs
 import pendulum
 
 from together_billing._choice import Choice
+from together_billing._figures import plain
 from together_billing.catalog import Source
 from together_billing.money import EXACT_CONTEXT, Money, RoundingMode, round_to_cents
 from together_billing.resources import Category
@@ -267,15 +268,9 @@ class InvoiceLine:
                 "start": self.interval.start.isoformat(),
                 "end": self.interval.end.isoformat(),
             },
-            "amount_exact": _plain(self.amount_exact),
+            "amount_exact": plain(self.amount_exact),
             "amount": str(self.amount),
         }
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal string without exponent, trailing zeros dropped."""
-    text = format(value.normalize(), "f")
-    return text if text != "-0" else "0"
 
 
 def amount_of(quantity: Decimal, rate: Decimal, rate_per: Decimal) -> Decimal:

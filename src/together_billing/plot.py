@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import pendulum
 
+from together_billing._figures import chart_dollars, fixed
 from together_billing.credits import LedgerEntry
 from together_billing.errors import InvalidArgument, MissingDependency
 from together_billing.invoice import Action, LogEntry, exhausted_at
@@ -71,11 +72,6 @@ _KEY_FONT: Final = 7.0
 _KEY_LINES: Final = 40
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal string without an exponent, exact (``1E+2`` is ``100``)."""
-    return format(value, "f")
-
-
 @attrs.frozen
 class BalancePoint:
     """A vertex of the balance line: the exact ``balance`` at ``at_micros``."""
@@ -88,7 +84,7 @@ class BalancePoint:
         return from_micros(self.at_micros)
 
     def to_dict(self) -> dict[str, str]:
-        return {"at": self.at.isoformat(), "balance": _plain(self.balance)}
+        return {"at": self.at.isoformat(), "balance": fixed(self.balance)}
 
 
 @attrs.frozen(kw_only=True)
@@ -161,8 +157,8 @@ class BalanceSeries:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "floor": _plain(self.floor),
-            "final_balance": _plain(self.final_balance),
+            "floor": fixed(self.floor),
+            "final_balance": fixed(self.final_balance),
             "points": [point.to_dict() for point in self.points],
             "exhaustion": None if self.exhaustion is None else self.exhaustion.isoformat(),
             "alerts": [entry.to_dict() for entry in self.alerts],
@@ -260,11 +256,6 @@ def _x(micros: int) -> float:
 
     moment = _EPOCH + dt.timedelta(microseconds=micros)
     return float(dates.date2num(moment))  # type: ignore[no-untyped-call]
-
-
-def _dollars(value: float | Decimal, _position: object = None) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
 
 
 def _label(entry: LogEntry) -> str:
@@ -370,7 +361,7 @@ def plot_balance(
         label="credit balance",
     )
     axes.axhline(
-        float(level), color="#7f7f7f", ls="--", lw=1, label=f"credit floor ({_dollars(level)})"
+        float(level), color="#7f7f7f", ls="--", lw=1, label=f"credit floor ({chart_dollars(level)})"
     )
     if series.exhaustion is not None:
         moment = _x(to_micros(series.exhaustion))
@@ -425,7 +416,7 @@ def plot_balance(
     formatter = dates.ConciseDateFormatter(locator, tz=dt.UTC)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(formatter)
-    axes.yaxis.set_major_formatter(FuncFormatter(_dollars))
+    axes.yaxis.set_major_formatter(FuncFormatter(chart_dollars))
     axes.set_xlim(xs[0], xs[-1])
     axes.margins(y=0.12)
     axes.set_xlabel("time (UTC)")

@@ -23,9 +23,8 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from together_billing.catalog import ClusterBilling, FineTuningMethod
+from together_billing.catalog import ClusterBilling, FineTuningMethod, model_size
 from together_billing.errors import InvalidArgument
-from together_billing.money import to_decimal
 from together_billing.policies import check_timeout
 
 __all__ = [
@@ -146,12 +145,7 @@ class FineTunedHosting(_Deployment):
 
 
 def _optional_params(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    result = to_decimal(value, field="params_b")
-    if result <= 0:
-        raise InvalidArgument("params_b", value, "a positive number of billions of parameters")
-    return result
+    return None if value is None else model_size(value, field="params_b")
 
 
 @attrs.frozen
@@ -170,10 +164,7 @@ class ServerlessUsage:
 
 
 def _positive_params(value: object) -> Decimal:
-    result = to_decimal(value, field="params_b")
-    if result <= 0:
-        raise InvalidArgument("params_b", value, "a positive number of billions of parameters")
-    return result
+    return model_size(value, field="params_b")
 
 
 @attrs.frozen(kw_only=True)

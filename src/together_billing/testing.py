@@ -37,11 +37,19 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pendulum
 
+from together_billing._figures import cents
 from together_billing.credits import Account, LedgerEntry, LedgerKind
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
 from together_billing.invoice import Action, Invoice, InvoiceLine, exhausted_at
-from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
+from together_billing.money import (
+    CENT,
+    EXACT_CONTEXT,
+    Money,
+    input_decimal,
+    round_to_cents,
+    to_decimal,
+)
 from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros, instant, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
@@ -50,7 +58,6 @@ if TYPE_CHECKING:
     from together_billing.compare import Comparison
     from together_billing.explain import IdleReport
     from together_billing.scenario import Scenario
-    from together_billing.strategies import GeneratedScenario
 
 __all__ = [
     "CREDIT_TOLERANCE",
@@ -93,8 +100,9 @@ CREDIT_TOLERANCE: Final = Decimal("1e-9")
 _MICROS_PER_SECOND: Final = 1_000_000
 _UNIT_STEPS: Final = {"second": 1, "minute": 60, "hour": 3600}
 
-_Replayable: TypeAlias = "SimulationResult | Scenario | GeneratedScenario | str | Path"
-"""What the assertions replay: a result, a scenario (or generated one) or a scenario file."""
+_Replayable: TypeAlias = "SimulationResult | Scenario | str | Path"
+"""What the assertions replay: a result, a scenario (as the strategies draw them) or a
+scenario file."""
 
 _Limit: TypeAlias = Money | Decimal | int | str
 """A budget: :class:`~together_billing.Money`, or an amount in USD (never a float)."""
@@ -174,10 +182,11 @@ class CreditsRunOut(BillingError, AssertionError):
         )
         parts = [head]
         credits = result.credits
+        mode = result.policies.rounding
         if credits is not None:
             parts.append(
                 "  credits: "
-                + ", ".join(f"{name} {_cents(value)}" for name, value in credits.items())
+                + ", ".join(f"{name} {cents(value, mode)}" for name, value in credits.items())
                 + " USD"
             )
         parts.append(describe_draws(result, until=exhausted))
@@ -207,7 +216,8 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
     if not rows:
         return "  nothing drew the credits"
     width = max(len(resource) for resource, _ in rows)
-    lines = [f"  {resource:<{width}}  {_cents(amount)} USD" for resource, amount in rows]
+    mode = result.policies.rounding
+    lines = [f"  {resource:<{width}}  {cents(amount, mode)} USD" for resource, amount in rows]
     return "\n".join(["  drawn from the credits, largest first:", *lines])
 
 
@@ -217,7 +227,7 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
 def _limit(limit: _Limit) -> Money:
     if isinstance(limit, Money):
         return limit
-    return Money(to_decimal(limit, field="limit"))
+    return Money(input_decimal(limit, field="limit"))
 
 
 def _invoices_of(result: SimulationResult, period: BillingPeriod | str | None) -> list[Invoice]:
@@ -446,25 +456,26 @@ class IdleChargesExceeded(BillingError, AssertionError):
     def __init__(self, report: IdleReport, limit: Money) -> None:
         self.report = report
         self.limit = limit
+        mode = report.rounding
         head = (
-            f"{_cents(report.idle)} USD billed while no request came, over the limit of "
+            f"{cents(report.idle, mode)} USD billed while no request came, over the limit of "
             f"{limit.rounded()}; stopping each deployment after {report.stop_after_minutes} "
-            f"idle minutes saves {_cents(report.saving)} USD"
+            f"idle minutes saves {cents(report.saving, mode)} USD"
         )
         parts = [head]
         for resource in sorted(report.resources, key=lambda r: (-r.idle, r.resource)):
             if not resource.idle:
                 continue
             parts.append(
-                f"  {resource.resource} ({resource.kind}): {_cents(resource.idle)} USD idle of "
-                f"{_cents(resource.billed)} USD billed, {resource.requests} requests"
+                f"  {resource.resource} ({resource.kind}): {cents(resource.idle, mode)} USD "
+                f"idle of {cents(resource.billed, mode)} USD billed, {resource.requests} requests"
             )
             stretches = sorted(
                 (s for s in resource.stretches if s.idle), key=lambda s: (-s.idle, s.interval.start)
             )
             parts.extend(
                 f"    [{s.interval.start.isoformat()}, {s.interval.end.isoformat()}): "
-                f"{_cents(s.idle)} USD"
+                f"{cents(s.idle, mode)} USD"
                 for s in stretches
             )
         super().__init__("\n".join(parts))
@@ -512,7 +523,7 @@ def _result_of(value: _Replayable) -> SimulationResult:
         raise InvalidArgument(
             "result_or_scenario",
             value,
-            "a SimulationResult, a Scenario (or generated scenario) or a scenario file's path",
+            "a SimulationResult, a Scenario or a scenario file's path",
         )
     result = run()
     if not isinstance(result, SimulationResult):
@@ -593,10 +604,6 @@ def _describe_line(line: InvoiceLine) -> str:
         f"x {line.rate} {line.rate_unit}, interval [{line.interval.start.isoformat()}, "
         f"{line.interval.end.isoformat()}), amount {line.amount} (exact {line.amount_exact})"
     )
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
 
 
 def _check_totals(result: SimulationResult) -> None:

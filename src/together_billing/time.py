@@ -37,6 +37,7 @@ __all__ = [
     "BillingPeriod",
     "Interval",
     "MeteringGrain",
+    "exact_seconds",
     "from_micros",
     "instant",
     "to_micros",
@@ -106,6 +107,20 @@ def to_micros(value: dt.datetime) -> int:
     delta = dt.datetime.__sub__(value, _EPOCH)
     assert isinstance(delta, dt.timedelta)
     return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
+
+
+def exact_seconds(duration: dt.timedelta) -> Decimal:
+    """``duration`` in seconds, exact to the microsecond (``total_seconds()`` is a float).
+
+    The runway's length in the account summaries (accounts) and forecasts (forecast).
+
+    >>> exact_seconds(pendulum.duration(days=1, microseconds=5))
+    Decimal('86400.000005')
+    """
+    # As a plain timedelta: pendulum's Duration gives each part of a negative one its sign.
+    whole = dt.timedelta.__add__(_ZERO, duration)
+    micros = (whole.days * 86_400 + whole.seconds) * MICROS_PER_SECOND + whole.microseconds
+    return Decimal(micros).scaleb(-6)
 
 
 def from_micros(micros: int) -> pendulum.DateTime:

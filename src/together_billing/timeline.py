@@ -472,6 +472,24 @@ class TokenUsageBatch(_Ordered):
         object.__setattr__(self, "_key", key)
         return key
 
+    def part(self, lo: int, hi: int) -> TokenUsageBatch:
+        """Records ``lo`` to ``hi`` (exclusive) as a batch; the batch itself if that is all.
+
+        How a replay split at an instant (``Scenario.split``) or into report windows
+        (``reconcile``) cuts a batch without losing a record.
+        """
+        if lo == 0 and hi == len(self):
+            return self
+        cached = self.cached_input_tokens
+        return TokenUsageBatch(
+            self.resource,
+            self.at_micros[lo:hi],
+            self.input_tokens[lo:hi],
+            self.output_tokens[lo:hi],
+            None if cached is None else cached[lo:hi],
+            self.batch,
+        )
+
     def records(self) -> list[TokenUsage]:
         """The batch as single :class:`TokenUsage` events."""
         cached = self.cached_input_tokens or (0,) * len(self)

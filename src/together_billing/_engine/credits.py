@@ -20,9 +20,10 @@ import attrs
 from together_billing._engine import metering
 from together_billing._engine.alerts import RunOutAlerts
 from together_billing._engine.context import Check, Context, ResourceState, micros
-from together_billing._engine.crossing import below, ceil_micros, cents, reached
+from together_billing._engine.crossing import below, ceil_micros, reached
 from together_billing._engine.metering import MICROS_PER_HOUR_D, Draw, Group, Meter, unit_start
 from together_billing._engine.vocabulary import STARTS, Admission, Begin, Refusal, Status
+from together_billing._figures import cents
 from together_billing.credits import Account, Ledger
 from together_billing.errors import InvalidArgument, InvalidTimeline
 from together_billing.money import EXACT_CONTEXT
@@ -161,6 +162,10 @@ class CreditLifecycle:
             self.refresh_all(core.now)
             core.credit_generation += 1
             self.ctx.schedule(core.now, CreditCheck(core.credit_generation))
+
+    def _cents(self, value: Decimal) -> Decimal:
+        """A figure for the log, in cents in the replay's rounding mode (P-ROUND)."""
+        return cents(value, self.ctx.policies.rounding)
 
     def floor(self) -> Decimal:
         """The credit floor of this replay's account (P-FLOOR; see Policies.floor_for)."""
@@ -461,7 +466,7 @@ class CreditLifecycle:
                 return Admission.BILL
             answer: Admission | Refusal = Refusal(
                 "CR3" if out else charge_rule,
-                f"{cents(charge)} USD from credits would take the balance below {floor}",
+                f"{self._cents(charge)} USD from credits would take the balance below {floor}",
             )
         elif not out:
             return Admission.BILL
@@ -516,7 +521,7 @@ class CreditLifecycle:
                     account.id,
                     "alert",
                     "CR6",
-                    f"balance {cents(balance)} USD is at or below {threshold}",
+                    f"balance {self._cents(balance)} USD is at or below {threshold}",
                 )
             elif not reached(balance, threshold):
                 core.thresholds_alerted.discard(threshold)
@@ -581,7 +586,8 @@ class CreditLifecycle:
             core.account.id,
             "credits exhausted",
             "CR2",
-            f"balance {cents(self.balance(at))} USD reached the floor {self.floor()} (P-FLOOR)",
+            f"balance {self._cents(self.balance(at))} USD reached the floor "
+            f"{self.floor()} (P-FLOOR)",
         )
         if ctx.policies.exhaustion_suspends_api:
             core.suspended = True

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Final
 
 from together_billing._engine.metering import MICROS_PER_HOUR_D
-from together_billing.money import EXACT_CONTEXT, round_to_cents
+from together_billing.money import EXACT_CONTEXT
 
-__all__ = ["TOLERANCE", "below", "ceil_micros", "cents", "reached"]
+__all__ = ["TOLERANCE", "below", "ceil_micros", "reached"]
 
 #: Balances within 1e-30 USD of the floor (or an alert or recharge threshold) count as
 #: reaching it, not as passing below it: continuous draws are quotients carried to 50
@@ -42,8 +42,3 @@ def ceil_micros(amount: Decimal, per_hour: Decimal, *, strict: bool = False) -> 
     if strict:
         return int(exact.to_integral_value(rounding="ROUND_FLOOR")) + 1
     return int(exact.to_integral_value(rounding="ROUND_CEILING"))
-
-
-def cents(value: Decimal) -> Decimal:
-    """A figure for a log, in cents by the one rounding function (never -0.00)."""
-    return round_to_cents(value) + 0

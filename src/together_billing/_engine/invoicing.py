@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from together_billing._figures import cents
 from together_billing.catalog import PriceEntry
 from together_billing.credits import Ledger
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, amount_of, make_line
-from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
+from together_billing.money import EXACT_CONTEXT, RoundingMode
 from together_billing.resources import Category
 from together_billing.time import BillingPeriod, Interval, MeteringGrain, from_micros, to_micros
 
@@ -248,7 +249,7 @@ def credits_applied(lines: Sequence[InvoiceLine], paid: Decimal, rounding: Round
         exact = EXACT_CONTEXT.add(exact, line.amount_exact)
         total += line.amount
     unpaid = max(EXACT_CONTEXT.subtract(exact, paid), Decimal(0))
-    due = min(round_to_cents(unpaid, rounding) + 0, total)
+    due = min(cents(unpaid, rounding), total)
     return total - due
 
 

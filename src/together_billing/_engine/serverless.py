@@ -14,21 +14,13 @@ import attrs
 from together_billing._engine.context import Check, Context, FamilyBase, ResourceState
 from together_billing._engine.invoicing import MILLION, LineMeta
 from together_billing._engine.vocabulary import Admission, Begin, Refusal, Status
+from together_billing._figures import at_least_cents
 from together_billing.catalog import ServerlessPrice
 from together_billing.resources import Category, Resource, ServerlessUsage
 from together_billing.time import from_micros, to_micros
 from together_billing.timeline import PRIORITY_ACTIVITY, Event, TokenUsage, TokenUsageBatch
 
 __all__ = ["Serverless"]
-
-
-def _plain(value: Decimal) -> Decimal:
-    """``value`` without trailing zeros beyond cents (0.440 -> 0.44), never in exponent form."""
-    normalized = value.normalize()
-    exponent = normalized.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        return normalized
-    return value.quantize(Decimal("0.01"))
 
 
 @attrs.frozen
@@ -119,7 +111,7 @@ class Serverless(FamilyBase):
                 rule,
                 f"{resource.model} {prefix}{kind}{suffix}{tier}",
                 "token",
-                _plain(rate * factor),
+                at_least_cents(rate * factor),
                 "USD per 1M tokens",
                 MILLION,
                 Decimal(1),
