@@ -92,7 +92,8 @@ PRIORITY_END: Final = 10
 PRIORITY_BEGIN: Final = 20
 PRIORITY_SCALE: Final = 30
 PRIORITY_ACTIVITY: Final = 40
-#: The replay engine's reactions to an instant, after every customer event at it.
+#: The replay engine's reactions to an instant, after every customer event at it (the
+#: credit rules, CR1 and CR2, react after the instant's last customer event).
 PRIORITY_ENGINE: Final = 50
 
 

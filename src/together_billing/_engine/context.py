@@ -317,7 +317,8 @@ class Context:
         *,
         debit: bool = False,
     ) -> None:
-        """Add to an invoice line; with ``debit``, also draw the credits now (a discrete charge).
+        """Add to an invoice line; with ``debit``, also draw the credits now (a discrete charge,
+        CR1: tokens, a job, a reservation paid from credits).
 
         Time-based charges are not debited here: the ledger draws them continuously.
         """
@@ -342,7 +343,8 @@ class Context:
         )
 
     def customer_more_at(self, at: int) -> bool:
-        """Whether another customer event (or batch record) is still to come at ``at``."""
+        """Whether another customer event (or batch record) is still to come at ``at``: the
+        credit rules (CR2) react only after the instant's last one."""
         events, index = self.events, self.next
         if index < len(events) and events[index].sort_key()[0] == at:
             return True
