@@ -33,12 +33,11 @@ from together_billing.timeline import PRIORITY_ENGINE, Delete, Deploy, Event, Re
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from together_billing._engine.credits import CreditLifecycle
-
 __all__ = [
     "Check",
     "Context",
     "Core",
+    "Credits",
     "Family",
     "FamilyBase",
     "Notice",
@@ -178,6 +177,43 @@ class Family(Protocol):
         ...
 
 
+class Credits(Protocol):
+    """What a family may ask of the credit lifecycle (``credits.CreditLifecycle``, CR1-CR8),
+    so that this room, which every family uses, does not import it."""
+
+    def admit(
+        self,
+        resource: Resource,
+        at: int,
+        begin: Begin,
+        *,
+        charge: Decimal = ...,
+        charge_rule: str = ...,
+    ) -> Admission:
+        """What a begin does: bill, refuse or pause (CR3-CR5, CR8)."""
+        ...
+
+    def out_of_credit(self) -> bool:
+        """Whether the balance is at or below the floor now."""
+        ...
+
+    def suspend(
+        self,
+        meter: Meter,
+        state: Any,
+        at: int,
+        *,
+        keep_billing: bool,
+        status: Status,
+        rule: str,
+        detail: str,
+        grace: int,
+        what: str,
+    ) -> None:
+        """Pause compute or revoke storage access, with its grace period (CR4, CR5)."""
+        ...
+
+
 class FamilyBase:
     """Defaults for the :class:`Family` protocol: nothing to settle, meter or react to."""
 
@@ -254,7 +290,7 @@ class Context:
         self.grain = policies.grain
         self.families: list[Family] = []
         self.by_kind: dict[type[Resource], Family] = {}
-        self.credits: CreditLifecycle
+        self.credits: Credits
         # The events of the current run and the index of the next one (see more_at).
         self.events: Sequence[Event] = ()
         self.next = 0
