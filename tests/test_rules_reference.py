@@ -60,43 +60,6 @@ AWAITING_ID: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-#: Public names of the value modules whose docstrings do not cite their row's rule yet (the
-#: engine's names all do). Strict: adding the id flips the case, and the pair leaves here.
-PUBLIC_WITHOUT_ID: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("money.Money", "G1"),
-        ("money.round_to_cents", "G1"),
-        ("invoice.make_line", "G1"),
-        ("Invoice.total", "G1"),
-        ("time.instant", "G2"),
-        ("time.Interval", "G2"),
-        ("time.BillingPeriod", "G2"),
-        ("time.MeteringGrain", "G3"),
-        ("catalog.Catalog", "G4"),
-        ("together_api.catalog_from_data", "G4"),
-        ("credits.Ledger.add", "G5"),
-        ("Catalog.serverless", "SL2"),
-        ("Catalog.size_tier", "SL2"),
-        ("FineTuningJob.total_tokens", "FT1"),
-        ("resources.Category", "FT3"),
-        ("catalog.hardware_key", "DE1"),
-        ("catalog.ClusterPrice", "CL1"),
-        ("Catalog.cluster", "CL1"),
-        ("credits.Account", "CR1"),
-        ("credits.Ledger", "CR1"),
-        ("timeline.Grant", "CR1"),
-        ("invoice.Invoice", "IN1"),
-        ("invoice.InvoiceLine", "IN1"),
-        ("credits.Ledger.add", "IN3"),
-        ("credits.Ledger.settle", "IN3"),
-        ("SimulationResult.draft", "IN4"),
-        ("focus.focus_rows", "P-ROUND"),
-        ("Account.linked_card", "P-FLOOR"),
-        ("credits.Ledger", "P-CONSUME"),
-    }
-)
-NOT_YET = AWAITING_ID | PUBLIC_WITHOUT_ID
-
 
 @attrs.frozen
 class Reference:
@@ -328,7 +291,7 @@ def _id_cases() -> Iterator[Any]:
         if reference.scenario_key or not reference.ids:
             continue
         marks = []
-        pending = [i for i in reference.ids if (reference.name, i) in NOT_YET]
+        pending = [i for i in reference.ids if (reference.name, i) in AWAITING_ID]
         if len(pending) == len(reference.ids):
             reason = f"{reference.name}'s docstring does not cite {pending} yet"
             marks.append(pytest.mark.xfail(strict=True, reason=reason))
@@ -346,9 +309,11 @@ def test_every_code_reference_carries_its_rule_id(reference: Reference) -> None:
     )
 
 
-def test_ids_not_yet_cited_are_still_on_the_page() -> None:
-    """Each pair still waiting for its id is on the page (so the lists shrink, never go
-    stale), and no name of the engine is let off but the credit path's."""
+def test_ids_awaited_are_still_on_the_page() -> None:
+    """Each pair waiting for its id is on the page (so the list shrinks, never goes stale),
+    and only names of the credit path's rooms wait."""
     on_page = {(r.name, i) for r in REFERENCES for i in r.ids}
-    assert on_page >= NOT_YET
-    assert not any(name.startswith(("_engine.", "engine.")) for name, _ in PUBLIC_WITHOUT_ID)
+    assert on_page >= AWAITING_ID
+    assert all(
+        name.startswith(("_engine.credits.", "_engine.crossing.")) for name, _ in AWAITING_ID
+    )

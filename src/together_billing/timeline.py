@@ -530,7 +530,7 @@ class Purchase(_ResourceEvent):
 
 @attrs.frozen(order=False)
 class Grant(_ResourceEvent):
-    """Promotional credits added to the account, optionally expiring at ``expires``."""
+    """Promotional credits added to the account, optionally expiring at ``expires`` (CR1)."""
 
     amount: Decimal = attrs.field(converter=_amount)
     expires: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_at)
