@@ -38,7 +38,8 @@ from together_billing import (
     instant,
     simulate,
 )
-from together_billing.strategies import GeneratedScenario, accounts, scenarios
+from together_billing.scenario import Scenario
+from together_billing.strategies import accounts, scenarios
 from together_billing.time import from_micros
 
 #: Lines counted from running time; the others are discrete (tokens, jobs, reservations).
@@ -154,7 +155,7 @@ def _key(item: MeteredSpan) -> tuple[object, ...]:
 
 
 @given(BROAD)
-def test_spans_price_exactly_the_time_based_lines(scenario: GeneratedScenario) -> None:
+def test_spans_price_exactly_the_time_based_lines(scenario: Scenario) -> None:
     """Over a broad sample (every metered kind, price changes, credits running out): every
     time-based line comes from spans of its resource, rule, description and price, and
     the spans' exact amounts add up to the lines' (G3, IN1)."""
@@ -187,7 +188,7 @@ def test_spans_price_exactly_the_time_based_lines(scenario: GeneratedScenario) -
 
 
 @given(BROAD)
-def test_every_line_finds_the_price_it_is_billed_at(scenario: GeneratedScenario) -> None:
+def test_every_line_finds_the_price_it_is_billed_at(scenario: Scenario) -> None:
     """IN1: a line's ``price_key`` and ``price_effective_from`` find its price entry, whose
     source is the line's; a line the replay did not bill finds none."""
     result = scenario.run()

@@ -44,7 +44,7 @@ from together_billing.credits import Ledger
 from together_billing.forecast import forecast
 from together_billing.plot import balance_series
 from together_billing.scenario import Scenario
-from together_billing.strategies import GeneratedScenario, accounts, scenarios
+from together_billing.strategies import accounts, scenarios
 from together_billing.testing import END_ACTIONS, runway
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +169,7 @@ BROAD = st.one_of(
 
 
 @given(BROAD)
-def test_a_replay_logs_only_actions_and_ledger_kinds(scenario: GeneratedScenario) -> None:
+def test_a_replay_logs_only_actions_and_ledger_kinds(scenario: Scenario) -> None:
     """Over a broad sample of replays (every resource kind, credits or not, price changes):
     every log entry's action is an `Action`, every ledger entry's kind a `LedgerKind`, and
     their JSON is the plain text."""

@@ -238,7 +238,7 @@ def hardware_key(hardware: str) -> str:
     docs) and ``1xnvidia-h100-80gb`` (v2 instance types): the key lower-cases the
     id, reads the GPU count prefix, treats ``_`` and ``-`` alike and drops the
     ``sxm`` interconnect suffix that v2 ids omit. Other suffixes (``pcie``) are kept,
-    so different hardware never shares a key.
+    so different hardware never shares a key (DE1).
 
     >>> hardware_key("1x_nvidia_h100_80gb_sxm") == hardware_key("1xnvidia-h100-80gb")
     True
@@ -345,7 +345,7 @@ def _per_tib_hour(value: object) -> Decimal:
 
 @attrs.frozen
 class ClusterPrice:
-    """Instant Cluster compute rate for a GPU type, USD per GPU-hour (CL2-CL4).
+    """Instant Cluster compute rate for a GPU type, USD per GPU-hour (CL1-CL4).
 
     ``billing`` is ``reserved`` (the discounted rate a reservation is charged at)
     or ``on-demand`` (on-demand clusters, and burst above a reservation).
@@ -405,7 +405,7 @@ def _lookup(key: PriceKey) -> PriceKey:
 
 
 class Catalog:
-    """An immutable collection of price entries, looked up by key and instant.
+    """An immutable collection of price entries, looked up by key and instant (G4).
 
     Two entries with the same key and ``effective_from`` are ambiguous and rejected.
     """
@@ -533,7 +533,7 @@ class Catalog:
     def serverless(
         self, model: str, at: pendulum.DateTime, *, params_b: Decimal | None = None
     ) -> ServerlessPrice:
-        """The serverless price of ``model`` at ``at``.
+        """The serverless price of ``model`` at ``at`` (SL2).
 
         A model with no entry at all is priced by its size tier when ``params_b`` is
         given (P-TIER); a listed model asked for before its first entry is an error.
@@ -560,7 +560,7 @@ class Catalog:
         return entry
 
     def size_tier(self, params_b: Decimal, at: pendulum.DateTime) -> SizeTierPrice:
-        """The size tier for a model of ``params_b`` billions of parameters (P-TIER)."""
+        """The size tier for a model of ``params_b`` billions of parameters (SL2, P-TIER)."""
         for max_params, name in self._tiers:
             if params_b <= max_params:
                 entry = self._require(("size-tier", name), at, "size tier")
@@ -609,7 +609,7 @@ class Catalog:
     def cluster(
         self, gpu_type: str, billing: ClusterBilling, at: pendulum.DateTime
     ) -> ClusterPrice:
-        """The per-GPU-hour rate of a GPU type for reserved or on-demand compute."""
+        """The per-GPU-hour rate of a GPU type for reserved or on-demand compute (CL1)."""
         entry = self._require(("cluster", gpu_type, billing.value), at, f"{billing.value} gpu_type")
         assert isinstance(entry, ClusterPrice)
         return entry

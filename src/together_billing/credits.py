@@ -148,7 +148,7 @@ class AutoRecharge:
 
 @attrs.frozen
 class Account:
-    """The billing account: its presence among a replay's resources turns credits on.
+    """The billing account: its presence among a replay's resources turns credits on (CR1).
 
     ``opening_balance`` is the purchased credit at the replay's start;
     ``auto_recharge`` is optional.
@@ -156,7 +156,8 @@ class Account:
     ``linked_card``: the account has a credit card linked. In the 2025-11 rules
     (billing [DOCS-2025-11]) such an account on Build Tiers 1-4 may use credit down
     to a -$100 balance, billed on its month-end invoice: its credits are exhausted at
-    the policy ``linked_card_floor`` (-100) instead of ``credit_floor`` ($0, prepaid).
+    the policy ``linked_card_floor`` (-100) instead of ``credit_floor`` ($0, prepaid;
+    P-FLOOR).
     The 2026 rules are fully prepaid: there the card changes nothing.
     """
 
@@ -266,7 +267,7 @@ class _Bucket:
 
 @attrs.define
 class Ledger:
-    """Credit buckets and the record of every movement.
+    """Credit buckets (CR1), used in the P-CONSUME order, and the record of every movement.
 
     Consumption beyond the buckets leaves a negative balance: a debt, kept by the
     billing period whose invoice it belongs to. Credits added in a period pay that
@@ -304,7 +305,10 @@ class Ledger:
         self.debt = EXACT_CONTEXT.add(self.debt, amount)
 
     def add(self, at: int, kind: str, amount: Decimal, *, expires: int | None = None) -> None:
-        """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``."""
+        """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``.
+
+        A purchase is never a charge (G5); credits added in a period pay its debt first (IN3).
+        """
         credit = LedgerKind(kind)
         if credit is LedgerKind.GRANT:
             self.granted = EXACT_CONTEXT.add(self.granted, amount)
@@ -388,7 +392,7 @@ class Ledger:
         self.entries.append(entry)
 
     def settle(self, at: int) -> Decimal:
-        """Clear the debt of the periods closed at ``at``: their invoices bill it.
+        """Clear the debt of the periods closed at ``at``: their invoices bill it (IN3).
 
         Returns the amount settled; each period settled gets a ``settlement`` entry.
         """

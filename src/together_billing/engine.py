@@ -228,7 +228,7 @@ class SimulationResult:
 
     @property
     def draft(self) -> Invoice | None:
-        """The open period's draft invoice, or ``None`` if ``until`` ends a period."""
+        """The open period's draft invoice, or ``None`` if ``until`` ends a period (IN4)."""
         last = self.invoices[-1] if self.invoices else None
         return last if last is not None and last.status is InvoiceStatus.DRAFT else None
 

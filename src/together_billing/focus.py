@@ -180,7 +180,8 @@ def focus_rows(
 
     Values are text as written to CSV (``None`` is an empty cell): decimals in plain
     notation with a decimal point (``1000000.0``, never ``1E+6``), instants in UTC as
-    ``YYYY-MM-DDTHH:MM:SSZ``, ``Tags`` and ``SkuPriceDetails`` as JSON objects.
+    ``YYYY-MM-DDTHH:MM:SSZ``, ``Tags`` and ``SkuPriceDetails`` as JSON objects. A
+    reservation's amortised shares are rounded in the result's own mode (P-ROUND).
     """
     account = (billing_account_id, billing_account_name or billing_account_id)
     rounding = result.policies.rounding

@@ -206,7 +206,7 @@ class Action(Choice):
 
 @attrs.frozen(kw_only=True)
 class InvoiceLine:
-    """One charge on an invoice, with everything needed to explain it.
+    """One charge on an invoice, with everything needed to explain it (IN1).
 
     ``amount_exact`` = ``quantity`` x ``rate`` / ``rate_per``: for example 90
     replica-minutes at 3.99 USD per replica-hour (``rate_per`` = 60 minutes).
@@ -287,7 +287,7 @@ def make_line(
     rate_per: Decimal,
     **fields: Any,
 ) -> InvoiceLine:
-    """Build a line, computing its exact amount and rounding it (the one rounding call)."""
+    """Build a line, computing its exact amount and rounding it (the one rounding call, G1)."""
     exact = amount_of(quantity, rate, rate_per)
     return InvoiceLine(
         quantity=quantity,
@@ -301,7 +301,7 @@ def make_line(
 
 @attrs.frozen(kw_only=True)
 class Invoice:
-    """The invoice of one billing period.
+    """The invoice of one billing period (IN1).
 
     ``total`` is exactly the sum of the lines' rounded amounts. An invoice with
     no lines totals zero; usage covered by credits still appears in full (IN3).
@@ -338,7 +338,7 @@ class Invoice:
 
     @property
     def total(self) -> Money:
-        """The sum of the lines' amounts, in cents ($0.00 for an invoice with no lines)."""
+        """The exact sum of the lines' amounts, in cents (G1; $0.00 without lines)."""
         return Money(sum((line.amount for line in self.lines), _NO_CENTS))
 
     @property

@@ -194,7 +194,7 @@ def exact_sum(values: Iterable[Decimal]) -> Decimal:
 
 
 def round_to_cents(amount: Decimal, mode: RoundingMode = RoundingMode.HALF_UP) -> Decimal:
-    """Round an exact amount to whole cents: the only rounding step in the library.
+    """Round an exact amount to whole cents: the only rounding step in the library (G1).
 
     The default mode, half-up, is policy P-ROUND's default; invoices apply it
     once per line.
@@ -213,7 +213,7 @@ def _amount(value: object) -> Decimal:
 
 @attrs.frozen(repr=False, order=False)
 class Money:
-    """An exact amount of money in one currency (USD unless said otherwise).
+    """An exact amount of money in one currency (USD unless said otherwise; G1).
 
     Frozen and hashable. Adding or comparing amounts in different currencies
     raises :class:`~together_billing.CurrencyMismatch`; ``Money / Money`` is a

@@ -40,7 +40,7 @@ __all__ = [
 
 
 class Category(StrEnum):
-    """Invoice categories (IN2, G5): deployment charges are kept apart from usage."""
+    """Invoice categories (IN2, G5, FT3): deployment charges are kept apart from usage."""
 
     SERVERLESS = "serverless"
     FINE_TUNING = "fine-tuning"
@@ -190,7 +190,7 @@ class FineTuningJob:
 
     @property
     def total_tokens(self) -> int:
-        """``n_epochs * training_tokens + n_evals * validation_tokens`` (W11, W12)."""
+        """``n_epochs * training_tokens + n_evals * validation_tokens`` (FT1; W11, W12)."""
         return self.n_epochs * self.training_tokens + self.n_evals * self.validation_tokens
 
 

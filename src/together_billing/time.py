@@ -52,7 +52,7 @@ _ZERO: Final = dt.timedelta(0)
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
-    """Return ``value`` as a UTC :class:`pendulum.DateTime`, rejecting naive values.
+    """Return ``value`` as a UTC :class:`pendulum.DateTime`, rejecting naive values (G2).
 
     Accepts an aware :class:`datetime.datetime` (pendulum's included) or an ISO 8601
     string with an offset or ``Z``.
@@ -148,7 +148,7 @@ def _as_end(value: object) -> pendulum.DateTime:
 
 @attrs.frozen(order=False)
 class Interval:
-    """A half-open interval of time ``[start, end)``.
+    """A half-open interval of time ``[start, end)`` (G2).
 
     Unlike :class:`pendulum.Interval`, ``end`` itself is *not* inside.
 
@@ -200,7 +200,7 @@ class Interval:
 class BillingPeriod:
     """A calendar month in UTC, half-open: ``[first day 00:00Z, first of next month 00:00Z)``.
 
-    Policy P-PERIOD: Together's usage pages and invoices are monthly, dated in UTC.
+    Policy P-PERIOD (G2): Together's usage pages and invoices are monthly, dated in UTC.
 
     >>> period = BillingPeriod(2025, 12)
     >>> period.start.isoformat(), period.end.isoformat()
@@ -272,7 +272,7 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 
 @attrs.frozen
 class MeteringGrain:
-    """How running time is turned into a billable quantity (policy P-GRAIN).
+    """How running time is turned into a billable quantity (G3, policy P-GRAIN).
 
     ``step_seconds`` is the length of one billable unit, counted per *started*
     unit on a grid anchored at the start of each continuous running interval;

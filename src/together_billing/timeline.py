@@ -92,7 +92,8 @@ PRIORITY_END: Final = 10
 PRIORITY_BEGIN: Final = 20
 PRIORITY_SCALE: Final = 30
 PRIORITY_ACTIVITY: Final = 40
-#: The replay engine's reactions to an instant, after every customer event at it.
+#: The replay engine's reactions to an instant, after every customer event at it (the
+#: credit rules, CR1 and CR2, react after the instant's last customer event).
 PRIORITY_ENGINE: Final = 50
 
 
@@ -547,7 +548,7 @@ class Purchase(_ResourceEvent):
 
 @attrs.frozen(order=False)
 class Grant(_ResourceEvent):
-    """Promotional credits added to the account, optionally expiring at ``expires``."""
+    """Promotional credits added to the account, optionally expiring at ``expires`` (CR1)."""
 
     amount: Decimal = attrs.field(converter=_amount)
     expires: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_at)

@@ -261,7 +261,7 @@ def _source(endpoint: str, read_at: pendulum.DateTime, note: str = "") -> Source
 
 
 def catalog_from_data(data: Any, *, source: str = "price responses") -> PulledCatalog:
-    """A :class:`PulledCatalog` from saved responses (parsed JSON, numbers as Decimal).
+    """A :class:`PulledCatalog` from saved responses (parsed JSON, numbers as Decimal; G4).
 
     ``data`` holds ``read_at`` and the pages of both calls: ``{"read_at": ...,
     "supported_models": [page, ...], "hardware": [page, ...]}``, each page as the API

@@ -14,7 +14,8 @@ Find a rule by its family:
 ``deployments``           DE1-DE4, FT2
 ``clusters``              CL1-CL6 and their part of CR3, CR4, CR7
 ``storage``               ST1-ST3 and their part of CR5, CR7
-``credits``               CR1-CR8: draws, admission, exhaustion, grace, restoration
+``credits``               CR1-CR8: admission, exhaustion, grace, restoration
+``draws``                 CR1: what running resources owe, followed and booked
 ``crossing``              CR2: when a balance reaches a level (tolerance, microseconds)
 ``alerts``                CR6: the run-out forecast and its alert
 ========================  =================================================================

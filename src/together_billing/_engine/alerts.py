@@ -45,7 +45,7 @@ class RunOutAlerts:
         known = ledger.expiring_buckets()
         remaining = [left for left, _ in known]
         expiries: list[int | None] = [expires for _, expires in known]
-        unbooked = self.credits.unbooked(at)
+        unbooked = self.credits.draws.unbooked(at)
         for index, left in enumerate(remaining):
             taken = min(left, unbooked)
             remaining[index] = EXACT_CONTEXT.subtract(left, taken)

@@ -235,6 +235,9 @@ class Clusters(FamilyBase):
     # -- events ----------------------------------------------------------------------------
 
     def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+        """The lifecycle of a cluster: provisioning, ready (CL2, CL4), GPUs scaled (CL3,
+        CL4), a reservation extended (CL5), an on-demand cluster stopped and started (CL4),
+        terminated (CL2: nothing refunded)."""
         assert isinstance(resource, InstantCluster)
         ctx = self.ctx
         cluster = resource
@@ -412,6 +415,8 @@ class Clusters(FamilyBase):
         at: int,
         admission: Admission = Admission.BILL,
     ) -> None:
+        """The cluster becomes ready: a reservation is charged in full now (CL2); while out
+        of credit, its burst GPUs are refused (CR3) and an on-demand one begins paused (CR4)."""
         with self.ctx.changing(cluster.id, at):
             self._begin(event, cluster, state, at, admission)
 
@@ -513,6 +518,7 @@ class Clusters(FamilyBase):
     def _extend(
         self, event: ExtendReservation, cluster: InstantCluster, state: ClusterState, at: int
     ) -> None:
+        """Charge the added days now, at the reserved rate in force, and move the end (CL5)."""
         ctx = self.ctx
         if not cluster.reserved:
             raise InvalidTimeline(event, "resource", cluster.id, "a reserved cluster")
@@ -536,6 +542,7 @@ class Clusters(FamilyBase):
         )
 
     def reservation_alert(self, at: int, cluster_id: str, generation: int) -> None:
+        """The alert ``reservation_alert_hours`` before a reservation ends (CL5, CR6)."""
         state = self.state(cluster_id, ClusterState)
         if state.status is not Status.RUNNING or generation != state.generation:
             return
@@ -549,6 +556,7 @@ class Clusters(FamilyBase):
         )
 
     def reservation_end(self, at: int, cluster_id: str, generation: int) -> None:
+        """The reservation ended: the cluster is decommissioned, its volumes repriced (CL5)."""
         state = self.state(cluster_id, ClusterState)
         if state.status is not Status.RUNNING or generation != state.generation:
             return
@@ -597,6 +605,8 @@ class Clusters(FamilyBase):
 
 
 def _metered_gpus(cluster: InstantCluster, state: ClusterState) -> int:
+    """The GPUs billed per minute: those above the reservation (burst, CL3), or all of an
+    on-demand cluster's (CL4)."""
     if cluster.reserved:
         return max(0, state.gpus - cluster.reserved_gpus)
     return state.gpus

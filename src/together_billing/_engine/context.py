@@ -16,7 +16,7 @@ import contextlib
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
@@ -32,13 +32,11 @@ from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros
 from together_billing.timeline import PRIORITY_ENGINE, Delete, Deploy, Event, Ready, Start, Stop
 
-if TYPE_CHECKING:
-    from together_billing._engine.credits import CreditLifecycle
-
 __all__ = [
     "Check",
     "Context",
     "Core",
+    "Credits",
     "Family",
     "FamilyBase",
     "Notice",
@@ -193,6 +191,51 @@ class Family(Protocol):
         ...
 
 
+class Credits(Protocol):
+    """What a family may ask of the credit lifecycle (``credits.CreditLifecycle``, CR1-CR8),
+    so that this room, which every family uses, does not import it."""
+
+    def admit(
+        self,
+        resource: Resource,
+        at: int,
+        begin: Begin,
+        *,
+        charge: Decimal = ...,
+        charge_rule: str = ...,
+    ) -> Admission:
+        """What a begin does: bill, refuse or pause (CR3-CR5, CR8)."""
+        ...
+
+    def out_of_credit(self) -> bool:
+        """Whether the balance is at or below the floor now."""
+        ...
+
+    def flush(self, resource_id: str, at: int) -> None:
+        """Book what a resource's running units owe up to ``at`` (CR1)."""
+        ...
+
+    def refresh(self, resource_id: str, at: int) -> None:
+        """Follow a resource's running units from ``at`` at their new rate (CR1)."""
+        ...
+
+    def suspend(
+        self,
+        meter: Meter,
+        state: Any,
+        at: int,
+        *,
+        keep_billing: bool,
+        status: Status,
+        rule: str,
+        detail: str,
+        grace: int,
+        what: str,
+    ) -> None:
+        """Pause compute or revoke storage access, with its grace period (CR4, CR5)."""
+        ...
+
+
 class FamilyBase:
     """Defaults for the :class:`Family` protocol: nothing to settle, meter or react to."""
 
@@ -272,7 +315,7 @@ class Context:
         self.grain = policies.grain
         self.families: list[Family] = []
         self.by_kind: dict[type[Resource], Family] = {}
-        self.credits: CreditLifecycle
+        self.credits: Credits
         # The events of the current run and the index of the next one (see more_at).
         self.events: Sequence[Event] = ()
         self.next = 0
@@ -343,7 +386,8 @@ class Context:
         *,
         debit: bool = False,
     ) -> None:
-        """Add to an invoice line; with ``debit``, also draw the credits now (a discrete charge).
+        """Add to an invoice line; with ``debit``, also draw the credits now (a discrete charge,
+        CR1: tokens, a job, a reservation paid from credits).
 
         Time-based charges are not debited here: the ledger draws them continuously.
         """
@@ -368,7 +412,8 @@ class Context:
         )
 
     def customer_more_at(self, at: int) -> bool:
-        """Whether another customer event (or batch record) is still to come at ``at``."""
+        """Whether another customer event (or batch record) is still to come at ``at``: the
+        credit rules (CR2) react only after the instant's last one."""
         events, index = self.events, self.next
         if index < len(events) and events[index].sort_key()[0] == at:
             return True

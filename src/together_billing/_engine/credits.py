@@ -10,8 +10,6 @@ ledger itself (buckets, consumption order, debt) is ``together_billing.credits``
 from __future__ import annotations
 
 import contextlib
-import heapq
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -21,7 +19,8 @@ from together_billing._engine import metering
 from together_billing._engine.alerts import RunOutAlerts
 from together_billing._engine.context import Check, Context, ResourceState, micros
 from together_billing._engine.crossing import below, ceil_micros, reached
-from together_billing._engine.metering import MICROS_PER_HOUR_D, Draw, Group, Meter, unit_start
+from together_billing._engine.draws import Draws
+from together_billing._engine.metering import Group, Meter
 from together_billing._engine.vocabulary import STARTS, Admission, Begin, Refusal, Status
 from together_billing._figures import cents
 from together_billing.credits import Account, Ledger
@@ -30,7 +29,6 @@ from together_billing.money import EXACT_CONTEXT
 from together_billing.resources import Resource
 from together_billing.time import (
     MICROS_PER_HOUR,
-    MICROS_PER_SECOND,
     BillingPeriod,
     to_micros,
 )
@@ -130,6 +128,7 @@ class CreditLifecycle:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.account_added = False
+        self.draws = Draws(ctx)
         self.alerts = RunOutAlerts(ctx, self)
 
     # -- the account and its credits (CR1) -------------------------------------------------
@@ -159,7 +158,7 @@ class CreditLifecycle:
         what runs already (a replay continued with a new account)."""
         if self.account_added:
             core = self.ctx.core
-            self.refresh_all(core.now)
+            self.draws.refresh_all(core.now)
             core.credit_generation += 1
             self.ctx.schedule(core.now, CreditCheck(core.credit_generation))
 
@@ -191,7 +190,7 @@ class CreditLifecycle:
                 )
             # Everything drawn so far is booked first: the balance a movement of credits
             # shows is the account's true balance.
-            self.flush_all(at)
+            self.draws.flush_all(at)
             ledger.add(at, "purchase", event.amount)
             ctx.log(at, event.resource, "credits purchased", "CR1", f"{event.amount} USD")
         else:
@@ -201,229 +200,30 @@ class CreditLifecycle:
                     event, "expires", event.expires, f"an instant after {event.at.isoformat()}"
                 )
             # What ran until now is drawn before promotional credits, used first (P-CONSUME).
-            self.flush_all(at)
+            self.draws.flush_all(at)
             ledger.add(at, "grant", event.amount, expires=expires)
             until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
             ctx.log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
 
-    # -- drawing (CR1) ---------------------------------------------------------------------
-
-    def meters(self) -> Iterator[Meter]:
-        for family in self.ctx.families:
-            yield from family.meters()
-
-    def balance(self, at: int) -> Decimal:
-        """The exact balance at ``at``: the ledger's, less what running resources owe since
-        they were last booked (``Draw``), in constant time."""
-        ledger = self.ctx.core.ledger
-        assert ledger is not None
-        return EXACT_CONTEXT.subtract(ledger.balance, self.unbooked(at))
-
-    def unbooked(self, at: int) -> Decimal:
-        """What running resources owe at ``at`` and is not yet booked in the ledger.
-
-        Continuous draws are booked when a resource's running units change, at each
-        period's end, when promotional credits are granted or expire, and at the end of
-        the replay: the ledger grows with what changes the slope of the balance, not with
-        events times resources.
-        """
-        core = self.ctx.core
-        if not core.burn and not core.burn_offset:
-            return Decimal(0)
-        owed = EXACT_CONTEXT.subtract(EXACT_CONTEXT.multiply(core.burn, at), core.burn_offset)
-        return EXACT_CONTEXT.divide(owed, MICROS_PER_HOUR_D)
-
-    def burn_rate(self, at: int) -> Decimal:
-        """USD per hour drawn by everything running at ``at`` (kept as draws change)."""
-        return self.ctx.core.burn
+    # -- drawing (CR1: the draws room) -----------------------------------------------------
 
     def advance(self, until: int) -> None:
-        """Follow the draws up to ``until`` (CR1): each resource's rate as it changes, and,
-        at each period's end, every draw booked in that period (IN3 credits applied per
-        invoice) and the closed period's debt settled.
-
-        Booking is otherwise left to the moment a resource's running units change (see
-        ``Context.changing``), credits are granted or expire, or the replay ends: the
-        ledger grows with what changes the slope of the balance, not with events times
-        resources.
-        """
-        core = self.ctx.core
-        ledger = core.ledger
-        if ledger is None or until <= core.ledger_time:
-            return
-        # Month after month in a loop: a replay over decades must not recurse once a month.
-        while True:
-            boundary = BillingPeriod.of_micros(core.ledger_time).end_micros
-            self._follow(min(boundary, until))
-            if boundary > until:
-                break
-            self.flush_all(boundary)
-            core.ledger_time = boundary
-            ledger.settle(boundary)
-            if boundary == until:
-                break
-        core.ledger_time = until
-        if ledger.debts:
-            # A closed period's debt is billed on its invoice (credits.py).
-            ledger.settle(until)
+        self.draws.advance(until)
 
     def finish(self, end: int) -> None:
-        """At the end of the replay: everything drawn up to ``end`` is booked."""
-        ledger = self.ctx.core.ledger
-        if ledger is None:
-            return
-        self.advance(end)
-        self.flush_all(end)
-        if ledger.debts:
-            ledger.settle(end)
-
-    def _follow(self, until: int) -> None:
-        """Apply the rate changes due up to ``until`` (a price reaching a new unit, the end
-        of a prepaid unit): the owed amounts carry on at the new rates, nothing is booked."""
-        core = self.ctx.core
-        heap = core.rate_changes
-        while heap and heap[0][0] <= until:
-            at, resource_id, version = heapq.heappop(heap)
-            draw = core.draws.get(resource_id)
-            if draw is not None and draw.version == version:
-                self.refresh(resource_id, at)
-
-    def _next_rate_change(self) -> int | None:
-        core = self.ctx.core
-        heap = core.rate_changes
-        while heap:
-            at, resource_id, version = heap[0]
-            draw = core.draws.get(resource_id)
-            if draw is not None and draw.version == version:
-                return at
-            heapq.heappop(heap)
-        return None
+        self.draws.finish(end)
 
     def flush(self, resource_id: str, at: int) -> None:
-        """Book what ``resource_id``'s running units owe up to ``at`` (before they change)."""
-        core = self.ctx.core
-        draw = core.draws.get(resource_id)
-        if draw is None or at <= draw.since:
-            return
-        meter = self.ctx.family_of(resource_id).meter(resource_id)
-        if meter is not None:
-            self._book(meter, draw, at)
-        self._drawn(draw, at)
-
-    def flush_all(self, at: int) -> None:
-        """Book what every running resource owes up to ``at``."""
-        draws = self.ctx.core.draws
-        for meter in list(self.meters()):
-            draw = draws.get(meter.resource)
-            if draw is not None and at > draw.since:
-                self._book(meter, draw, at)
-                self._drawn(draw, at)
-
-    def _book(self, meter: Meter, draw: Draw, at: int) -> None:
-        """Book ``meter``'s draw since it was last booked."""
-        self._draw(meter, draw.since, at)
-
-    def _drawn(self, draw: Draw, at: int) -> None:
-        core = self.ctx.core
-        offset = EXACT_CONTEXT.multiply(draw.rate, at)
-        core.burn_offset = EXACT_CONTEXT.add(
-            core.burn_offset, EXACT_CONTEXT.subtract(offset, draw.offset)
-        )
-        draw.offset = offset
-        draw.since = at
+        self.draws.flush(resource_id, at)
 
     def refresh(self, resource_id: str, at: int) -> None:
-        """Follow ``resource_id``'s units from ``at``: their rate, its next change and when
-        they are scheduled to stop. What they owe so far carries on."""
-        ctx = self.ctx
-        core = ctx.core
-        if core.ledger is None:
-            return
-        old = core.draws.pop(resource_id, None)
-        core.ending.pop(resource_id, None)
-        owed = Decimal(0)
-        since = at
-        if old is not None:
-            owed = old.owed(at)
-            since = old.since
-            core.burn = EXACT_CONTEXT.subtract(core.burn, old.rate)
-            core.burn_offset = EXACT_CONTEXT.subtract(core.burn_offset, old.offset)
-        meter = ctx.family_of(resource_id).meter(resource_id)
-        if meter is None:
-            return
-        catalog = core.catalog
-        rate = metering.rate_at(catalog, meter, at)
-        core.draw_version += 1
-        offset = EXACT_CONTEXT.subtract(EXACT_CONTEXT.multiply(rate, at), owed)
-        core.draws[resource_id] = Draw(rate, offset, since, core.draw_version, meter.ends)
-        if meter.ends is not None:
-            core.ending[resource_id] = meter.ends
-        core.burn = EXACT_CONTEXT.add(core.burn, rate)
-        core.burn_offset = EXACT_CONTEXT.add(core.burn_offset, offset)
-        change = metering.next_rate_change(catalog, meter, at)
-        if change is not None:
-            heapq.heappush(core.rate_changes, (change, resource_id, core.draw_version))
+        self.draws.refresh(resource_id, at)
 
-    def refresh_all(self, at: int) -> None:
-        for meter in list(self.meters()):
-            self.refresh(meter.resource, at)
+    def price_change(self, at: int) -> contextlib.AbstractContextManager[None]:
+        return self.draws.price_change(at)
 
-    @contextlib.contextmanager
-    def price_change(self, at: int) -> Iterator[None]:
-        """Around a price change: every draw booked at the old prices first, then followed
-        at the new ones (G4)."""
-        self.flush_all(at)
-        yield
-        self.refresh_all(at)
-
-    def _draw(self, meter: Meter, start: int, until: int) -> None:
-        """Book what ``meter`` draws in ``[start, until)``, inside one billing period (CR1)."""
-        core = self.ctx.core
-        ledger = core.ledger
-        assert ledger is not None
-        catalog = core.catalog
-        period_start = BillingPeriod.of_micros(start).start_micros
-        grain = meter.grain
-        instants = meter.instants(catalog)
-        # Units begun in the previous billing period (a minute from 23:59:30 to 00:00:30)
-        # are that period's (IN3): the part of the draw that finishes them is booked
-        # apart, for that period's invoice.
-        earlier = Decimal(0)
-        amount = Decimal(0)
-        begun: int | None = None
-        # Only a span within one unit of the period's start can finish an earlier unit.
-        near = grain.step_seconds is not None and start < period_start + (
-            grain.step_seconds * MICROS_PER_SECOND
-        )
-        for group in meter.groups:
-            lo = max(start, group.paid_until)
-            if lo >= until:
-                continue
-            amount += group.count * metering.metered(
-                catalog, meter, group.grid, instants, lo, until
-            )
-            if not near:
-                continue
-            first = unit_start(grain, group.grid, period_start)
-            if first < period_start and lo < grain.unit_end(group.grid, period_start):
-                end = min(until, grain.unit_end(group.grid, period_start))
-                earlier += group.count * metering.metered(
-                    catalog, meter, group.grid, instants, lo, end
-                )
-                begun = first if begun is None else min(begun, first)
-        if earlier:
-            ledger.consume(
-                until,
-                EXACT_CONTEXT.divide(earlier, MICROS_PER_HOUR_D),
-                meter.resource,
-                "running",
-                since=start,
-                unit_start=begun,
-            )
-            amount -= earlier
-        if amount:
-            amount = EXACT_CONTEXT.divide(amount, MICROS_PER_HOUR_D)
-            ledger.consume(until, amount, meter.resource, "running", since=start)
+    def balance(self, at: int) -> Decimal:
+        return self.draws.balance(at)
 
     # -- admission (CR3-CR5, CR8) ----------------------------------------------------------
 
@@ -495,14 +295,14 @@ class CreditLifecycle:
             return
         if ledger.expires_by(at):
             # What ran until now is drawn from the credits that expire first (P-CONSUME).
-            self.flush_all(at)
+            self.draws.flush_all(at)
         if ledger.expire(at):
             ctx.log(at, account.id, "promotional credits expired", "CR1")
         recharge = account.auto_recharge
         # Below the threshold means below by more than the tolerance, as for the floor.
         if recharge is not None and below(self.balance(at), recharge.threshold):
             # A recharge is a purchase: never below the minimum (P-MIN-BUY).
-            self.flush_all(at)
+            self.draws.flush_all(at)
             purchases = recharge.purchases(ledger.balance, minimum=ctx.policies.min_purchase)
             for amount in purchases:
                 ledger.add(at, "recharge", amount)
@@ -544,7 +344,7 @@ class CreditLifecycle:
         if ledger.debts:
             # The period's close settles its debt, which can end an exhaustion (W25).
             candidates.append(BillingPeriod.of_micros(at).end_micros)
-        rate = self.burn_rate(at)
+        rate = self.draws.burn_rate(at)
         balance = self.balance(at)
         floor = self.floor()
         if rate > 0 and not core.exhausted:
@@ -562,7 +362,7 @@ class CreditLifecycle:
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
                 candidates.append(at + ceil_micros(shortfall, rate, strict=True))
-            change = self._next_rate_change()
+            change = self.draws.next_rate_change()
             if change is not None:
                 candidates.append(change)
         if not core.exhausted:

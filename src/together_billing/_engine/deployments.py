@@ -127,6 +127,8 @@ class Deployments(FamilyBase):
     # -- events --------------------------------------------------------------------------
 
     def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+        """The lifecycle of a deployment: it bills only while ready, not while provisioning,
+        failed or stopped (DE2, FT2); replicas scale up to ``max_replicas`` (DE3)."""
         assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
         ctx = self.ctx
         state = self.state(resource.id, DeploymentState)

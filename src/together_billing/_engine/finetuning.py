@@ -40,6 +40,8 @@ class FineTuning(FamilyBase):
         )
 
     def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+        """Charge a job at completion, or its tokens processed when cancelled (FT1,
+        P-FT-CANCEL), at the rate in force then."""
         assert isinstance(resource, FineTuningJob)
         assert isinstance(event, (JobCompleted, JobCancelled))
         ctx = self.ctx

@@ -101,6 +101,11 @@ class Replay:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, events: Sequence[Event], end: int, *, resumed: bool) -> None:
+        """Fold ``events`` (in their total order) and the scheduled checks up to ``end``.
+
+        Credits are drawn up to each step's instant first (CR1); the credit rules react
+        (CR2) only once every customer event at an instant is applied.
+        """
         ctx = self.ctx
         core = ctx.core
         ctx.price_keys = [e.sort_key() for e in events if isinstance(e, PriceChange)]
@@ -181,6 +186,8 @@ class Replay:
     # -- dispatch ----------------------------------------------------------------------------
 
     def _apply(self, event: Event, horizon: tuple[Any, ...] | None) -> None:
+        """The one dispatch: a price change applies from its instant (G4), a purchase or
+        grant goes to the credit lifecycle (CR1), any other event to its resource's family."""
         ctx = self.ctx
         core = ctx.core
         if isinstance(event, PriceChange):

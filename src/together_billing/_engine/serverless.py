@@ -51,6 +51,7 @@ class Serverless(FamilyBase):
         return ResourceState(status=Status.ACTIVE)
 
     def while_out_of_credit(self, resource: Resource, begin: Begin) -> Admission | Refusal:
+        """Requests are refused, not billed, while P-EXHAUST suspends API access (CR8, W26)."""
         if not self.ctx.policies.exhaustion_suspends_api:
             return Admission.BILL
         return Refusal("CR8", "API access is suspended")
@@ -94,6 +95,9 @@ class Serverless(FamilyBase):
     def _make_metas(
         self, resource: ServerlessUsage, price: ServerlessPrice, batch: bool
     ) -> tuple[LineMeta, LineMeta, LineMeta | None]:
+        """Input, output and cached-input lines: cached input at the model's cached rate
+        where it has one (SL3), batch records at the batch discount (SL3, P-BATCH), a model
+        priced by its size tier under SL2, else SL1."""
         policies = self.ctx.policies
         discount = (
             policies.batch_discount if policies.batch_discount is not None else price.batch_discount
@@ -156,7 +160,7 @@ class Serverless(FamilyBase):
     def usage_batch(
         self, batch: TokenUsageBatch, position: int, horizon: tuple[Any, ...] | None
     ) -> None:
-        """Bill the batch's records from ``position`` that come before ``horizon``.
+        """Bill the batch's records from ``position`` that come before ``horizon`` (SL1, SL3).
 
         Records after the next other event are put back in the queue, so a price
         change (or any event) between records applies exactly as for single records.

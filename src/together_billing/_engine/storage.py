@@ -197,6 +197,8 @@ class Storage(FamilyBase):
     # -- events ----------------------------------------------------------------------------
 
     def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+        """The lifecycle of a volume: created, billing from then (ST1); resized, added TiB on
+        their own grid and decreases under P-SHRINK (ST2); deleted (ST1)."""
         assert isinstance(resource, StorageVolume)
         ctx = self.ctx
         volume = resource
