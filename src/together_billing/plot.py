@@ -45,6 +45,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from decimal import Context, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -221,33 +222,37 @@ def _polyline(
     balance. One pass over the instants where a slope or a step changes; the last point
     is ``final``, the replay's balance.
     """
-    steps: dict[int, Decimal] = {}
-    slopes: dict[int, Decimal] = {}
+    steps: dict[int, Fraction] = {}
+    slopes: dict[int, Fraction] = {}
     for entry in ledger:
         since = entry.since_micros
+        amount = Fraction(entry.amount)
         if since is not None and since < entry.at_micros:
-            slope = _WIDE.divide(entry.amount, Decimal(entry.at_micros - since))
-            slopes[since] = _WIDE.add(slopes.get(since, Decimal(0)), slope)
-            slopes[entry.at_micros] = _WIDE.subtract(slopes.get(entry.at_micros, Decimal(0)), slope)
+            slope = amount / (entry.at_micros - since)
+            slopes[since] = slopes.get(since, Fraction(0)) + slope
+            slopes[entry.at_micros] = slopes.get(entry.at_micros, Fraction(0)) - slope
         else:
-            steps[entry.at_micros] = _WIDE.add(steps.get(entry.at_micros, Decimal(0)), entry.amount)
+            steps[entry.at_micros] = steps.get(entry.at_micros, Fraction(0)) + amount
     times = sorted({start, end, *steps, *slopes})
     points: list[BalancePoint] = []
-    value = Decimal(0)
-    slope = Decimal(0)
+    value = Fraction(0)
+    slope = Fraction(0)
     previous = times[0]
     for at in times:
-        value = _WIDE.add(value, _WIDE.multiply(slope, Decimal(at - previous)))
+        value += slope * (at - previous)
         step = steps.get(at)
         if step is not None:
-            points.append(BalancePoint(at, EXACT_CONTEXT.plus(value)))
-            value = _WIDE.add(value, step)
-        if at == end:
-            value = final
-        points.append(BalancePoint(at, EXACT_CONTEXT.plus(value)))
-        slope = _WIDE.add(slope, slopes.get(at, Decimal(0)))
+            points.append(BalancePoint(at, _decimal(value)))
+            value += step
+        points.append(BalancePoint(at, final if at == end else _decimal(value)))
+        slope += slopes.get(at, Fraction(0))
         previous = at
     return points
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """An exact fraction as a decimal: exact where it terminates, else to 50 digits."""
+    return EXACT_CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
 
 
 def _x(micros: int) -> float:
