@@ -298,7 +298,8 @@ class Ledger:
 
     @property
     def balance(self) -> Decimal:
-        return EXACT_CONTEXT.subtract(self.credit, self.debt)
+        balance = EXACT_CONTEXT.subtract(self.credit, self.debt)
+        return balance if balance else Decimal(0)
 
     def _owe(self, period: BillingPeriod, amount: Decimal) -> None:
         self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), amount)
