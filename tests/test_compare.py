@@ -18,6 +18,7 @@ import pendulum
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.generated import from_generated
 
 from together_billing import (
     Account,
@@ -95,17 +96,6 @@ def busy() -> Scenario:
         ],
         until=at("16:00"),
         catalog=CATALOG,
-    )
-
-
-def from_generated(generated: GeneratedScenario) -> Scenario:
-    return Scenario(
-        resources=generated.resources,
-        events=generated.events,
-        until=generated.until,
-        start=generated.start,
-        catalog=generated.catalog,
-        policies=generated.policies,
     )
 
 

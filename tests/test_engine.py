@@ -1,4 +1,4 @@
-"""Tests of :mod:`together_billing.engine`: validation, atomicity, continuation, batches, determinism."""
+"""The replay itself (:mod:`together_billing.engine`): validation, atomicity, continuation, determinism, metering, invoicing and the order of events."""
 
 from __future__ import annotations
 
@@ -6,8 +6,19 @@ import json
 from decimal import Decimal
 
 import pytest
-from tests import replays as rp
-from tests.replays import EP0, NO_ALERTS, ON_DEMAND, at, endpoint, iso, log_of, run
+from tests.replays import (
+    CATALOG,
+    CHAT,
+    EP0,
+    NO_ALERTS,
+    ON_DEMAND,
+    E,
+    at,
+    endpoint,
+    iso,
+    log_of,
+    run,
+)
 
 from together_billing import (
     Account,
@@ -16,12 +27,10 @@ from together_billing import (
     DedicatedEndpoint,
     Deploy,
     FineTuningJob,
-    FineTuningPrice,
     HardwarePrice,
     InstantCluster,
     InvalidArgument,
     InvalidTimeline,
-    InvoiceLine,
     JobCompleted,
     MeteringGrain,
     Money,
@@ -41,16 +50,7 @@ from together_billing import (
     simulate,
 )
 
-E = "2025-01-01T00:00:00Z"
-CATALOG = Catalog(
-    [
-        HardwarePrice("1x_g", "6", E),
-        ServerlessPrice("chat", "1", "2", E, cached_input="0.5", batch_discount="0.5"),
-        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.5", effective_from=E),
-    ]
-)
 EP = DedicatedEndpoint("ep", model="m", hardware="1x_g", max_replicas=2)
-CHAT = ServerlessUsage("s", model="chat")
 UNTIL = "2025-11-10T00:00:00Z"
 
 
@@ -255,63 +255,6 @@ class TestContinuation:
         assert again.total == Money("12.00")
 
 
-class TestTokenUsageBatch:
-    def _compare(self, batch: TokenUsageBatch, others: list[object]) -> None:
-        kwargs = {"until": "2025-11-03T00:00:00Z", "start": "2025-10-30T00:00:00Z"}
-        with_batch = sim().run([CHAT], [batch, *others], **kwargs)  # type: ignore[list-item, arg-type]
-        with_records = sim().run([CHAT], [*batch.records(), *others], **kwargs)  # type: ignore[list-item, arg-type]
-        assert with_batch.total == with_records.total
-
-        def summary(lines: tuple[InvoiceLine, ...]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
-            return sorted((x.description, x.rate, x.quantity, x.amount_exact) for x in lines)
-
-        for a, b in zip(with_batch.invoices, with_records.invoices, strict=True):
-            assert summary(a.lines) == summary(b.lines)
-        assert with_batch.to_dict()["invoices"] == with_records.to_dict()["invoices"]
-
-    def test_batch_equals_single_records_simple(self) -> None:
-        """A batch in one period with one price bills exactly like its single records."""
-        batch = TokenUsageBatch(
-            "s",
-            ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z", "2025-11-01T01:00:00Z"],
-            [10, 20, 30],
-            [1, 2, 3],
-            [5, 0, 30],
-        )
-        self._compare(batch, [])
-
-    def test_batch_across_price_change_and_month_boundary(self) -> None:
-        """A PriceChange between records and a month boundary inside the batch bill like single records."""
-        times = [
-            "2025-10-31T22:00:00Z",
-            "2025-10-31T23:00:00Z",
-            "2025-11-01T00:00:00Z",
-            "2025-11-01T01:00:00Z",
-            "2025-11-01T02:00:00Z",
-        ]
-        batch = TokenUsageBatch("s", times, [1_000] * 5, [2_000] * 5, [100] * 5, batch=True)
-        change = PriceChange(
-            ServerlessPrice("chat", "3", "4", "2025-10-31T23:00:00Z", batch_discount="0.25")
-        )
-        later = PriceChange(ServerlessPrice("chat", "7", "8", "2025-11-01T01:30:00Z"))
-        single = TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=7, output_tokens=7)
-        self._compare(batch, [change, later, single])
-        result = sim().run([CHAT], [batch, change, later], until="2025-11-03T00:00:00Z")
-        assert [i.period.label for i in result.invoices] == ["2025-10", "2025-11"]
-        assert {line.rate for line in result.lines} >= {
-            Decimal("0.5"),
-            Decimal("3.00"),
-            Decimal(8),
-        }
-
-    def test_batch_line_intervals_equal_single_records(self) -> None:
-        """A batch's line intervals cover only the records that contributed to each line."""
-        batch = TokenUsageBatch(
-            "s", ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z"], [5, 0], [0, 5]
-        )
-        self._compare(batch, [])
-
-
 class TestDeterminism:
     def test_same_inputs_same_json(self) -> None:
         """Two replays of the same inputs (in different input order) give byte-identical JSON."""
@@ -344,7 +287,7 @@ def test_a_result_names_the_policies_it_applied() -> None:
 
 def test_missing_time_prices_name_the_price_key() -> None:
     """UnknownPrice names the key of the missing time-based price and the instant it was needed."""
-    no_on_demand = Catalog([ClusterPrice("G", "reserved", "3", rp.E)])
+    no_on_demand = Catalog([ClusterPrice("G", "reserved", "3", E)])
     with pytest.raises(UnknownPrice) as info:
         run([ON_DEMAND], [Deploy(at("00:00"), "o")], catalog=no_on_demand)
     assert (info.value.field, info.value.value, info.value.expected) == (
@@ -365,7 +308,7 @@ def test_missing_time_prices_name_the_price_key() -> None:
 def test_price_changes_are_logged_and_split_lines() -> None:
     """G4: a price change is logged with its key and source, and later usage and time bill at the new price."""
     result = run(
-        [EP0, rp.CHAT],
+        [EP0, CHAT],
         [
             Deploy(at("00:00"), "ep"),
             PriceChange(HardwarePrice("1x_g", "12", at("01:00"))),
@@ -394,13 +337,13 @@ def test_price_changes_are_logged_and_split_lines() -> None:
 def test_start_after_until_is_refused() -> None:
     """Simulator.run: ``start`` must not be after ``until``."""
     with pytest.raises(InvalidArgument) as info:
-        run([rp.CHAT], [], start=at("01:00"), until=at("00:00"))
+        run([CHAT], [], start=at("01:00"), until=at("00:00"))
     assert (info.value.field, info.value.value, info.value.expected) == (
         "start",
         iso("01:00"),
         f"an instant at or before until {iso('00:00')}",
     )
-    same = run([rp.CHAT], [], start=at("01:00"), until=at("01:00"))
+    same = run([CHAT], [], start=at("01:00"), until=at("01:00"))
     assert [invoice.period.label for invoice in same.invoices] == ["2025-11"]
 
 
@@ -408,20 +351,18 @@ def test_events_before_the_start_or_the_continuation_point_are_refused() -> None
     """An event before ``start`` is refused; when continuing, even one at the state's instant is."""
     early = TokenUsage(at("00:00"), "s", 10)
     with pytest.raises(InvalidTimeline) as info:
-        run([rp.CHAT], [early], start=at("01:00"), until=at("03:00"))
+        run([CHAT], [early], start=at("01:00"), until=at("03:00"))
     assert info.value.event is early
     assert (info.value.field, info.value.value, info.value.expected) == (
         "at",
         iso("00:00"),
         f"an instant at or after {iso('01:00')}, the replay's start",
     )
-    at_start = run(
-        [rp.CHAT], [TokenUsage(at("01:00"), "s", 10)], start=at("01:00"), until=at("03:00")
-    )
+    at_start = run([CHAT], [TokenUsage(at("01:00"), "s", 10)], start=at("01:00"), until=at("03:00"))
     assert at_start.lines[0].quantity == 10
 
-    simulator = Simulator(rp.CATALOG)
-    first = simulator.run([rp.CHAT], [TokenUsage(at("01:00"), "s", 10)], until=at("02:00"))
+    simulator = Simulator(CATALOG)
+    first = simulator.run([CHAT], [TokenUsage(at("01:00"), "s", 10)], until=at("02:00"))
     with pytest.raises(InvalidTimeline) as info:
         simulator.run([], [TokenUsage(at("02:00"), "s", 10)], until=at("03:00"), state=first.state)
     assert (info.value.field, info.value.value, info.value.expected) == (
@@ -543,11 +484,11 @@ def test_grains_across_a_month_boundary(grain: str, expected: list[tuple[object,
 
 def test_results_of_a_replay_ending_on_a_period_boundary() -> None:
     """IN4: a replay ending exactly at a period's end has no draft; an empty replay has one draft."""
-    whole = run([rp.CHAT], [], start="2025-11-01T00:00:00Z", until="2025-12-01T00:00:00Z")
+    whole = run([CHAT], [], start="2025-11-01T00:00:00Z", until="2025-12-01T00:00:00Z")
     assert [(i.period.label, i.status.value) for i in whole.invoices] == [("2025-11", "final")]
     assert whole.draft is None
     assert whole.final_invoices == whole.invoices
-    instant_only = run([rp.CHAT], [], until="2025-11-01T00:00:00Z")
+    instant_only = run([CHAT], [], until="2025-11-01T00:00:00Z")
     assert [(i.period.label, i.status.value) for i in instant_only.invoices] == [
         ("2025-11", "draft")
     ]
@@ -557,7 +498,7 @@ def test_results_of_a_replay_ending_on_a_period_boundary() -> None:
 
 def test_invoice_lookup_and_status_errors_name_the_choices() -> None:
     """SimulationResult.invoice and SimulationState.status name what is known when asked for something else."""
-    result = run([rp.CHAT], [TokenUsage(at("01:00"), "s", 10)], until=at("02:00"))
+    result = run([CHAT], [TokenUsage(at("01:00"), "s", 10)], until=at("02:00"))
     with pytest.raises(InvalidArgument) as info:
         result.invoice("2025-10")
     assert (info.value.field, info.value.value, info.value.expected) == (
@@ -575,7 +516,7 @@ def test_invoice_lookup_and_status_errors_name_the_choices() -> None:
     )
     assert result.state.status("s") == "active"
     assert result.state.at.isoformat() == iso("02:00")
-    assert result.state.resources == {"s": rp.CHAT}
+    assert result.state.resources == {"s": CHAT}
     assert result.credits is None
     assert result.balance is None
     assert result.ledger == ()
@@ -586,7 +527,7 @@ def test_statuses_of_every_kind_of_resource() -> None:
     job = FineTuningJob(id="j", model="me/base", params_b=16, training_tokens=10)
     volume = StorageVolume("v", size_tib=1)
     result = run(
-        [EP0, job, ON_DEMAND, volume, rp.CHAT],
+        [EP0, job, ON_DEMAND, volume, CHAT],
         [
             Deploy(at("00:00"), "ep", ready=False),
             Deploy(at("00:00"), "o"),
@@ -616,20 +557,20 @@ def test_resources_must_be_resources_with_unique_ids() -> None:
         ),
     )
     with pytest.raises(InvalidArgument) as info:
-        run([rp.CHAT, ServerlessUsage("s", model="plain")], [])
+        run([CHAT, ServerlessUsage("s", model="plain")], [])
     assert (info.value.field, info.value.value, info.value.expected) == (
         "id",
         "s",
         "a unique id per resource (two different resources share it)",
     )
-    same_twice = run([rp.CHAT, ServerlessUsage("s", model="chat")], [], until=at("00:00"))
-    assert same_twice.state.resources == {"s": rp.CHAT}
+    same_twice = run([CHAT, ServerlessUsage("s", model="chat")], [], until=at("00:00"))
+    assert same_twice.state.resources == {"s": CHAT}
 
 
 def test_to_dict_with_credits() -> None:
     """to_dict: schema version, until, totals, log, credits in cents and the ledger."""
     result = run(
-        [Account(opening_balance="10"), rp.CHAT],
+        [Account(opening_balance="10"), CHAT],
         [TokenUsage(at("01:00"), "s", 0, 10**6)],
         until=at("02:00"),
         policies=NO_ALERTS,
@@ -648,14 +589,14 @@ def test_to_dict_with_credits() -> None:
     assert [entry["kind"] for entry in data["ledger"]] == ["purchase", "consumption"]
     assert [entry["action"] for entry in data["log"]] == ["account opened"]
     assert result.invoices[0].credits_applied.amount == Decimal("2.00")
-    assert "credits" not in run([rp.CHAT], [], until=at("02:00")).to_dict()
+    assert "credits" not in run([CHAT], [], until=at("02:00")).to_dict()
 
 
 def test_lines_follow_the_rounding_policy_and_name_their_price() -> None:
     """P-ROUND/IN1: each line is rounded by the policy's mode and names its price's source and date."""
     events = [TokenUsage(at("01:00"), "s", 10)]
-    default = run([rp.CHAT], events, until=at("02:00"))
-    up = run([rp.CHAT], events, until=at("02:00"), policies=Policies(rounding="up"))
+    default = run([CHAT], events, until=at("02:00"))
+    up = run([CHAT], events, until=at("02:00"), policies=Policies(rounding="up"))
     assert [(line.amount_exact, line.amount) for line in default.lines] == [
         (Decimal("0.00001"), Decimal("0.00"))
     ]
@@ -759,5 +700,5 @@ def test_malformed_until_or_start_names_the_argument(field: str) -> None:
     """Simulator.run: an ``until`` or ``start`` that is not an instant is refused naming that argument."""
     options = {"until": at("03:00"), "start": at("00:00"), field: "not an instant"}
     with pytest.raises(InvalidArgument) as info:
-        run([rp.CHAT], [], **options)  # type: ignore[arg-type]
+        run([CHAT], [], **options)  # type: ignore[arg-type]
     assert (info.value.field, info.value.value) == (field, "not an instant")

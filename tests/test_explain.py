@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.generated import from_generated
 
 from together_billing import (
     Account,
@@ -86,17 +87,6 @@ def us(text: str) -> int:
 
 def endpoint(ident: str = "ep", *, max_replicas: int = 3) -> DedicatedEndpoint:
     return DedicatedEndpoint(ident, model="m", hardware="1x_g", max_replicas=max_replicas)
-
-
-def from_generated(generated: GeneratedScenario) -> Scenario:
-    return Scenario(
-        resources=generated.resources,
-        events=generated.events,
-        until=generated.until,
-        start=generated.start,
-        catalog=generated.catalog,
-        policies=generated.policies,
-    )
 
 
 # -- every line, reproduced ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.generated import from_generated
 
 from together_billing import (
     Account,
@@ -87,17 +88,6 @@ def plan(
         until=until,
         catalog=CATALOG,
         policies=policies if policies is not None else Policies(),
-    )
-
-
-def from_generated(generated: GeneratedScenario) -> Scenario:
-    return Scenario(
-        resources=generated.resources,
-        events=generated.events,
-        until=generated.until,
-        start=generated.start,
-        catalog=generated.catalog,
-        policies=generated.policies,
     )
 
 

@@ -18,11 +18,13 @@ from together_billing import (
     Account,
     Deploy,
     InvalidTimeline,
+    InvoiceLine,
     Policies,
     PriceChange,
     ServerlessPrice,
     ServerlessUsage,
     SimulationResult,
+    Simulator,
     TokenUsage,
     TokenUsageBatch,
     UnknownPrice,
@@ -372,3 +374,62 @@ def test_batch_follows_catalog_prices_that_change_without_an_event() -> None:
         # The new price has no batch discount of its own.
         ("s", "SL3", "chat batch output tokens", Decimal(10**6), Decimal("4.00"), Decimal("4.00")),
     ]
+
+
+class TestTokenUsageBatch:
+    def _compare(self, batch: TokenUsageBatch, others: list[object]) -> None:
+        kwargs = {"until": "2025-11-03T00:00:00Z", "start": "2025-10-30T00:00:00Z"}
+        with_batch = Simulator(CATALOG).run([CHAT], [batch, *others], **kwargs)  # type: ignore[list-item, arg-type]
+        with_records = Simulator(CATALOG).run([CHAT], [*batch.records(), *others], **kwargs)  # type: ignore[list-item, arg-type]
+        assert with_batch.total == with_records.total
+
+        def summary(lines: tuple[InvoiceLine, ...]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+            return sorted((x.description, x.rate, x.quantity, x.amount_exact) for x in lines)
+
+        for a, b in zip(with_batch.invoices, with_records.invoices, strict=True):
+            assert summary(a.lines) == summary(b.lines)
+        assert with_batch.to_dict()["invoices"] == with_records.to_dict()["invoices"]
+
+    def test_batch_equals_single_records_simple(self) -> None:
+        """A batch in one period with one price bills exactly like its single records."""
+        batch = TokenUsageBatch(
+            "s",
+            ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z", "2025-11-01T01:00:00Z"],
+            [10, 20, 30],
+            [1, 2, 3],
+            [5, 0, 30],
+        )
+        self._compare(batch, [])
+
+    def test_batch_across_price_change_and_month_boundary(self) -> None:
+        """A PriceChange between records and a month boundary inside the batch bill like single records."""
+        times = [
+            "2025-10-31T22:00:00Z",
+            "2025-10-31T23:00:00Z",
+            "2025-11-01T00:00:00Z",
+            "2025-11-01T01:00:00Z",
+            "2025-11-01T02:00:00Z",
+        ]
+        batch = TokenUsageBatch("s", times, [1_000] * 5, [2_000] * 5, [100] * 5, batch=True)
+        change = PriceChange(
+            ServerlessPrice("chat", "3", "4", "2025-10-31T23:00:00Z", batch_discount="0.25")
+        )
+        later = PriceChange(ServerlessPrice("chat", "7", "8", "2025-11-01T01:30:00Z"))
+        single = TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=7, output_tokens=7)
+        self._compare(batch, [change, later, single])
+        result = Simulator(CATALOG).run(
+            [CHAT], [batch, change, later], until="2025-11-03T00:00:00Z"
+        )
+        assert [i.period.label for i in result.invoices] == ["2025-10", "2025-11"]
+        assert {line.rate for line in result.lines} >= {
+            Decimal("0.5"),
+            Decimal("3.00"),
+            Decimal(8),
+        }
+
+    def test_batch_line_intervals_equal_single_records(self) -> None:
+        """A batch's line intervals cover only the records that contributed to each line."""
+        batch = TokenUsageBatch(
+            "s", ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z"], [5, 0], [0, 5]
+        )
+        self._compare(batch, [])
