@@ -168,3 +168,20 @@ LATE_RESERVED_STORAGE = CATALOG.with_entries(StoragePrice("reserved", "0.20", at
 
 def endpoint(ident: str, timeout: int | None = None) -> DedicatedEndpoint:
     return DedicatedEndpoint(ident, model="m", hardware="1x_g", inactive_timeout_minutes=timeout)
+
+
+#: The catalog of the credit-lifecycle tests (test_credits.py, test_lifecycle.py,
+#: test_state_matrix.py): round rates, so that balances and crossings are easy to state.
+#: ``1x_g`` costs 0.10 per replica-minute; ``1x_s`` makes crossings that are not whole
+#: microseconds.
+LIFECYCLE_CATALOG = Catalog(
+    [
+        HardwarePrice("1x_g", "6", E),
+        HardwarePrice("1x_s", "7", E),
+        ServerlessPrice("chat", "0.20", "0.60", E),
+        ClusterPrice("G", "reserved", "2", E),
+        ClusterPrice("G", "on-demand", "3", E),
+        StoragePrice("on-demand", "0.5", E),
+        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.50", effective_from=E),
+    ]
+)

@@ -14,7 +14,7 @@ from decimal import Context, Decimal, localcontext
 
 import pytest
 from tests import replays as rp
-from tests.replays import CHAT, EP0, LEGACY, NO_ALERTS, ON_DEMAND, error_of
+from tests.replays import CHAT, EP0, LEGACY, LIFECYCLE_CATALOG, NO_ALERTS, ON_DEMAND, error_of
 
 from together_billing import (
     EDITIONS,
@@ -29,7 +29,6 @@ from together_billing import (
     Event,
     FineTunedHosting,
     FineTuningJob,
-    FineTuningPrice,
     Grant,
     HardwarePrice,
     InstantCluster,
@@ -49,7 +48,6 @@ from together_billing import (
     SimulationResult,
     Start,
     Stop,
-    StoragePrice,
     StorageVolume,
     TokenUsage,
     simulate,
@@ -62,17 +60,7 @@ from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micr
 E = "2025-01-01T00:00:00Z"
 DAY = "2025-11-03"
 M = 1_000_000
-CATALOG = Catalog(
-    [
-        HardwarePrice("1x_g", "6", E),  # 0.10 per replica-minute
-        HardwarePrice("1x_s", "7", E),  # crossings that are not whole microseconds
-        ServerlessPrice("chat", "0.20", "0.60", E),
-        ClusterPrice("G", "reserved", "2", E),
-        ClusterPrice("G", "on-demand", "3", E),
-        StoragePrice("on-demand", "0.5", E),
-        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.50", effective_from=E),
-    ]
-)
+CATALOG = LIFECYCLE_CATALOG
 PREPAID = Policies.for_edition("2026")
 POSTPAID = Policies.for_edition("2025-11")
 TAIL = "rest of the started"
