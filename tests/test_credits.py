@@ -12,6 +12,7 @@ import signal
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal, localcontext
 
+import pendulum
 import pytest
 from tests import replays as rp
 from tests.replays import CHAT, EP0, LEGACY, LIFECYCLE_CATALOG, NO_ALERTS, ON_DEMAND, error_of
@@ -1833,12 +1834,10 @@ def test_credit_checks_follow_catalog_price_changes_and_the_forecast_lead() -> N
         (rp.iso("01:20"), "account", "API access suspended", "CR8", "P-EXHAUST"),
         (rp.iso("01:20"), "ep", "stopped", "CR8", ""),
     ]
+    # One booking when the endpoint stops: 60 minutes at $6/h and 20 at $12/h.
     assert [(e.at_micros - 1762128000000000, e.amount) for e in result.ledger] == [
         (0, Decimal(10)),
-        (40 * 60_000_000, Decimal(-4)),
-        (50 * 60_000_000, Decimal(-1)),
-        (60 * 60_000_000, Decimal(-1)),
-        (80 * 60_000_000, Decimal(-4)),
+        (80 * 60_000_000, Decimal(-10)),
     ]
     assert [(line.rate, line.quantity) for line in result.lines] == [
         (Decimal(6), Decimal(60)),
@@ -1959,15 +1958,16 @@ def test_superseded_credit_checks_do_not_run() -> None:
         until=rp.at("03:00"),
         policies=Policies(alert_thresholds=[], credit_floor=0, exhaustion_suspends_api=False),
     )
-    # Alone, a would have exhausted the credits at 01:40; with b from 00:30 they run out at 01:05.
+    # Alone, a would have exhausted the credits at 01:40; with b from 00:30 they run out at
+    # 01:05, and nothing happens at 01:40. (Draws are booked at the end: nothing stops.)
     assert [(e.at_micros - 1762128000000000, e.amount, e.resource) for e in result.ledger] == [
         (0, Decimal(10), ""),
-        (30 * 60_000_000, Decimal(-3), "a"),
-        (65 * 60_000_000, Decimal("-3.5"), "a"),
-        (65 * 60_000_000, Decimal("-3.5"), "b"),
-        (180 * 60_000_000, Decimal("-11.5"), "a"),
-        (180 * 60_000_000, Decimal("-11.5"), "b"),
+        (180 * 60_000_000, Decimal(-18), "a"),
+        (180 * 60_000_000, Decimal(-15), "b"),
     ]
+    exhausted = [e.at for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == [pendulum.parse(rp.iso("01:05"))]
+    assert not [e for e in result.log if e.at == pendulum.parse(rp.iso("01:40"))]
     assert [e.action for e in result.log if e.resource == "account"] == [
         "account opened",
         "alert",

@@ -29,6 +29,7 @@ from together_billing import (
     TokenUsageBatch,
     UnknownPrice,
 )
+from together_billing.plot import balance_series
 
 
 def test_serverless_lines_name_rule_mode_discount_and_tier() -> None:
@@ -318,7 +319,9 @@ BATCH_MODE = TokenUsageBatch(
 
 
 def test_batch_mode_records_with_credits_are_drawn_in_order_with_running_time() -> None:
-    """SL3/CR1: with credits, each batch-mode record is drawn at its instant, after the time running before it."""
+    """SL3/CR1: with credits, each batch-mode record is drawn at its instant; the endpoint's
+    running time is booked once, when it stops (here: at the end), and the true balance at
+    each record counts the time run before it."""
     result = run(
         [Account(opening_balance="100"), EP0, CHAT],
         [Deploy(at("00:00"), "ep"), BATCH_MODE],
@@ -348,13 +351,17 @@ def test_batch_mode_records_with_credits_are_drawn_in_order_with_running_time() 
         ((e.at_micros - 1762128000000000) // minute, e.amount, e.resource) for e in result.ledger
     ] == [
         (0, Decimal(100), ""),
-        (60, Decimal(-6), "ep"),
         (60, Decimal("-0.50"), "s"),
-        (120, Decimal(-6), "ep"),
         (120, Decimal("-1.00"), "s"),
-        (180, Decimal(-6), "ep"),
         (180, Decimal("-1.00"), "s"),
-        (240, Decimal(-6), "ep"),
+        (240, Decimal(-24), "ep"),
+    ]
+    series = balance_series(result)
+    assert [series.balance_at(at(f"0{h}:00")) for h in (1, 2, 3, 4)] == [
+        Decimal("93.5"),
+        Decimal("86.5"),
+        Decimal("79.5"),
+        Decimal("73.5"),
     ]
 
 

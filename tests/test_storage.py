@@ -673,14 +673,13 @@ def test_volume_of_a_reserved_cluster_without_a_reserved_storage_rate() -> None:
         ("v", "shared volume storage (on-demand rate)", Decimal("9.00")),
         ("w", "shared volume storage (on-demand rate)", Decimal("4.50")),
     ]
-    # Both volumes draw at the on-demand rate, at each instant something happens.
+    # Both volumes draw at the on-demand rate ($0.25 per TiB-hour) all along; v's draw is
+    # booked when its cluster's reservation starts (its billing is looked at again), the
+    # rest at the end.
     assert [(e.at_micros, e.amount, e.resource) for e in result.ledger[1:]] == [
         (1762131600000000, Decimal("-0.50"), "v"),
-        (1762131600000000, Decimal("-0.25"), "w"),
-        (1762171200000000, Decimal("-5.50"), "v"),
-        (1762171200000000, Decimal("-2.75"), "w"),
-        (1762192800000000, Decimal("-3.00"), "v"),
-        (1762192800000000, Decimal("-1.50"), "w"),
+        (1762192800000000, Decimal("-8.50"), "v"),
+        (1762192800000000, Decimal("-4.50"), "w"),
     ]
 
 
