@@ -48,6 +48,7 @@ MICROS_PER_HOUR: Final = 60 * MICROS_PER_MINUTE
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - arithmetic base, never exposed
 _ZERO: Final = dt.timedelta(0)
+_EPOCH_ORDINAL: Final = _EPOCH.toordinal()
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
@@ -100,6 +101,16 @@ def _from_aware(value: dt.datetime) -> pendulum.DateTime:
 
 def to_micros(value: dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact)."""
+    zone = value.tzinfo
+    if zone is pendulum.UTC or zone is dt.UTC:
+        # UTC wall time (every instant the library makes): integer arithmetic on the
+        # fields, about 7 times cheaper than asking the zone for its offset and
+        # subtracting datetimes (the engine converts every event's instant).
+        return (
+            (value.toordinal() - _EPOCH_ORDINAL) * 86_400
+            + (value.hour * 60 + value.minute) * 60
+            + value.second
+        ) * MICROS_PER_SECOND + value.microsecond
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError("at", value)
     # The standard library's subtraction: pendulum's builds an Interval, 50 times slower.

@@ -1,0 +1,177 @@
+"""The bulk fast paths (issue 15) build and convert exactly what the general paths do.
+
+States: an instant's zone (pendulum's UTC, the standard library's UTC, another zone with
+an offset, none), and for ``TokenUsage.from_micros`` each field valid or invalid in each
+way the constructor refuses (type, range, emptiness), alone or with the others valid.
+Every fast result is compared with the general path's: equality, hash, sort key, and the
+invoice of a replay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from together_billing import (
+    Catalog,
+    InvalidArgument,
+    NaiveDatetimeError,
+    ServerlessPrice,
+    ServerlessUsage,
+    TokenUsage,
+    simulate,
+)
+from together_billing.time import from_micros, to_micros
+
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in microseconds.
+FIRST = -62_135_596_800_000_000
+LAST = 253_402_300_799_999_999
+MARCH = 1_740_787_200_000_000  # 2025-03-01T00:00:00Z
+
+micros = st.integers(FIRST, LAST)
+
+
+def _reference_micros(value: dt.datetime) -> int:
+    """The general formula (the standard library's subtraction), the fast path's oracle."""
+    # dt.datetime's own subtraction: pendulum's builds an Interval (and is not exact).
+    delta = dt.datetime.__sub__(value, dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+    assert isinstance(delta, dt.timedelta)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class TestToMicros:
+    @given(micros)
+    def test_pendulum_utc_round_trips(self, value: int) -> None:
+        """The library's own instants (pendulum, UTC) convert back exactly."""
+        at = from_micros(value)
+        assert at.tzinfo is pendulum.UTC
+        assert to_micros(at) == value == _reference_micros(at)
+
+    @given(micros)
+    def test_standard_library_utc(self, value: int) -> None:
+        """A ``datetime`` in ``datetime.UTC`` takes the same path and gives the same value."""
+        at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=value)
+        assert to_micros(at) == value
+
+    @given(st.integers(MARCH, MARCH + 10**13), st.integers(-23 * 60, 23 * 60))
+    def test_other_offsets_are_converted(self, value: int, minutes: int) -> None:
+        """A wall time with an offset is converted through the offset, not read as UTC."""
+        zone = dt.timezone(dt.timedelta(minutes=minutes))
+        at = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=value)).astimezone(
+            zone
+        )
+        assert to_micros(at) == value
+
+    def test_zero_offset_zone_that_is_not_utc(self) -> None:
+        """A zone at +00:00 that is not a UTC object (London in winter) still converts."""
+        at = pendulum.datetime(2025, 1, 15, 12, tz="Europe/London")
+        assert to_micros(at) == _reference_micros(at)
+
+    def test_naive_rejected(self) -> None:
+        with pytest.raises(NaiveDatetimeError):
+            to_micros(dt.datetime(2025, 3, 1))
+
+
+def _catalog() -> Catalog:
+    return Catalog([ServerlessPrice("m", Decimal("0.10"), Decimal("0.40"), "2020-01-01T00:00:00Z")])
+
+
+tokens = st.integers(0, 10**12)
+usage_fields = st.tuples(
+    st.integers(MARCH, MARCH + 30 * 86_400_000_000),
+    st.sampled_from(["chat", "usage-01", " padded "]),
+    tokens,
+    tokens,
+    st.integers(0, 10**12),
+    st.booleans(),
+    st.none() | st.sampled_from(["row-1", "evt_9"]),
+).filter(lambda f: f[4] <= f[2])
+
+
+class TestTokenUsageFromMicros:
+    @given(usage_fields)
+    def test_same_event_as_the_constructor(self, fields: tuple[Any, ...]) -> None:
+        """Equal, same hash, same sort key, same repr as ``TokenUsage(from_micros(t), ...)``."""
+        at, resource, inp, out, cached, batch, usage_id = fields
+        fast = TokenUsage.from_micros(at, resource, inp, out, cached, batch, id=usage_id)
+        slow = TokenUsage(from_micros(at), resource, inp, out, cached, batch, id=usage_id)
+        assert type(fast) is TokenUsage
+        assert fast == slow
+        assert hash(fast) == hash(slow)
+        assert fast.sort_key() == slow.sort_key()
+        assert repr(fast) == repr(slow)
+        assert fast.at.tzinfo is pendulum.UTC
+
+    def test_replay_bills_the_same(self) -> None:
+        """A replay of fast-built events gives the constructor's invoices, line for line."""
+        rows = [(MARCH + k * 7_919_000_001, 1_000 + k, 10 * k, k % 3) for k in range(200)]
+        fast = [TokenUsage.from_micros(t, "m", i, o, c) for t, i, o, c in rows]
+        slow = [TokenUsage(from_micros(t), "m", i, o, c) for t, i, o, c in rows]
+        kwargs: dict[str, Any] = {
+            "until": "2025-04-01T00:00:00Z",
+            "start": "2025-03-01T00:00:00Z",
+            "catalog": _catalog(),
+        }
+        resources = [ServerlessUsage("m", model="m")]
+        a = simulate(resources, fast, **kwargs)
+        b = simulate(resources, list(reversed(slow)), **kwargs)
+        assert a.total == b.total
+        assert a.invoices == b.invoices
+
+    @pytest.mark.parametrize(
+        "at",
+        [1.5e15, Decimal(MARCH), "1740787200000000", True, None, from_micros(MARCH)],
+    )
+    def test_instant_must_be_integer_microseconds(self, at: Any) -> None:
+        """Floats, Decimals, text, bools and datetimes are refused, naming ``at``."""
+        with pytest.raises(InvalidArgument) as info:
+            TokenUsage.from_micros(at, "m", 1, 1)
+        assert info.value.field == "at"
+        assert "integer microseconds" in str(info.value)
+
+    @pytest.mark.parametrize("at", [FIRST - 1, LAST + 1, 10**30])
+    def test_instant_out_of_range(self, at: int) -> None:
+        with pytest.raises(InvalidArgument, match="between the years 1 and 9999"):
+            TokenUsage.from_micros(at, "m")
+
+    @pytest.mark.parametrize(
+        ("args", "kwargs"),
+        [
+            (("", 1, 1), {}),
+            (("  ", 1, 1), {}),
+            ((None, 1, 1), {}),
+            (("m", -1, 1), {}),
+            (("m", 1, -1), {}),
+            (("m", 1.0, 1), {}),
+            (("m", 1, 2.5), {}),
+            (("m", True, 1), {}),
+            (("m", 1, 1, 2), {}),
+            (("m", 1, 1, -1), {}),
+            (("m", 1, 1, 0.5), {}),
+            (("m", 1, 1), {"id": ""}),
+            (("m", 1, 1), {"id": 7}),
+        ],
+    )
+    def test_invalid_fields_raise_the_constructors_error(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """Each invalid field gives exactly the error the constructor gives for it."""
+        with pytest.raises(InvalidArgument) as expected:
+            TokenUsage(from_micros(MARCH), *args, **kwargs)
+        with pytest.raises(InvalidArgument) as found:
+            TokenUsage.from_micros(MARCH, *args, **kwargs)
+        assert str(found.value) == str(expected.value)
+
+    def test_unusual_but_valid_values_take_the_constructor(self) -> None:
+        """A truthy non-bool ``batch`` is what the constructor keeps too (it is not a field
+        the constructor checks): the two paths still agree."""
+        fast = TokenUsage.from_micros(MARCH, "m", 1, 1, 0, 1)  # type: ignore[arg-type]
+        slow = TokenUsage(from_micros(MARCH), "m", 1, 1, 0, 1)  # type: ignore[arg-type]
+        assert fast == slow
+        assert fast.sort_key() == slow.sort_key()
