@@ -175,3 +175,57 @@ class TestTokenUsageFromMicros:
         slow = TokenUsage(from_micros(MARCH), "m", 1, 1, 0, 1)  # type: ignore[arg-type]
         assert fast == slow
         assert fast.sort_key() == slow.sort_key()
+
+
+class TestTimestampColumns:
+    """Arrow and pandas timestamp columns, in every unit, through both readers.
+
+    ``TokenUsageBatch`` (an ``at`` column) and ``columnar.usage_batches`` (a table) share
+    one converter; each names a fractional microsecond its own way (index, or row).
+    """
+
+    @pytest.mark.parametrize(
+        ("unit", "scale"), [("s", 1_000_000), ("ms", 1_000), ("us", 1), ("ns", 1)]
+    )
+    def test_units_convert_exactly(self, unit: str, scale: int) -> None:
+        pa = pytest.importorskip("pyarrow")
+        from together_billing import TokenUsageBatch
+        from together_billing.columnar import usage_batches
+
+        counts = [1_740_787_200 * 1_000_000 // scale, 1_740_787_260 * 1_000_000 // scale]
+        raw = [c * 1_000 for c in counts] if unit == "ns" else counts
+        column = pa.array(raw, type=pa.timestamp(unit, tz="UTC"))
+        expected = (1_740_787_200_000_000, 1_740_787_260_000_000)
+        assert TokenUsageBatch("m", column, [1, 2], [3, 4]).at_micros == expected
+        table = pa.table(
+            {"resource": ["m", "m"], "at": column, "input_tokens": [1, 2], "output_tokens": [3, 4]}
+        )
+        (batch,) = usage_batches(table)
+        assert batch.at_micros == expected
+
+    def test_fractional_microseconds_are_refused_by_both(self) -> None:
+        pa = pytest.importorskip("pyarrow")
+        from together_billing import TokenUsageBatch
+        from together_billing.columnar import usage_batches
+
+        raw = [1_740_787_200_000_000_000, 1_740_787_200_000_000_500]
+        column = pa.array(raw, type=pa.timestamp("ns", tz="UTC"))
+        with pytest.raises(InvalidArgument) as batch_error:
+            TokenUsageBatch("m", column, [1, 2], [3, 4])
+        assert batch_error.value.field == "at[1]"
+        assert "whole microseconds" in str(batch_error.value)
+        table = pa.table(
+            {"resource": ["m", "m"], "at": column, "input_tokens": [1, 2], "output_tokens": [3, 4]}
+        )
+        with pytest.raises(InvalidArgument) as table_error:
+            usage_batches(table)
+        assert "row 2" in str(table_error.value)
+        assert "whole microseconds" in str(table_error.value)
+
+    def test_pandas_aware_nanoseconds(self) -> None:
+        pd = pytest.importorskip("pandas")
+        from together_billing import TokenUsageBatch
+
+        column = pd.Series(pd.to_datetime(["2025-03-01T00:00:00Z", "2025-03-01T00:01:00Z"]))
+        batch = TokenUsageBatch("m", column, [1, 2], [3, 4])
+        assert batch.at_micros == (MARCH, MARCH + 60_000_000)
