@@ -52,6 +52,8 @@ class TestToMicros:
         at = from_micros(value)
         assert at.tzinfo is pendulum.UTC
         assert to_micros(at) == value == _reference_micros(at)
+        expected = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=value)
+        assert at.replace(tzinfo=None) == expected  # the fields, not only the instant
 
     @given(micros)
     def test_standard_library_utc(self, value: int) -> None:
@@ -135,7 +137,7 @@ class TestTokenUsageFromMicros:
         assert info.value.field == "at"
         assert "integer microseconds" in str(info.value)
 
-    @pytest.mark.parametrize("at", [FIRST - 1, LAST + 1, 10**30])
+    @pytest.mark.parametrize("at", [FIRST - 1, LAST + 1, 10**30, -(10**30)])
     def test_instant_out_of_range(self, at: int) -> None:
         with pytest.raises(InvalidArgument, match="between the years 1 and 9999"):
             TokenUsage.from_micros(at, "m")

@@ -49,6 +49,8 @@ _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - arithmetic base, never exposed
 _ZERO: Final = dt.timedelta(0)
 _EPOCH_ORDINAL: Final = _EPOCH.toordinal()
+_EPOCH_DATE: Final = _EPOCH.date()
+_MICROS_PER_DAY: Final = 86_400 * MICROS_PER_SECOND
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
@@ -119,19 +121,24 @@ def to_micros(value: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
 
 
+@functools.lru_cache(maxsize=4096)
+def _civil_date(days: int) -> tuple[int, int, int]:
+    """Year, month and day of the day ``days`` after 1970-01-01 (cached: events cluster)."""
+    date = _EPOCH_DATE + dt.timedelta(days=days)
+    return date.year, date.month, date.day
+
+
 def from_micros(micros: int) -> pendulum.DateTime:
-    """The UTC instant ``micros`` microseconds after the Unix epoch."""
-    value = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
-    return pendulum.DateTime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=pendulum.UTC,
-    )
+    """The UTC instant ``micros`` microseconds after the Unix epoch.
+
+    Raises ``OverflowError`` outside the years 1 to 9999, as ``datetime`` does.
+    """
+    days, rest = divmod(micros, _MICROS_PER_DAY)
+    year, month, day = _civil_date(days)
+    seconds, micro = divmod(rest, MICROS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return pendulum.DateTime(year, month, day, hour, minute, second, micro, tzinfo=pendulum.UTC)
 
 
 def _as_instant(value: object) -> pendulum.DateTime:
@@ -192,7 +199,7 @@ class Interval:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class BillingPeriod:
     """A calendar month in UTC, half-open: ``[first day 00:00Z, first of next month 00:00Z)``.
 
