@@ -231,3 +231,33 @@ class TestTimestampColumns:
         column = pd.Series(pd.to_datetime(["2025-03-01T00:00:00Z", "2025-03-01T00:01:00Z"]))
         batch = TokenUsageBatch("m", column, [1, 2], [3, 4])
         assert batch.at_micros == (MARCH, MARCH + 60_000_000)
+
+
+#: 1970-01-01T00:00:00Z to 9998-12-31T23:59:59.999999Z: the years a BillingPeriod allows.
+PERIODS = st.integers(0, 253_370_764_799_999_999)
+
+
+class TestPeriodOfMicros:
+    @given(PERIODS)
+    def test_the_calendar_month_of_the_instant(self, value: int) -> None:
+        """The UTC month the instant falls in, by the standard library's calendar."""
+        from together_billing import BillingPeriod
+
+        expected = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=value)
+        period = BillingPeriod.of_micros(value)
+        assert (period.year, period.month) == (expected.year, expected.month)
+        assert period.start_micros <= value < period.end_micros
+        assert period == BillingPeriod(expected.year, expected.month)
+        assert hash(period) == hash(BillingPeriod(expected.year, expected.month))
+
+    def test_one_shared_value_per_month(self) -> None:
+        from together_billing import BillingPeriod
+
+        assert BillingPeriod.of_micros(MARCH) is BillingPeriod.of_micros(MARCH + 86_400_000_000)
+
+    @pytest.mark.parametrize("value", [-1, 253_370_764_800_000_000])
+    def test_outside_the_years_of_a_period(self, value: int) -> None:
+        from together_billing import BillingPeriod
+
+        with pytest.raises(InvalidArgument, match="year"):
+            BillingPeriod.of_micros(value)

@@ -46,7 +46,6 @@ MICROS_PER_SECOND: Final = 1_000_000
 MICROS_PER_MINUTE: Final = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR: Final = 60 * MICROS_PER_MINUTE
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - arithmetic base, never exposed
 _ZERO: Final = dt.timedelta(0)
 _EPOCH_ORDINAL: Final = _EPOCH.toordinal()
 _EPOCH_DATE: Final = _EPOCH.date()
@@ -229,8 +228,11 @@ class BillingPeriod:
 
     @classmethod
     def of_micros(cls, micros: int) -> BillingPeriod:
-        utc = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
-        return cls(utc.year, utc.month)
+        """The period of an instant given in microseconds (one shared value per month)."""
+        year, month, _ = _civil_date(micros // _MICROS_PER_DAY)
+        if cls is BillingPeriod:
+            return _period(year, month)
+        return cls(year, month)
 
     @property
     def start(self) -> pendulum.DateTime:
@@ -262,6 +264,12 @@ class BillingPeriod:
         if self.month == 12:
             return BillingPeriod(self.year + 1, 1)
         return BillingPeriod(self.year, self.month + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _period(year: int, month: int) -> BillingPeriod:
+    """The one ``BillingPeriod`` of a month (immutable, so shared; its hash is cached)."""
+    return BillingPeriod(year, month)
 
 
 @functools.cache
