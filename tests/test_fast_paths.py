@@ -261,3 +261,47 @@ class TestPeriodOfMicros:
 
         with pytest.raises(InvalidArgument, match="year"):
             BillingPeriod.of_micros(value)
+
+
+class TestIntegerArrayColumns:
+    """``array.array`` columns: an integer type code vouches for the items' type, not range."""
+
+    def test_same_batch_as_lists(self) -> None:
+        import array
+
+        from together_billing import TokenUsageBatch
+
+        at = [MARCH, MARCH, MARCH + 5]
+        fast = TokenUsageBatch(
+            "m", array.array("q", at), array.array("q", [1, 2, 3]), array.array("H", [4, 5, 6])
+        )
+        assert fast == TokenUsageBatch("m", at, [1, 2, 3], [4, 5, 6])
+        assert type(fast.at_micros) is tuple
+        assert all(type(v) is int for v in fast.input_tokens + fast.output_tokens)
+
+    def test_a_negative_count_is_named_by_index(self) -> None:
+        import array
+
+        from together_billing import TokenUsageBatch
+
+        with pytest.raises(InvalidArgument) as info:
+            TokenUsageBatch("m", [MARCH, MARCH], array.array("q", [1, -2]), [0, 0])
+        assert info.value.field == "input_tokens[1]"
+
+    def test_instants_out_of_order_are_named(self) -> None:
+        import array
+
+        from together_billing import TokenUsageBatch
+
+        with pytest.raises(InvalidArgument) as info:
+            TokenUsageBatch("m", array.array("q", [MARCH + 1, MARCH]), [1, 1], [1, 1])
+        assert info.value.field == "at[1]"
+
+    def test_float_arrays_are_refused(self) -> None:
+        import array
+
+        from together_billing import TokenUsageBatch
+
+        with pytest.raises(InvalidArgument) as info:
+            TokenUsageBatch("m", [MARCH], array.array("d", [1.0]), [1])
+        assert info.value.field == "input_tokens[0]"

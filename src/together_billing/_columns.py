@@ -16,6 +16,7 @@ microseconds: nothing is truncated silently.
 
 from __future__ import annotations
 
+import array
 import importlib
 import itertools
 import operator
@@ -30,6 +31,7 @@ __all__ = [
     "first_above",
     "first_decrease",
     "is_array",
+    "is_int_array",
     "only_ints",
     "order_error",
     "timestamps_to_micros",
@@ -179,6 +181,16 @@ def order_error(
         f"instants in non-decreasing order (after {from_micros(previous).isoformat()})",
         context=context,
     )
+
+
+#: ``array.array`` type codes whose items are always Python ints.
+_INT_TYPECODES = frozenset("bBhHiIlLqQ")
+
+
+def is_int_array(value: object) -> bool:
+    """Whether ``value`` is an ``array.array`` of integers: its type guarantees every item
+    is an ``int``, so no element needs looking at for that (the range still does)."""
+    return isinstance(value, array.array) and value.typecode in _INT_TYPECODES
 
 
 def only_ints(column: Sequence[object]) -> bool:

@@ -48,6 +48,7 @@ from together_billing._columns import (
     first_above,
     first_decrease,
     is_array,
+    is_int_array,
     only_ints,
     order_error,
 )
@@ -419,7 +420,7 @@ def _micros_column(value: Sequence[_InstantLike | int]) -> tuple[int, ...]:
         raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
     given = tuple(value)
     result: tuple[int, ...]
-    if only_ints(given):
+    if is_int_array(value) or only_ints(given):
         result = given  # type: ignore[assignment]  # only_ints checked every item
     else:
         result = tuple(
@@ -439,7 +440,7 @@ def _int_column(value: Sequence[int], name: str) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument(name, value, "a sequence of integers", context="TokenUsageBatch")
     column = tuple(value)
-    if column and only_ints(column) and min(column) >= 0:
+    if column and (is_int_array(value) or only_ints(column)) and min(column) >= 0:
         return column
     for index, item in enumerate(column):
         if type(item) is not int or item < 0:
