@@ -47,8 +47,10 @@ MICROS_PER_SECOND: Final = 1_000_000
 MICROS_PER_MINUTE: Final = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR: Final = 60 * MICROS_PER_MINUTE
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - arithmetic base, never exposed
 _ZERO: Final = dt.timedelta(0)
+_EPOCH_ORDINAL: Final = _EPOCH.toordinal()
+_EPOCH_DATE: Final = _EPOCH.date()
+_MICROS_PER_DAY: Final = 86_400 * MICROS_PER_SECOND
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
@@ -101,6 +103,16 @@ def _from_aware(value: dt.datetime) -> pendulum.DateTime:
 
 def to_micros(value: dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact)."""
+    zone = value.tzinfo
+    if zone is pendulum.UTC or zone is dt.UTC:
+        # UTC wall time (every instant the library makes): integer arithmetic on the
+        # fields, about 7 times cheaper than asking the zone for its offset and
+        # subtracting datetimes (the engine converts every event's instant).
+        return (
+            (value.toordinal() - _EPOCH_ORDINAL) * 86_400
+            + (value.hour * 60 + value.minute) * 60
+            + value.second
+        ) * MICROS_PER_SECOND + value.microsecond
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError("at", value)
     # The standard library's subtraction: pendulum's builds an Interval, 50 times slower.
@@ -123,19 +135,24 @@ def exact_seconds(duration: dt.timedelta) -> Decimal:
     return Decimal(micros).scaleb(-6)
 
 
+@functools.lru_cache(maxsize=4096)
+def _civil_date(days: int) -> tuple[int, int, int]:
+    """Year, month and day of the day ``days`` after 1970-01-01 (cached: events cluster)."""
+    date = _EPOCH_DATE + dt.timedelta(days=days)
+    return date.year, date.month, date.day
+
+
 def from_micros(micros: int) -> pendulum.DateTime:
-    """The UTC instant ``micros`` microseconds after the Unix epoch."""
-    value = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
-    return pendulum.DateTime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=pendulum.UTC,
-    )
+    """The UTC instant ``micros`` microseconds after the Unix epoch.
+
+    Raises ``OverflowError`` outside the years 1 to 9999, as ``datetime`` does.
+    """
+    days, rest = divmod(micros, _MICROS_PER_DAY)
+    year, month, day = _civil_date(days)
+    seconds, micro = divmod(rest, MICROS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return pendulum.DateTime(year, month, day, hour, minute, second, micro, tzinfo=pendulum.UTC)
 
 
 def _as_instant(value: object) -> pendulum.DateTime:
@@ -196,7 +213,7 @@ class Interval:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class BillingPeriod:
     """A calendar month in UTC, half-open: ``[first day 00:00Z, first of next month 00:00Z)``.
 
@@ -226,8 +243,11 @@ class BillingPeriod:
 
     @classmethod
     def of_micros(cls, micros: int) -> BillingPeriod:
-        utc = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
-        return cls(utc.year, utc.month)
+        """The period of an instant given in microseconds (one shared value per month)."""
+        year, month, _ = _civil_date(micros // _MICROS_PER_DAY)
+        if cls is BillingPeriod:
+            return _period(year, month)
+        return cls(year, month)
 
     @property
     def start(self) -> pendulum.DateTime:
@@ -259,6 +279,12 @@ class BillingPeriod:
         if self.month == 12:
             return BillingPeriod(self.year + 1, 1)
         return BillingPeriod(self.year, self.month + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _period(year: int, month: int) -> BillingPeriod:
+    """The one ``BillingPeriod`` of a month (immutable, so shared; its hash is cached)."""
+    return BillingPeriod(year, month)
 
 
 @functools.cache

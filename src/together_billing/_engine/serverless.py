@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 
 import attrs
 
-from together_billing._engine.context import Check, Context, FamilyBase, ResourceState
+from together_billing._engine.context import Check, Context, FamilyBase, ResourceState, micros
 from together_billing._engine.invoicing import MILLION, LineMeta
 from together_billing._engine.vocabulary import Admission, Begin, Refusal, Status
 from together_billing._figures import at_least_cents
 from together_billing.catalog import ServerlessPrice
 from together_billing.resources import Category, Resource, ServerlessUsage
-from together_billing.time import from_micros, to_micros
+from together_billing.time import from_micros
 from together_billing.timeline import PRIORITY_ACTIVITY, Event, TokenUsage, TokenUsageBatch
 
 __all__ = ["Serverless"]
@@ -64,7 +64,7 @@ class Serverless(FamilyBase):
         assert isinstance(event, TokenUsage)
         self.usage(
             resource,
-            to_micros(event.at),
+            micros(event),
             event.input_tokens,
             event.output_tokens,
             event.cached_input_tokens,
