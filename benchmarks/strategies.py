@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from together_billing import DedicatedEndpoint, Deploy
+from together_billing.scenario import Scenario
 from together_billing.strategies import (
-    GeneratedScenario,
     catalogs,
     dedicated_endpoints,
     scenarios,
@@ -62,7 +62,7 @@ PLAIN_CATALOG = st.lists(
 )
 
 
-def _replay(scenario: GeneratedScenario) -> None:
+def _replay(scenario: Scenario) -> None:
     scenario.run()
 
 

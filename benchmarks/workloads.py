@@ -149,7 +149,16 @@ class Usage:
         ]
 
     def single_events(self) -> list[tb.TokenUsage]:
-        """One ``TokenUsage`` per record, from the raw columns (instants from micros)."""
+        """One ``TokenUsage`` per record, from the raw columns (``TokenUsage.from_micros``)."""
+        ids = [usage_id(index) for index in range(self.models)]
+        build = tb.TokenUsage.from_micros
+        return [
+            build(t, ids[m], i, o)
+            for t, m, i, o in zip(self.at, self.model, self.input, self.output, strict=True)
+        ]
+
+    def single_events_from_instants(self) -> list[tb.TokenUsage]:
+        """The same events through the constructor, each instant built first (``from_micros``)."""
         ids = [usage_id(index) for index in range(self.models)]
         return [
             tb.TokenUsage(from_micros(t), ids[m], i, o)

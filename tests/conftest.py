@@ -6,6 +6,9 @@ property test, those that set their own ``max_examples`` too: their budget is sc
 by the profile's ``max_examples`` / 60 (see :func:`scaled_settings`). Heavy property
 suites carry the ``slow`` marker: the ``ci`` profile runs them with at most
 :data:`SLOW_CI_EXAMPLES` examples, ``deep`` scales them like the others.
+
+The ``mutation`` profile and the other hooks of a mutation run are not here: they are
+in tests/mutation_plugin.py, which only mutmut loads (docs/mutation.md).
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-import signal
-from collections.abc import Iterator
+import sys
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 
 import together_billing
 from together_billing import (
@@ -48,22 +51,38 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-# While mutmut tests a mutant, only pass or fail matters: few examples, and no shrinking
-# of a failure (shrinking a failing property test can take minutes). See pytest_configure.
-settings.register_profile(
-    "mutation",
-    max_examples=5,
-    deadline=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow],
-)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# Hypothesis also draws the literal constants of the local modules loaded so far (not of
-# test files). Load every module of the library before any test runs, so that a test gets
-# the same examples, and costs the same, whichever other tests were selected.
-for _module in pkgutil.iter_modules(together_billing.__path__):
-    importlib.import_module(f"together_billing.{_module.name}")
+#: The benchmarks' modules: tests/test_benchmarks.py imports them from this directory.
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load_local_modules() -> list[str]:
+    """Import every module Hypothesis can draw literal constants from; return their names.
+
+    Hypothesis draws, besides random values, the literal constants of the local
+    (non-test, non-installed) modules loaded so far, and it looks again whenever
+    ``sys.modules`` grows. So a test's examples, and their cost, would depend on what
+    the other selected tests happened to import. Loading them all up front, every module
+    of the library (subpackages included) and of ``benchmarks/``, gives every test the
+    same constants, whichever tests run and in which order. A checkout whose path has a
+    ``test``/``tests`` directory in it gets none (Hypothesis skips such files); that is
+    the same for every test too.
+    """
+    names = [together_billing.__name__]
+    prefix = f"{together_billing.__name__}."
+    for module in pkgutil.walk_packages(together_billing.__path__, prefix):
+        importlib.import_module(module.name)
+        names.append(module.name)
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    for module in pkgutil.iter_modules([str(BENCHMARKS)]):
+        importlib.import_module(module.name)
+        names.append(module.name)
+    return names
+
+
+LOCAL_MODULES = load_local_modules()
 
 #: The budget the tests' own ``max_examples`` are written for (the ``ci`` profile's).
 BASE_EXAMPLES = 60
@@ -89,55 +108,6 @@ def scaled_settings(own: settings, profile: settings, *, slow: bool, name: str) 
     return settings(own, max_examples=examples)
 
 
-def _mutant_under_test() -> str:
-    """The mutant mutmut is testing in this process, or ``""`` (also in its stats and clean runs)."""
-    name = os.environ.get("MUTANT_UNDER_TEST", "")
-    return name if "__mutmut_" in name else ""
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config: pytest.Config) -> None:
-    """Under a mutant, use the ``mutation`` profile; mutmut's stats and clean runs keep the usual one."""
-    if _mutant_under_test():
-        settings.load_profile("mutation")
-
-
-class EndlessMutant(Exception):
-    """A test under a mutant used more than ``MUTANT_CPU_SECONDS`` of CPU (an endless loop)."""
-
-
-#: Far beyond any test of the suite (the slowest takes a few seconds).
-MUTANT_CPU_SECONDS = 60
-
-
-@pytest.fixture(autouse=True)
-def _mutant_cpu_limit() -> Iterator[None]:
-    """Under a mutant, fail a test that loops: a mutant that hangs a replay is caught.
-
-    Counts CPU time (``ITIMER_VIRTUAL``), which the tests' own wall-clock alarms
-    (``ITIMER_REAL``) leave alone. Without it mutmut waits for its own timeout, minutes
-    per mutant, and counts the mutant as not killed.
-    """
-    if not _mutant_under_test():
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise EndlessMutant(f"over {MUTANT_CPU_SECONDS} s of CPU under {_mutant_under_test()}")
-
-    previous = signal.signal(signal.SIGVTALRM, stop)
-    signal.setitimer(signal.ITIMER_VIRTUAL, MUTANT_CPU_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, previous)
-
-
-#: Tests of modules built on the engine that replay generated scenarios (see below).
-_SKIPPED_FOR_ENGINE_MUTANTS = ("tests/test_strategies.py", "tests/test_plot.py")
-
-
 def _scale_property_tests(items: list[pytest.Item]) -> None:
     """Apply :func:`scaled_settings` to every Hypothesis test collected (once per function)."""
     profile = settings.get_current_profile_name()
@@ -158,22 +128,9 @@ def _scale_property_tests(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Scale the property tests to the profile; under a mutant of engine.py, leave out the
-    tests of the strategies and of the plot.
-
-    They test strategies.py and plot.py with Hypothesis scenarios that are replayed (and,
-    for the strategies, filtered by replaying): a mutant that breaks replays makes them
-    reject nearly every example, and a surviving mutant runs them in full, which takes
-    40-200 s per mutant. The engine keeps its own deterministic and property tests.
-    Leaving tests out can only lower the mutation score.
-    """
+    """Scale the property tests to the profile (the mutation runs' own hooks live in
+    tests/mutation_plugin.py, which only mutmut loads)."""
     _scale_property_tests(items)
-    if ".engine." not in _mutant_under_test():
-        return
-    kept = [item for item in items if not item.nodeid.startswith(_SKIPPED_FOR_ENGINE_MUTANTS)]
-    if kept and len(kept) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = kept
 
 
 #: When every price in the tiny test catalogs takes effect.

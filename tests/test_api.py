@@ -90,17 +90,31 @@ def test_modules_have_their_own_all() -> None:
             assert hasattr(module, name), f"{module_name}.{name}"
 
 
+def _defining_modules() -> dict[str, list[str]]:
+    """Each public name, and the package's `_MODULES` whose own `__all__` has it."""
+    found: dict[str, list[str]] = {name: [] for name in together_billing.__all__}
+    for module_name in together_billing._MODULES:
+        module = importlib.import_module(f"together_billing.{module_name}")
+        for name in module.__all__:
+            if name in found:
+                found[name].append(module_name)
+    return found
+
+
 def test_every_public_name_is_imported_from_the_module_that_defines_it() -> None:
-    """The lazy table maps each name of `__all__` to a module holding that very object."""
-    exports = together_billing._EXPORTS
-    assert set(exports) == set(together_billing.__all__) - {"__version__"}
-    for name, module in exports.items():
+    """`__all__` is the one list: the lazy lookup finds each name in exactly one module's own
+    `__all__`, and gives that very object."""
+    found = _defining_modules()
+    assert found.pop("__version__") == []
+    assert {name: modules for name, modules in found.items() if len(modules) != 1} == {}
+    for name, (module,) in found.items():
         defined = getattr(importlib.import_module(f"together_billing.{module}"), name)
         assert getattr(together_billing, name) is defined, name
 
 
-def test_the_type_checking_imports_match_the_lazy_table() -> None:
-    """What type checkers see (the `TYPE_CHECKING` imports) is what runs (`_EXPORTS`)."""
+def test_the_type_checking_imports_match_all() -> None:
+    """What type checkers see (the `TYPE_CHECKING` imports) is what runs: the names of
+    `__all__`, each from the module the lazy lookup finds it in."""
     tree = ast.parse(Path(together_billing.__file__).read_text(encoding="utf-8"))
     (block,) = [
         node
@@ -113,7 +127,25 @@ def test_the_type_checking_imports_match_the_lazy_table() -> None:
         if isinstance(node, ast.ImportFrom) and node.module
         for alias in node.names
     }
-    assert seen == together_billing._EXPORTS
+    found = _defining_modules()
+    del found["__version__"]
+    assert seen == {name: modules[0] for name, modules in found.items()}
+
+
+def test_the_lookup_modules_come_after_what_they_import() -> None:
+    """`_MODULES` is in import order, so finding a name imports nothing its module would not
+    (bar lighter modules before it); the catalog and its pydantic come late, the engine last."""
+    order = together_billing._MODULES
+    assert order[-1] == "engine"
+    for index, module_name in enumerate(order):
+        source = Path(together_billing.__file__).with_name(f"{module_name}.py").read_text("utf-8")
+        imported = {
+            node.module.removeprefix("together_billing.")
+            for node in ast.parse(source).body
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("together_")
+        }
+        later = imported & set(order[index + 1 :])
+        assert not later, f"{module_name} imports {later}, listed after it"
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from together_billing import BillingError, InvalidScenario
+from together_billing import BillingError, InvalidArgument, InvalidScenario
 from together_billing._documents import MAX_DEPTH, read_document
 from together_billing.cli import main
 from together_billing.scenario import Scenario, ScenarioDoc, load_scenario, run_scenario
@@ -851,3 +851,67 @@ def test_simultaneous_equal_credit_events_do_not_depend_on_input_order() -> None
         )
         outputs.add(json.dumps(result.to_dict()) + render_table(result) + repr(result.ledger))
     assert len(outputs) == 1
+
+
+# -- amounts a user gives: one validator everywhere ----------------------------------------------
+
+#: Numbers ``money.input_decimal`` refuses: floats, booleans, non-numbers, NaN, infinities,
+#: exponents beyond the input bounds (1e400 would make a 400-digit figure) and more places.
+REFUSED_AMOUNTS = [
+    0.5,
+    float("nan"),
+    True,
+    "abc",
+    "NaN",
+    "Infinity",
+    "1e400",
+    Decimal("1e400"),
+    "1.5e999999999",
+    "1e-400",
+]
+ACCEPTED_AMOUNTS = ["1e3", 5, Decimal("0.01"), " 12.50 "]
+
+
+def _amount_entries() -> dict[str, Any]:
+    """Each public entry point that reads a user's amount, as ``value -> None``."""
+    from together_billing import DedicatedEndpoint, Deploy, Stop
+    from together_billing.gate import check_budget
+    from together_billing.reconcile import reconcile, replay_usage
+    from together_billing.testing import assert_monthly_bill_under
+
+    plan = Scenario(
+        resources=[DedicatedEndpoint("ep", model="m", hardware="1x_nvidia_h100_80gb_sxm")],
+        events=[Deploy("2025-11-01T00:00:00Z", "ep"), Stop("2025-11-01T00:10:00Z", "ep")],
+        until="2025-11-02T00:00:00Z",
+    )
+    simulated = replay_usage(plan, granularity="day")
+    report = simulated.to_report()
+    return {
+        "max_total": lambda value: check_budget(plan, max_total=value),
+        "max_idle": lambda value: check_budget(plan, max_idle=value),
+        "tolerance": lambda value: reconcile(simulated, report, tolerance=value),
+        "quantity_tolerance": lambda value: reconcile(simulated, report, quantity_tolerance=value),
+        "limit": lambda value: assert_monthly_bill_under(plan.run(), value),
+    }
+
+
+@pytest.mark.parametrize("value", REFUSED_AMOUNTS, ids=repr)
+def test_every_amount_entry_refuses_what_input_decimal_refuses(value: object) -> None:
+    """The budget gate, the reconciliation's tolerances and the budget assertions read amounts
+    with ``money.input_decimal``: each refuses the same values, naming its own field."""
+    from together_billing.money import input_decimal
+
+    with pytest.raises(InvalidArgument):
+        input_decimal(value)
+    for field, entry in _amount_entries().items():
+        with pytest.raises(InvalidArgument) as raised:
+            entry(value)
+        assert raised.value.field == field
+
+
+@pytest.mark.parametrize("value", ACCEPTED_AMOUNTS, ids=repr)
+def test_every_amount_entry_accepts_what_input_decimal_accepts(value: object) -> None:
+    for entry in _amount_entries().values():
+        # A bill over a small limit fails its assertion: that is reading the amount, not refusing it.
+        with contextlib.suppress(AssertionError):
+            entry(value)

@@ -125,3 +125,10 @@ def test_the_benchmark_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
         assert heading in out
     assert "Every reference total equal to the library's: **yes**" in out
     assert "MISMATCH" not in out
+
+
+def test_the_parallel_control_runs_plain_processes() -> None:
+    """The Dask section's control (one plain process, then two together) measures both."""
+    alone, pair = run.plain_processes(1_000, rounds=1)
+    assert alone > 0
+    assert pair > 0

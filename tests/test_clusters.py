@@ -14,8 +14,20 @@ from decimal import Decimal
 
 import pytest
 import yaml
+from tests import replays as rp
+from tests.replays import (
+    CATALOG_RESERVED_STORAGE,
+    LATE_RESERVED_STORAGE,
+    NO_ALERTS,
+    UNTIL,
+    error_of,
+    iso,
+    lines_of,
+    log_of,
+)
 
 from together_billing import (
+    Account,
     Catalog,
     Category,
     ClusterBilling,
@@ -35,6 +47,7 @@ from together_billing import (
     Policies,
     PriceChange,
     Ready,
+    Requests,
     ResizeVolume,
     Resource,
     ScaleGpus,
@@ -846,3 +859,463 @@ def test_scenario_rejects_a_91_day_reservation() -> None:
     data["events"][4]["days"] = 0
     with pytest.raises(InvalidScenario):
         ScenarioDoc.model_validate(data)
+
+
+# -- Log, lines and errors of clusters (CL1-CL6), pinned down by mutation testing (docs/mutation.md) --
+
+
+def test_reserved_cluster_with_volume_log_and_lines() -> None:
+    """CL2/CL3/CL5 and ST1-ST3: a reserved cluster's whole lifecycle, its burst and its volume's repricing."""
+    volume = StorageVolume("v", size_tib=2, cluster="c")
+    result = rp.run(
+        [rp.RESERVED, volume],
+        [
+            Deploy(rp.at("00:00"), "v"),
+            Deploy(rp.at("01:00"), "c", ready=False),
+            Ready(rp.at("02:00"), "c"),
+            ScaleGpus(rp.at("03:00"), "c", 24),
+            ScaleGpus(rp.at("04:00"), "c", 8),
+            ExtendReservation(rp.at("05:00"), "c", 1),
+            ResizeVolume(rp.at("00:00", "04"), "v", 3),
+            ResizeVolume(rp.at("01:00", "04"), "v", 1),
+        ],
+        until="2025-11-07T00:00:00Z",
+        catalog=CATALOG_RESERVED_STORAGE,
+    )
+    assert log_of(result) == [
+        (iso("00:00"), "v", "created", "ST1", "2 TiB, on-demand"),
+        (iso("01:00"), "c", "provisioning", "CL2", "not billed until ready"),
+        (
+            iso("02:00"),
+            "c",
+            "ready",
+            "CL2",
+            (
+                "8 GPUs reserved for 2 days, charged in full (upfront); non-refundable; "
+                "8 more GPUs burst at on-demand rates"
+            ),
+        ),
+        (iso("02:00"), "v", "storage priced reserved", "ST3", "cluster c"),
+        (
+            iso("03:00"),
+            "c",
+            "GPUs changed",
+            "CL3",
+            "16 -> 24 GPUs (8 reserved, 16 burst at on-demand rates)",
+        ),
+        (
+            iso("04:00"),
+            "c",
+            "GPUs changed",
+            "CL3",
+            "24 -> 8 GPUs (8 reserved, 0 burst at on-demand rates)",
+        ),
+        (
+            iso("05:00"),
+            "c",
+            "reservation extended",
+            "CL5",
+            f"{iso('02:00', '05')} -> {iso('02:00', '06')}, charged now",
+        ),
+        (iso("00:00", "04"), "v", "resized", "ST2", "2 -> 3 TiB"),
+        (iso("01:00", "04"), "v", "resized", "ST2", "3 -> 1 TiB"),
+        (
+            iso("02:00", "05"),
+            "c",
+            "alert",
+            "CL5",
+            f"reservation ends at {iso('02:00', '06')}; the cluster will be decommissioned",
+        ),
+        (iso("02:00", "06"), "c", "decommissioned", "CL5", "the reservation ended"),
+        (iso("02:00", "06"), "v", "storage priced on-demand", "ST3", "cluster c"),
+    ]
+    assert result.state.status("c") == "decommissioned"
+    assert lines_of(result) == [
+        (
+            "c",
+            "CL2",
+            "G reservation of 8 GPUs",
+            Decimal(384),
+            "GPU-hour",
+            Decimal("2.50"),
+            "USD per GPU-hour",
+            Decimal("960.00"),
+            iso("02:00"),
+            iso("02:00", "05"),
+        ),
+        (
+            "c",
+            "CL5",
+            "G reservation extensions of 8 GPUs",
+            Decimal(192),
+            "GPU-hour",
+            Decimal("2.50"),
+            "USD per GPU-hour",
+            Decimal("480.00"),
+            iso("02:00", "05"),
+            iso("02:00", "06"),
+        ),
+        (
+            "c",
+            "CL3",
+            "G burst GPUs above the reservation",
+            Decimal(1440),
+            "GPU-minute",
+            Decimal("3.75"),
+            "USD per GPU-hour",
+            Decimal("90.00"),
+            iso("02:00"),
+            iso("04:00"),
+        ),
+        # On demand before the reservation (2 TiB x 2 h) and after it ended (1 TiB x 22 h).
+        (
+            "v",
+            "ST1",
+            "shared volume storage (on-demand rate)",
+            Decimal(1560),
+            "TiB-minute",
+            Decimal("0.25"),
+            "USD per TiB-hour",
+            Decimal("6.50"),
+            iso("00:00"),
+            iso("00:00", "07"),
+        ),
+        # 2 TiB x 22 h + 3 TiB x 1 h + 1 TiB x 49 h at the reserved rate.
+        (
+            "v",
+            "ST1",
+            "shared volume storage (reserved rate)",
+            Decimal(5760),
+            "TiB-minute",
+            Decimal("0.20"),
+            "USD per TiB-hour",
+            Decimal("19.20"),
+            iso("02:00"),
+            iso("02:00", "06"),
+        ),
+    ]
+
+
+def test_reserved_cluster_terminated_early_is_not_refunded() -> None:
+    """CL5: terminating a running reservation before its end says it is not refunded; burst stops."""
+    result = rp.run(
+        [rp.RESERVED], [Deploy(rp.at("01:00"), "c"), Delete(rp.at("05:00"), "c")], until=UNTIL
+    )
+    assert log_of(result)[1] == (
+        iso("05:00"),
+        "c",
+        "terminated",
+        "CL5",
+        f"reservation to {iso('01:00', '05')} is not refunded (CL2)",
+    )
+    (burst,) = [line for line in result.lines if line.rule == "CL3"]
+    assert (burst.quantity, burst.amount) == (Decimal(1920), Decimal("120.00"))
+
+
+def test_reserved_cluster_terminated_after_its_end_says_nothing_of_refunds() -> None:
+    """CL5: a cluster deleted after its reservation ended (decommissioned) is terminated without detail."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    result = rp.run(
+        [cluster],
+        [Deploy(rp.at("00:00"), "c"), Delete(rp.at("12:00", "04"), "c")],
+        until=rp.at("13:00", "04"),
+    )
+    assert log_of(result)[-1] == (iso("12:00", "04"), "c", "terminated", "CL5", "")
+    assert log_of(result)[0] == (
+        iso("00:00"),
+        "c",
+        "ready",
+        "CL2",
+        "8 GPUs reserved for 1 days, charged in full (upfront); non-refundable",
+    )
+
+
+def test_reservation_paid_from_credits_is_logged_as_such() -> None:
+    """CL2 with P-RESERVE=credits: the ready log names the payment and the ledger is debited."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    result = rp.run(
+        [Account(opening_balance="1000"), cluster],
+        [Deploy(rp.at("00:00"), "c")],
+        until=rp.at("01:00"),
+        policies=Policies(reservation_payment="credits"),
+    )
+    assert "charged in full (credits); non-refundable" in log_of(result)[1][4]
+    (debit,) = [entry for entry in result.ledger if entry.kind == "consumption"]
+    assert (debit.resource, debit.amount, debit.note) == (
+        "c",
+        Decimal(-480),
+        "G reservation of 8 GPUs",
+    )
+    assert result.balance == 520
+
+
+def test_on_demand_cluster_lifecycle_log_and_line() -> None:
+    """CL4: ready, stopped, starting, ready again, GPUs changed and terminated, each logged."""
+    result = rp.run(
+        [rp.ON_DEMAND],
+        [
+            Deploy(rp.at("00:00"), "o"),
+            Stop(rp.at("01:00"), "o"),
+            Start(rp.at("02:00"), "o", ready=False),
+            Ready(rp.at("02:10"), "o"),
+            ScaleGpus(rp.at("03:00"), "o", 16),
+            Delete(rp.at("04:00"), "o"),
+        ],
+    )
+    assert log_of(result) == [
+        (iso("00:00"), "o", "ready", "CL4", "8 GPUs on demand"),
+        (iso("01:00"), "o", "stopped", "CL4", "on-demand compute stops billing"),
+        (iso("02:00"), "o", "starting", "CL4", "not billed until ready"),
+        (iso("02:10"), "o", "ready", "CL4", "8 GPUs on demand"),
+        (iso("03:00"), "o", "GPUs changed", "CL4", "8 -> 16 GPUs"),
+        (iso("04:00"), "o", "terminated", "CL4", ""),
+    ]
+    # 8 GPUs x 60 + 8 x 50 + 16 x 60 minutes.
+    assert lines_of(result) == [
+        (
+            "o",
+            "CL4",
+            "G on-demand GPUs",
+            Decimal(1840),
+            "GPU-minute",
+            Decimal("3.75"),
+            "USD per GPU-hour",
+            Decimal("115.00"),
+            iso("00:00"),
+            iso("04:00"),
+        )
+    ]
+
+
+def test_on_demand_cluster_start_ready_and_provisioning_failure() -> None:
+    """CL4: a ready Start bills again at once; a failed provisioning logs that nothing is charged."""
+    other = InstantCluster("p", gpu_type="G", billing="on-demand", gpus=8)
+    result = rp.run(
+        [rp.ON_DEMAND, other],
+        [
+            Deploy(rp.at("00:00"), "o"),
+            Stop(rp.at("01:00"), "o"),
+            Start(rp.at("02:00"), "o"),
+            Deploy(rp.at("00:00"), "p", ready=False),
+            DeployFailed(rp.at("00:30"), "p"),
+            Delete(rp.at("00:40"), "p"),
+        ],
+        until=rp.at("03:00"),
+    )
+    assert log_of(result) == [
+        (iso("00:00"), "o", "ready", "CL4", "8 GPUs on demand"),
+        (iso("00:00"), "p", "provisioning", "CL4", "not billed until ready"),
+        (iso("00:30"), "p", "provisioning failed", "CL2", "nothing charged"),
+        (iso("00:40"), "p", "terminated", "CL4", ""),
+        (iso("01:00"), "o", "stopped", "CL4", "on-demand compute stops billing"),
+        (iso("02:00"), "o", "started", "CL4", "8 GPUs on demand"),
+    ]
+    assert [(line.resource, line.quantity) for line in result.lines] == [("o", Decimal(960))]
+    assert result.state.status("p") == "deleted"
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        ([Ready(rp.at("00:00"), "o")], ("status", "not deployed", "a provisioning cluster")),
+        ([DeployFailed(rp.at("00:00"), "o")], ("status", "not deployed", "a provisioning cluster")),
+        ([ScaleGpus(rp.at("00:00"), "o", 8)], ("status", "not deployed", "a running cluster")),
+        ([Stop(rp.at("00:00"), "o")], ("status", "not deployed", "a running cluster")),
+        ([Start(rp.at("00:00"), "o")], ("status", "not deployed", "a stopped cluster")),
+        ([Delete(rp.at("00:00"), "o")], ("status", "not deployed", "a cluster not yet deleted")),
+        (
+            [Deploy(rp.at("00:00"), "o"), Deploy(rp.at("01:00"), "o")],
+            ("status", "running", "a cluster not yet provisioned"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "o"), ScaleGpus(rp.at("01:00"), "o", 12)],
+            ("gpus", 12, "a multiple of 8 GPUs (P-GPU-STEP)"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "o"), ScaleGpus(rp.at("01:00"), "o", 4)],
+            ("gpus", 4, "a multiple of 8 GPUs (P-GPU-STEP)"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "o"), ExtendReservation(rp.at("01:00"), "o", 1)],
+            ("resource", "o", "a reserved cluster"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "o"), Requests(rp.at("01:00"), "o")],
+            (
+                "resource",
+                "o",
+                (
+                    "a dedicated endpoint, hosted model or serverless resource for this event; "
+                    "'o' is an InstantCluster"
+                ),
+            ),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "o"), Delete(rp.at("01:00"), "o"), Delete(rp.at("02:00"), "o")],
+            ("status", "deleted", "a cluster not yet deleted"),
+        ),
+    ],
+)
+def test_on_demand_cluster_event_errors(events: list[Event], expected: tuple[object, ...]) -> None:
+    """Each cluster event out of place raises naming the status (or field) and what was expected."""
+    assert error_of([rp.ON_DEMAND], events) == expected
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        (
+            [Deploy(rp.at("00:00"), "c"), Stop(rp.at("01:00"), "c")],
+            (
+                "resource",
+                "c",
+                "an on-demand cluster: a reserved cluster cannot be paused (Delete terminates it)",
+            ),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "c"), Start(rp.at("01:00"), "c")],
+            ("resource", "c", "an on-demand cluster"),
+        ),
+        (
+            [ExtendReservation(rp.at("01:00"), "c", 1)],
+            ("status", "not deployed", "a running reserved cluster"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "c"), ExtendReservation(rp.at("01:00"), "c", 91)],
+            ("days", 91, "an extension of 1 to 90 days"),
+        ),
+    ],
+)
+def test_reserved_cluster_event_errors(events: list[Event], expected: tuple[object, ...]) -> None:
+    """Stop, Start and ExtendReservation on a reserved cluster are checked with precise messages."""
+    assert error_of([rp.RESERVED], events) == expected
+
+
+def test_reservation_extension_of_90_days_is_the_maximum_allowed() -> None:
+    """CL5: 90 days is a valid extension (91 is not, above)."""
+    result = rp.run(
+        [rp.RESERVED],
+        [Deploy(rp.at("00:00"), "c"), ExtendReservation(rp.at("01:00"), "c", 90)],
+        until="2025-11-03T02:00:00Z",
+    )
+    (extension,) = [line for line in result.lines if line.rule == "CL5"]
+    assert extension.quantity == 8 * 90 * 24
+
+
+def test_gpu_step_policy_checks_the_deployed_and_reserved_gpus() -> None:
+    """P-GPU-STEP applies to the cluster's GPUs at provisioning and to its reserved GPUs."""
+    assert error_of(
+        [rp.ON_DEMAND], [Deploy(rp.at("00:00"), "o")], policies=Policies(gpu_step=16)
+    ) == (
+        "gpus",
+        8,
+        "a multiple of 16 GPUs (P-GPU-STEP)",
+    )
+    # Checked when the cluster becomes ready, also after a provisioning delay.
+    assert error_of(
+        [rp.ON_DEMAND],
+        [Deploy(rp.at("00:00"), "o", ready=False), Ready(rp.at("00:10"), "o")],
+        policies=Policies(gpu_step=16),
+    ) == ("gpus", 8, "a multiple of 16 GPUs (P-GPU-STEP)")
+    odd = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=4, duration_days=2
+    )
+    assert error_of([odd], [Deploy(rp.at("00:00"), "c")]) == (
+        "reserved_gpus",
+        4,
+        "a multiple of 8 GPUs (P-GPU-STEP)",
+    )
+
+
+def test_reservation_end_with_credits_stops_the_burst_draw() -> None:
+    """CL5/CR1: at the reservation's end the burst GPUs stop drawing credits; its alert comes 24 h
+    ahead, and the run-out forecast knows the burst stops then."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=1
+    )
+    result = rp.run(
+        [Account(opening_balance="1000"), cluster],
+        [Deploy("2025-11-03T00:00:30Z", "c")],
+        until="2025-11-05T00:00:00Z",
+        policies=NO_ALERTS,
+    )
+    assert log_of(result) == [
+        ("2025-11-03T00:00:30+00:00", "account", "account opened", "CR1", "balance 1000"),
+        (
+            "2025-11-03T00:00:30+00:00",
+            "c",
+            "ready",
+            "CL2",
+            (
+                "8 GPUs reserved for 1 days, charged in full (upfront); non-refundable; "
+                "8 more GPUs burst at on-demand rates"
+            ),
+        ),
+        (
+            "2025-11-03T00:00:30+00:00",
+            "c",
+            "alert",
+            "CL5",
+            "reservation ends at 2025-11-04T00:00:30+00:00; the cluster will be decommissioned",
+        ),
+        # No run-out forecast: at $30/h the $1000 would last past 4 Nov 12:40, but the burst
+        # stops at the reservation's end, a known step of the forecast (CR6, issue 11).
+        ("2025-11-04T00:00:30+00:00", "c", "decommissioned", "CL5", "the reservation ended"),
+    ]
+    assert [(e.at_micros, e.amount, e.note) for e in result.ledger] == [
+        (1762128030000000, Decimal(1000), ""),
+        (1762214430000000, Decimal("-720.00"), "running"),
+    ]
+    assert result.balance == 280
+
+
+def test_restarted_on_demand_cluster_keeps_its_gpu_count() -> None:
+    """CL4: a stopped on-demand cluster starts again with the GPUs it had, not the initial count."""
+    result = rp.run(
+        [rp.ON_DEMAND],
+        [
+            Deploy(rp.at("00:00"), "o"),
+            ScaleGpus(rp.at("01:00"), "o", 16),
+            Stop(rp.at("02:00"), "o"),
+            Start(rp.at("03:00"), "o"),
+            Delete(rp.at("04:00"), "o"),
+        ],
+        until=rp.at("05:00"),
+    )
+    assert [e.detail for e in result.log] == [
+        "8 GPUs on demand",
+        "8 -> 16 GPUs",
+        "on-demand compute stops billing",
+        "16 GPUs on demand",
+        "",
+    ]
+    (line,) = result.lines
+    assert (line.quantity, line.amount) == (Decimal(8 * 60 + 16 * 60 + 16 * 60), Decimal("150.00"))
+
+
+def test_reserved_cluster_deleted_while_provisioning_is_never_charged() -> None:
+    """CL2/CL5: a reservation terminated before it was ready costs nothing and reprices no volume."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    attached = StorageVolume("v", size_tib=2, cluster="c")
+    result = rp.run(
+        [cluster, attached],
+        [
+            Deploy(rp.at("00:00"), "v"),
+            Deploy(rp.at("01:00"), "c", ready=False),
+            Delete(rp.at("02:00"), "c"),
+        ],
+        until=rp.at("05:00"),
+        catalog=LATE_RESERVED_STORAGE,
+    )
+    assert log_of(result) == [
+        (iso("00:00"), "v", "created", "ST1", "2 TiB, on-demand"),
+        (iso("01:00"), "c", "provisioning", "CL2", "not billed until ready"),
+        (iso("02:00"), "c", "terminated", "CL5", ""),
+    ]
+    assert [(line.resource, line.amount) for line in result.lines] == [("v", Decimal("2.50"))]

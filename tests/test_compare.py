@@ -58,7 +58,7 @@ from together_billing.compare import (
 )
 from together_billing.money import EXACT_CONTEXT, round_to_cents
 from together_billing.scenario import Scenario
-from together_billing.strategies import GeneratedScenario, scenarios
+from together_billing.strategies import scenarios
 from together_billing.time import MICROS_PER_HOUR, MICROS_PER_MINUTE, from_micros, to_micros
 
 E = "2025-01-01T00:00:00Z"
@@ -95,17 +95,6 @@ def busy() -> Scenario:
         ],
         until=at("16:00"),
         catalog=CATALOG,
-    )
-
-
-def from_generated(generated: GeneratedScenario) -> Scenario:
-    return Scenario(
-        resources=generated.resources,
-        events=generated.events,
-        until=generated.until,
-        start=generated.start,
-        catalog=generated.catalog,
-        policies=generated.policies,
     )
 
 
@@ -146,11 +135,9 @@ def test_fork_without_changes_diffs_to_nothing() -> None:
 
 @settings(max_examples=30)
 @given(scenarios(max_events=8), st.integers(0, 10**6))
-def test_property_fork_without_changes_diffs_to_nothing(
-    generated: GeneratedScenario, share: int
-) -> None:
+def test_property_fork_without_changes_diffs_to_nothing(generated: Scenario, share: int) -> None:
     """Any generated scenario forked at any instant with no changes (or only no-op ones) compares empty."""
-    scenario = from_generated(generated)
+    scenario = generated
     first, last = to_micros(generated.start), to_micros(generated.until)
     when = from_micros(first + (last - first) * share // 10**6)
     assert compare(scenario, fork(scenario, when)).is_empty

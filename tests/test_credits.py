@@ -12,7 +12,10 @@ import signal
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal, localcontext
 
+import pendulum
 import pytest
+from tests import replays as rp
+from tests.replays import CHAT, EP0, LEGACY, LIFECYCLE_CATALOG, NO_ALERTS, ON_DEMAND, error_of
 
 from together_billing import (
     EDITIONS,
@@ -22,11 +25,11 @@ from together_billing import (
     Category,
     ClusterPrice,
     DedicatedEndpoint,
+    Delete,
     Deploy,
     Event,
     FineTunedHosting,
     FineTuningJob,
-    FineTuningPrice,
     Grant,
     HardwarePrice,
     InstantCluster,
@@ -39,13 +42,13 @@ from together_billing import (
     Purchase,
     Requests,
     Resource,
+    ScaleGpus,
     ScaleReplicas,
     ServerlessPrice,
     ServerlessUsage,
     SimulationResult,
     Start,
     Stop,
-    StoragePrice,
     StorageVolume,
     TokenUsage,
     simulate,
@@ -58,17 +61,7 @@ from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micr
 E = "2025-01-01T00:00:00Z"
 DAY = "2025-11-03"
 M = 1_000_000
-CATALOG = Catalog(
-    [
-        HardwarePrice("1x_g", "6", E),  # 0.10 per replica-minute
-        HardwarePrice("1x_s", "7", E),  # crossings that are not whole microseconds
-        ServerlessPrice("chat", "0.20", "0.60", E),
-        ClusterPrice("G", "reserved", "2", E),
-        ClusterPrice("G", "on-demand", "3", E),
-        StoragePrice("on-demand", "0.5", E),
-        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.50", effective_from=E),
-    ]
-)
+CATALOG = LIFECYCLE_CATALOG
 PREPAID = Policies.for_edition("2026")
 POSTPAID = Policies.for_edition("2025-11")
 TAIL = "rest of the started"
@@ -347,9 +340,10 @@ def test_CR1_ledger_entries_add_up_to_the_balance() -> None:
     result = run(
         [endpoint(hardware="1x_s"), Account(opening_balance=100)],
         [Deploy(at("00:00"), "ep")],
-        until=at("14:00"),
+        until=at("15:00"),
     )
-    assert any(e.at_micros % M for e in result.ledger)  # a draw at an uneven crossing
+    # A draw booked at an uneven instant: the run-out stops the endpoint (CR8) at 14:17:08.57.
+    assert any(e.at_micros % M for e in result.ledger)
     total = Decimal(0)
     with localcontext(Context(prec=400)):
         for entry in result.ledger:
@@ -1297,3 +1291,685 @@ def test_CR2_purchase_and_charge_at_one_instant_are_netted_before_the_engine_rea
     assert not [e for e in result.log if e.action == "credits restored"]
     assert result.balance == -1
     assert any(line.resource == "s" and line.amount == Decimal("6.00") for line in result.lines)
+
+
+# -- Log and ledger of the credit rules (CR1-CR8), pinned down by mutation testing (docs/mutation.md) --
+
+
+def test_exhaustion_and_restoration_log_of_every_kind_of_resource() -> None:
+    """CR1-CR8: alerts, exhaustion, suspension, refusals, restoration and decommissioning, in order and in full.
+
+    $10 opening balance, a $6/h rp.endpoint, 8 GPUs at $3.75/h and 2 TiB at $0.25/h: $36.50
+    per hour, so $5 is reached after 493.150685 s, $0 after twice that and the -$100
+    floor after 110/36.5 h.
+    """
+    volume = StorageVolume("v", size_tib=2)
+    result = rp.run(
+        [Account(opening_balance="10"), ON_DEMAND, volume, EP0, CHAT],
+        [
+            Deploy(rp.at("00:00"), "o"),
+            Deploy(rp.at("00:00"), "v"),
+            Deploy(rp.at("00:00"), "ep"),
+            Stop(rp.at("06:00"), "o"),
+            Start(rp.at("06:30"), "ep"),
+            TokenUsage(rp.at("06:40"), "s", input_tokens=5),
+            Purchase(rp.at("07:00"), "account", "200"),
+            Delete(rp.at("08:00"), "v"),
+        ],
+        until="2025-11-20T00:00:00Z",
+        policies=Policies(alert_thresholds=["5", "0"], **LEGACY),
+    )
+    exhausted = "2025-11-03T03:00:49.315069+00:00"
+    again = "2025-11-03T13:38:47+00:00"
+    assert rp.log_of(result) == [
+        (rp.iso("00:00"), "account", "account opened", "CR1", "balance 10"),
+        (rp.iso("00:00"), "ep", "deployed", "DE2", ""),
+        (rp.iso("00:00"), "o", "ready", "CL4", "8 GPUs on demand"),
+        (rp.iso("00:00"), "v", "created", "ST1", "2 TiB, on-demand"),
+        # Decided after the instant's last event, at the rate of all three.
+        (
+            rp.iso("00:00"),
+            "account",
+            "alert",
+            "CR6",
+            f"credits forecast to run out at {exhausted} at the current rate",
+        ),
+        (
+            "2025-11-03T00:08:13.150685+00:00",
+            "account",
+            "alert",
+            "CR6",
+            "balance 5.00 USD is at or below 5",
+        ),
+        (
+            "2025-11-03T00:16:26.301370+00:00",
+            "account",
+            "alert",
+            "CR6",
+            "balance 0.00 USD is at or below 0",
+        ),
+        (
+            exhausted,
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance -100.00 USD reached the floor -100 (P-FLOOR)",
+        ),
+        (exhausted, "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (exhausted, "ep", "stopped", "CR8", ""),
+        (
+            exhausted,
+            "o",
+            "paused",
+            "CR4",
+            "decommissioned unless credits are restored within 72 h (P-GRACE-COMPUTE)",
+        ),
+        (
+            exhausted,
+            "v",
+            "access revoked",
+            "CR5",
+            "data deleted unless credits are restored within 168 h (P-GRACE-STORAGE)",
+        ),
+        (rp.iso("06:00"), "o", "stop ignored", "CR4", "paused: credits ran out"),
+        (rp.iso("06:30"), "ep", "start refused", "CR8", "API access is suspended"),
+        (rp.iso("06:40"), "s", "requests refused", "CR8", "API access is suspended"),
+        (rp.iso("07:00"), "account", "credits purchased", "CR1", "200 USD"),
+        (rp.iso("07:00"), "account", "credits restored", "CR7", "API access resumed"),
+        (rp.iso("07:00"), "o", "resumed", "CR7", "8 GPUs on demand"),
+        (rp.iso("07:00"), "v", "access restored", "CR7", ""),
+        (
+            rp.iso("07:00"),
+            "account",
+            "alert",
+            "CR6",
+            "credits forecast to run out at 2025-11-03T13:33:13.770492+00:00 at the current rate",
+        ),
+        (rp.iso("08:00"), "v", "deleted", "ST1", ""),
+        (
+            "2025-11-03T10:08:47+00:00",
+            "account",
+            "alert",
+            "CR6",
+            "balance 5.00 USD is at or below 5",
+        ),
+        (
+            "2025-11-03T10:18:47+00:00",
+            "account",
+            "alert",
+            "CR6",
+            "balance 0.00 USD is at or below 0",
+        ),
+        (
+            again,
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance -100.00 USD reached the floor -100 (P-FLOOR)",
+        ),
+        (again, "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (
+            again,
+            "o",
+            "paused",
+            "CR4",
+            "decommissioned unless credits are restored within 72 h (P-GRACE-COMPUTE)",
+        ),
+        (
+            "2025-11-05T13:38:47+00:00",
+            "o",
+            "alert",
+            "CR6",
+            "the paused cluster will be decommissioned in 24 h unless credits are restored (CR4)",
+        ),
+        (
+            "2025-11-06T13:38:47+00:00",
+            "o",
+            "decommissioned",
+            "CR4",
+            "credits were not restored",
+        ),
+    ]
+    assert [(line.resource, line.quantity, line.amount) for line in result.lines] == [
+        ("ep", Decimal(181), Decimal("18.10")),
+        ("o", Decimal(4640), Decimal("290.00")),
+        ("v", Decimal(482), Decimal("2.01")),
+    ]
+    assert result.credits == {
+        "purchased": Decimal(210),
+        "granted": Decimal(0),
+        "consumed": Decimal("310.108333333333"),
+        "expired": Decimal(0),
+        "remaining": Decimal("-100.108333333333"),
+    }
+    # The rest of each started minute is drawn at the instant units stop (G3).
+    tails = [(e.resource, e.note) for e in result.ledger if e.note.startswith("rest of")]
+    assert tails == [
+        ("ep", "rest of the started minute (G3)"),
+        ("o", "rest of the started minute (G3)"),
+        ("v", "rest of the started minute (G3)"),
+        ("o", "rest of the started minute (G3)"),
+    ]
+    assert result.state.status("o") == "decommissioned"
+    assert result.state.status("ep") == "stopped"
+
+
+def test_revoked_volume_data_is_deleted_after_the_grace_period() -> None:
+    """CR5/CR6: the grace alert comes P-ALERT-LEAD hours before the data is deleted; a later Delete is ignored."""
+    volume = StorageVolume("v", size_tib=4)
+    result = rp.run(
+        [Account(opening_balance="5"), volume],
+        [Deploy(rp.at("00:00"), "v"), Delete(rp.at("00:00", "10"), "v")],
+        until="2025-11-11T00:00:00Z",
+        policies=Policies(
+            alert_thresholds=[],
+            credit_floor=0,
+            grace_storage_hours=48,
+            alert_lead_hours=12,
+            revoked_storage_bills=False,
+        ),
+    )
+    assert rp.log_of(result) == [
+        (rp.iso("00:00"), "account", "account opened", "CR1", "balance 5"),
+        (rp.iso("00:00"), "v", "created", "ST1", "4 TiB, on-demand"),
+        (
+            rp.iso("00:00"),
+            "account",
+            "alert",
+            "CR6",
+            "credits forecast to run out at 2025-11-03T05:00:00+00:00 at the current rate",
+        ),
+        (
+            rp.iso("05:00"),
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance 0.00 USD reached the floor 0 (P-FLOOR)",
+        ),
+        (rp.iso("05:00"), "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (
+            rp.iso("05:00"),
+            "v",
+            "access revoked",
+            "CR5",
+            "data deleted unless credits are restored within 48 h (P-GRACE-STORAGE)",
+        ),
+        (
+            rp.iso("17:00", "04"),
+            "v",
+            "alert",
+            "CR6",
+            "the volume's data will be deleted in 12 h unless credits are restored (CR5)",
+        ),
+        (rp.iso("05:00", "05"), "v", "data deleted", "CR5", "credits were not restored"),
+        (rp.iso("00:00", "10"), "v", "delete ignored", "CR5", "its data was already deleted"),
+    ]
+    assert [(line.quantity, line.amount) for line in result.lines] == [
+        (Decimal(1200), Decimal("5.00"))
+    ]
+    assert result.state.status("v") == "deleted"
+
+
+def test_exhaustion_with_a_reserved_cluster_and_a_paused_cluster_that_bills() -> None:
+    """CR3/CR4: burst is decommissioned and new burst refused; P-PAUSED-BILLS keeps a paused cluster billing."""
+    reserved = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=30
+    )
+    result = rp.run(
+        [Account(opening_balance="40"), reserved, ON_DEMAND],
+        [
+            Deploy(rp.at("00:00"), "c"),
+            Deploy(rp.at("00:00"), "o"),
+            ScaleGpus(rp.at("05:00"), "c", 24),
+            ScaleGpus(rp.at("06:00"), "c", 8),
+        ],
+        until=rp.at("07:00"),
+        policies=Policies(alert_thresholds=[], credit_floor=0, paused_cluster_bills=True),
+    )
+    assert rp.log_of(result)[4:] == [
+        (
+            rp.iso("00:40"),
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance 0.00 USD reached the floor 0 (P-FLOOR)",
+        ),
+        (rp.iso("00:40"), "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (
+            rp.iso("00:40"),
+            "c",
+            "burst capacity decommissioned",
+            "CR3",
+            "back to the 8 reserved GPUs, which run to the reservation's end",
+        ),
+        (
+            rp.iso("00:40"),
+            "o",
+            "paused",
+            "CR4",
+            "decommissioned unless credits are restored within 72 h (P-GRACE-COMPUTE)",
+        ),
+        (rp.iso("05:00"), "c", "scale refused", "CR3", "credits exhausted: no on-demand capacity"),
+        (
+            rp.iso("06:00"),
+            "c",
+            "GPUs changed",
+            "CL3",
+            "8 -> 8 GPUs (8 reserved, 0 burst at on-demand rates)",
+        ),
+    ]
+    assert [(line.rule, line.quantity, line.amount) for line in result.lines] == [
+        ("CL2", Decimal(5760), Decimal("14400.00")),
+        ("CL3", Decimal(320), Decimal("20.00")),
+        # The paused cluster keeps billing (P-PAUSED-BILLS): 7 hours of 8 GPUs.
+        ("CL4", Decimal(3360), Decimal("210.00")),
+    ]
+    assert result.state.status("o") == "paused"
+
+
+def test_exhaustion_without_suspension_keeps_endpoints_and_serverless_running() -> None:
+    """P-EXHAUST off: no suspension, the endpoint keeps running and usage is billed; revoked storage can bill."""
+    volume = StorageVolume("v", size_tib=4)
+    result = rp.run(
+        [Account(opening_balance="1"), EP0, CHAT, volume],
+        [
+            Deploy(rp.at("00:00"), "ep"),
+            Deploy(rp.at("00:00"), "v"),
+            TokenUsage(rp.at("02:00"), "s", 10**6),
+        ],
+        until=rp.at("03:00"),
+        policies=Policies(
+            alert_thresholds=[],
+            credit_floor=0,
+            exhaustion_suspends_api=False,
+            revoked_storage_bills=True,
+        ),
+    )
+    assert [entry.action for entry in result.log] == [
+        "account opened",
+        "deployed",
+        "created",
+        "alert",
+        "credits exhausted",
+        "access revoked",
+    ]
+    assert [(line.resource, line.amount) for line in result.lines] == [
+        ("s", Decimal("1.00")),
+        ("ep", Decimal("18.00")),
+        ("v", Decimal("3.00")),
+    ]
+    assert result.state.status("ep") == "running"
+    assert result.state.status("v") == "access revoked"
+
+
+def test_grants_purchases_and_expiry_are_logged() -> None:
+    """CR1: a grant names its expiry, a purchase its amount; expired promotional credits are logged."""
+    result = rp.run(
+        [Account(opening_balance="10")],
+        [
+            Grant(rp.at("01:00"), "account", "20", expires=rp.at("05:00")),
+            Grant(rp.at("02:00"), "account", "3"),
+            Purchase(rp.at("03:00"), "account", "5"),
+        ],
+    )
+    assert rp.log_of(result) == [
+        (rp.iso("01:00"), "account", "account opened", "CR1", "balance 10"),
+        (
+            rp.iso("01:00"),
+            "account",
+            "credits granted",
+            "CR1",
+            f"20 USD, expiring {rp.iso('05:00')}",
+        ),
+        (rp.iso("02:00"), "account", "credits granted", "CR1", "3 USD"),
+        (rp.iso("03:00"), "account", "credits purchased", "CR1", "5 USD"),
+        (rp.iso("05:00"), "account", "promotional credits expired", "CR1", ""),
+    ]
+    assert result.credits == {
+        "purchased": Decimal(15),
+        "granted": Decimal(23),
+        "consumed": Decimal(0),
+        "expired": Decimal(20),
+        "remaining": Decimal(18),
+    }
+    assert result.balance == 18
+    assert str(result.credits["expired"]) == "20"
+
+
+def test_opening_debt_is_consumed_and_alerted() -> None:
+    """CR1: a negative opening balance is an 'opening debt' consumption; the $10 default alert fires at once."""
+    result = rp.run([Account(opening_balance="-20")], [], start=rp.at("00:00"))
+    assert rp.log_of(result) == [
+        (rp.iso("00:00"), "account", "account opened", "CR1", "balance -20"),
+        (rp.iso("00:00"), "account", "alert", "CR6", "balance -20.00 USD is at or below 10"),
+    ]
+    (debt,) = result.ledger
+    assert (debt.kind, debt.amount, debt.resource, debt.note) == (
+        "consumption",
+        Decimal(-20),
+        "account",
+        "opening debt",
+    )
+
+
+@pytest.mark.parametrize(
+    ("recharge", "expected"),
+    [
+        (
+            AutoRecharge(mode="increment", threshold="10", amount="2"),
+            [
+                ("2025-11-03T00:20:00.000001+00:00", "5 USD (increment)"),
+                ("2025-11-03T01:10:00.000001+00:00", "5 USD (increment)"),
+            ],
+        ),
+        (
+            AutoRecharge(mode="top-up", threshold="10", target="30"),
+            [("2025-11-03T00:20:00.000001+00:00", "20.01 USD (top-up)")],
+        ),
+    ],
+)
+def test_auto_recharge_buys_at_least_the_minimum_below_the_threshold(
+    recharge: AutoRecharge, expected: list[tuple[str, str]]
+) -> None:
+    """CR1/P-MIN-BUY: a recharge fires the microsecond the balance goes below its threshold, never under $5."""
+    result = rp.run(
+        [Account(opening_balance="12", auto_recharge=recharge), EP0],
+        [Deploy(rp.at("00:00"), "ep"), Stop(rp.at("02:00"), "ep")],
+    )
+    # The $10 alert fires the moment the balance reaches the threshold, the recharge a
+    # microsecond later, when it is below.
+    assert ("2025-11-03T00:20:00+00:00", "balance 10.00 USD is at or below 10") in [
+        (when, detail) for when, _, action, _, detail in rp.log_of(result) if action == "alert"
+    ]
+    recharges = [
+        (at_, detail)
+        for at_, _, action, _, detail in rp.log_of(result)
+        if action == "auto-recharge"
+    ]
+    assert recharges == expected
+    assert all(
+        (entry.resource, entry.rule) == ("account", "CR1")
+        for entry in result.log
+        if entry.action == "auto-recharge"
+    )
+
+
+@pytest.mark.parametrize(
+    ("resources", "events", "expected"),
+    [
+        (
+            [Account(opening_balance="10")],
+            [Purchase(rp.at("00:00"), "account", "4.99")],
+            ("amount", Decimal("4.99"), "at least 5 (P-MIN-BUY)"),
+        ),
+        (
+            [Account(opening_balance="10")],
+            [Purchase(rp.at("00:00"), "other", "10")],
+            ("resource", "other", "the replay's Account (account)"),
+        ),
+        (
+            [],
+            [Purchase(rp.at("00:00"), "account", "10")],
+            ("resource", "account", "the replay's Account (no Account)"),
+        ),
+        (
+            [Account(opening_balance="10")],
+            [Grant(rp.at("00:00"), "other", "10")],
+            ("resource", "other", "the replay's Account (account)"),
+        ),
+    ],
+)
+def test_credit_event_errors(
+    resources: list[Resource | Account], events: list[Event], expected: tuple[object, ...]
+) -> None:
+    """Purchases below P-MIN-BUY and credit events for another account raise precisely."""
+    assert error_of(resources, events) == expected
+
+
+def test_purchase_of_exactly_the_minimum_is_accepted() -> None:
+    """P-MIN-BUY: $5 is enough."""
+    result = rp.run([Account()], [Purchase(rp.at("00:00"), "account", "5")])
+    assert result.balance == 5
+
+
+def test_grant_must_expire_after_it_is_given() -> None:
+    """A grant expiring at its own instant is refused, naming the grant's instant."""
+    grant = Grant(rp.at("01:00"), "account", "10", expires=rp.at("01:00"))
+    with pytest.raises(InvalidTimeline) as info:
+        rp.run([Account()], [grant])
+    assert info.value.event is grant
+    assert (info.value.field, info.value.value) == ("expires", grant.expires)
+    assert info.value.expected == "an instant after 2025-11-03T01:00:00+00:00"
+
+
+def test_one_account_per_replay() -> None:
+    """Two different Accounts are refused; the same one given twice is accepted."""
+    first = Account(opening_balance="10")
+    other = Account(opening_balance="11")
+    with pytest.raises(InvalidArgument) as info:
+        rp.run([first, other], [])
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "resources",
+        other,
+        "one Account per replay (the account's credits)",
+    )
+    result = rp.run(
+        [first, Account(opening_balance="10")], [], start=rp.at("00:00"), policies=NO_ALERTS
+    )
+    assert [entry.action for entry in result.log] == ["account opened"]
+
+
+def test_draws_are_booked_and_applied_per_month() -> None:
+    """IN3: a draw spanning a month boundary is split, and each invoice applies its own month's credits."""
+    result = rp.run(
+        [Account(opening_balance="10"), EP0],
+        [Deploy("2025-11-30T23:00:00Z", "ep"), Stop("2025-12-01T03:00:00Z", "ep")],
+        until="2025-12-02T00:00:00Z",
+        policies=NO_ALERTS,
+    )
+    assert [
+        (i.period.label, i.total.amount, i.credits_applied.amount, i.amount_due.amount)
+        for i in result.invoices
+    ] == [
+        ("2025-11", Decimal("6.00"), Decimal("6.00"), Decimal("0.00")),
+        ("2025-12", Decimal("18.00"), Decimal("4.00"), Decimal("14.00")),
+    ]
+    assert [
+        (e.kind, e.amount, e.balance, e.from_credits, e.since_micros) for e in result.ledger
+    ] == [
+        ("purchase", Decimal(10), Decimal(10), Decimal(0), None),
+        ("consumption", Decimal(-6), Decimal(4), Decimal(6), 1764543600000000),
+        ("consumption", Decimal(-18), Decimal(-14), Decimal(4), 1764547200000000),
+    ]
+    assert result.ledger[2].at_micros == 1764558000000000
+
+
+def test_credit_figures_are_plain_decimals() -> None:
+    """The credits summary gives whole amounts without an exponent (100, not 1E+2)."""
+    result = rp.run([Account(opening_balance="-100")], [], start=rp.at("00:00"), policies=NO_ALERTS)
+    assert result.credits is not None
+    assert {name: str(value) for name, value in result.credits.items()} == {
+        "purchased": "0",
+        "granted": "0",
+        "consumed": "100",
+        "expired": "0",
+        "remaining": "-100",
+    }
+    assert result.to_dict()["credits"]["remaining"] == "-100.00"
+    # A debt under half a cent shows as 0.00, never -0.00.
+    tiny = rp.run([Account(opening_balance="-0.004")], [], start=rp.at("00:00"), policies=NO_ALERTS)
+    assert tiny.to_dict()["credits"]["remaining"] == "0.00"
+
+
+def test_credit_checks_follow_catalog_price_changes_and_the_forecast_lead() -> None:
+    """CR2/CR6/G4: the forecast alert comes P-ALERT-LEAD hours ahead; a catalog price rise moves exhaustion earlier."""
+    catalog = rp.CATALOG.with_entries(HardwarePrice("1x_g", "12", rp.at("01:00")))
+    result = rp.run(
+        [Account(opening_balance="10"), EP0],
+        [Deploy(rp.at("00:00"), "ep")],
+        until=rp.at("03:00"),
+        catalog=catalog,
+        policies=Policies(alert_thresholds=["5"], credit_floor=0, alert_lead_hours=1),
+    )
+    assert rp.log_of(result) == [
+        (rp.iso("00:00"), "account", "account opened", "CR1", "balance 10"),
+        (rp.iso("00:00"), "ep", "deployed", "DE2", ""),
+        # At $6/h the $10 last until 01:40: warned one hour ahead.
+        (
+            rp.iso("00:40"),
+            "account",
+            "alert",
+            "CR6",
+            f"credits forecast to run out at {rp.iso('01:40')} at the current rate",
+        ),
+        (rp.iso("00:50"), "account", "alert", "CR6", "balance 5.00 USD is at or below 5"),
+        # From 01:00 the rate is $12/h: the remaining $4 last 20 minutes.
+        (
+            rp.iso("01:20"),
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance 0.00 USD reached the floor 0 (P-FLOOR)",
+        ),
+        (rp.iso("01:20"), "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (rp.iso("01:20"), "ep", "stopped", "CR8", ""),
+    ]
+    # One booking when the endpoint stops: 60 minutes at $6/h and 20 at $12/h.
+    assert [(e.at_micros - 1762128000000000, e.amount) for e in result.ledger] == [
+        (0, Decimal(10)),
+        (80 * 60_000_000, Decimal(-10)),
+    ]
+    assert [(line.rate, line.quantity) for line in result.lines] == [
+        (Decimal(6), Decimal(60)),
+        (Decimal(12), Decimal(20)),
+    ]
+
+
+def test_a_balance_exactly_at_a_threshold_alerts_once() -> None:
+    """CR6: a balance equal to the threshold is 'at or below' it; it alerts once, however many checks follow."""
+    result = rp.run(
+        [Account(opening_balance="10"), CHAT],
+        [TokenUsage(rp.at("01:00"), "s"), TokenUsage(rp.at("02:00"), "s")],
+        start=rp.at("00:00"),
+        until=rp.at("03:00"),
+    )
+    assert rp.log_of(result) == [
+        (rp.iso("00:00"), "account", "account opened", "CR1", "balance 10"),
+        (rp.iso("00:00"), "account", "alert", "CR6", "balance 10.00 USD is at or below 10"),
+    ]
+
+
+def test_a_balance_exactly_at_the_floor_is_exhausted_and_stays_so() -> None:
+    """CR2/CR6: a balance equal to the floor is exhausted at once; a threshold at the floor never alerts."""
+    result = rp.run(
+        [Account(opening_balance="0"), CHAT],
+        [TokenUsage(rp.at("01:00"), "s"), TokenUsage(rp.at("02:00"), "s")],
+        start=rp.at("00:00"),
+        until=rp.at("03:00"),
+        policies=Policies(credit_floor=0, alert_thresholds=["0", "-5"]),
+    )
+    assert rp.log_of(result) == [
+        (rp.iso("00:00"), "account", "account opened", "CR1", "balance 0"),
+        (
+            rp.iso("00:00"),
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance 0.00 USD reached the floor 0 (P-FLOOR)",
+        ),
+        (rp.iso("00:00"), "account", "API access suspended", "CR8", "P-EXHAUST"),
+        (rp.iso("01:00"), "s", "requests refused", "CR8", "API access is suspended"),
+        (rp.iso("02:00"), "s", "requests refused", "CR8", "API access is suspended"),
+    ]
+    # A zero opening balance is neither a purchase nor a debt.
+    assert result.ledger == ()
+
+
+def test_a_running_balance_at_a_threshold_plans_no_extra_check() -> None:
+    """CR6: a balance exactly at a threshold is not 'above' it: no crossing is planned for it."""
+    result = rp.run(
+        [Account(opening_balance="10"), EP0],
+        [Deploy(rp.at("00:00"), "ep"), Stop(rp.at("01:00"), "ep")],
+        until=rp.at("02:00"),
+    )
+    assert [(e.at_micros - 1762128000000000, e.amount) for e in result.ledger] == [
+        (0, Decimal(10)),
+        (3_600_000_000, Decimal(-6)),
+    ]
+    assert [e.detail for e in result.log if e.action == "alert"] == [
+        "balance 10.00 USD is at or below 10",
+        "credits forecast to run out at 2025-11-03T18:20:00+00:00 at the current rate",
+    ]
+
+
+def test_exhaustion_skips_stopped_clusters_and_deleted_volumes_but_not_later_ones() -> None:
+    """CR4/CR5: a stopped cluster or deleted volume is left alone; the running ones after it are paused or revoked."""
+    stopped = InstantCluster("a", gpu_type="G", billing="on-demand", gpus=8)
+    running = InstantCluster("b", gpu_type="G", billing="on-demand", gpus=8)
+    deleted, kept = StorageVolume("u", size_tib=1), StorageVolume("w", size_tib=1)
+    result = rp.run(
+        [Account(opening_balance="5"), stopped, running, deleted, kept],
+        [
+            Deploy(rp.at("00:00"), "a"),
+            Stop(rp.at("00:01"), "a"),
+            Deploy(rp.at("00:00"), "b"),
+            Deploy(rp.at("00:00"), "u"),
+            Delete(rp.at("00:01"), "u"),
+            Deploy(rp.at("00:00"), "w"),
+        ],
+        until=rp.at("01:00"),
+        policies=Policies(alert_thresholds=[], credit_floor=0),
+    )
+    exhausted = "2025-11-03T00:08:55.041323+00:00"
+    assert [(e.resource, e.action) for e in result.log if e.at.isoformat() == exhausted] == [
+        ("account", "credits exhausted"),
+        ("account", "API access suspended"),
+        ("b", "paused"),
+        ("w", "access revoked"),
+    ]
+    assert {name: result.state.status(name) for name in "abuw"} == {
+        "a": "stopped",
+        "b": "paused",
+        "u": "deleted",
+        "w": "access revoked",
+    }
+
+
+def test_credits_applied_are_zero_without_consumption() -> None:
+    """IN3: an invoice of a replay with credits but no consumption applies no credits."""
+    result = rp.run(
+        [Account(opening_balance="10")],
+        [Purchase(rp.at("01:00"), "account", "5")],
+        start="2025-10-31T00:00:00Z",
+        until=rp.at("02:00"),
+        policies=NO_ALERTS,
+    )
+    assert [(i.period.label, i.credits_applied.amount) for i in result.invoices] == [
+        ("2025-10", Decimal("0.00")),
+        ("2025-11", Decimal("0.00")),
+    ]
+
+
+def test_superseded_credit_checks_do_not_run() -> None:
+    """CR2: a credit check planned before a later event changed the rate is dropped: no draw at its instant."""
+    result = rp.run(
+        [Account(opening_balance="10"), rp.endpoint("a"), rp.endpoint("b")],
+        [Deploy(rp.at("00:00"), "a"), Deploy(rp.at("00:30"), "b")],
+        until=rp.at("03:00"),
+        policies=Policies(alert_thresholds=[], credit_floor=0, exhaustion_suspends_api=False),
+    )
+    # Alone, a would have exhausted the credits at 01:40; with b from 00:30 they run out at
+    # 01:05, and nothing happens at 01:40. (Draws are booked at the end: nothing stops.)
+    assert [(e.at_micros - 1762128000000000, e.amount, e.resource) for e in result.ledger] == [
+        (0, Decimal(10), ""),
+        (180 * 60_000_000, Decimal(-18), "a"),
+        (180 * 60_000_000, Decimal(-15), "b"),
+    ]
+    exhausted = [e.at for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == [pendulum.parse(rp.iso("01:05"))]
+    assert not [e for e in result.log if e.at == pendulum.parse(rp.iso("01:40"))]
+    assert [e.action for e in result.log if e.resource == "account"] == [
+        "account opened",
+        "alert",
+        "credits exhausted",
+    ]

@@ -1,4 +1,4 @@
-"""Tests of :mod:`together_billing.engine`: validation, atomicity, continuation, batches, determinism."""
+"""The replay itself (:mod:`together_billing.engine`): validation, atomicity, continuation, determinism, metering, invoicing and the order of events."""
 
 from __future__ import annotations
 
@@ -6,18 +6,33 @@ import json
 from decimal import Decimal
 
 import pytest
+from tests.replays import (
+    CATALOG,
+    CHAT,
+    EP0,
+    NO_ALERTS,
+    ON_DEMAND,
+    E,
+    at,
+    endpoint,
+    iso,
+    log_of,
+    run,
+)
 
 from together_billing import (
+    Account,
     Catalog,
+    ClusterPrice,
     DedicatedEndpoint,
     Deploy,
     FineTuningJob,
-    FineTuningPrice,
     HardwarePrice,
+    InstantCluster,
     InvalidArgument,
     InvalidTimeline,
-    InvoiceLine,
     JobCompleted,
+    MeteringGrain,
     Money,
     Policies,
     PriceChange,
@@ -28,22 +43,14 @@ from together_billing import (
     Simulator,
     Start,
     Stop,
+    StorageVolume,
     TokenUsage,
     TokenUsageBatch,
     UnknownPrice,
     simulate,
 )
 
-E = "2025-01-01T00:00:00Z"
-CATALOG = Catalog(
-    [
-        HardwarePrice("1x_g", "6", E),
-        ServerlessPrice("chat", "1", "2", E, cached_input="0.5", batch_discount="0.5"),
-        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.5", effective_from=E),
-    ]
-)
 EP = DedicatedEndpoint("ep", model="m", hardware="1x_g", max_replicas=2)
-CHAT = ServerlessUsage("s", model="chat")
 UNTIL = "2025-11-10T00:00:00Z"
 
 
@@ -248,63 +255,6 @@ class TestContinuation:
         assert again.total == Money("12.00")
 
 
-class TestTokenUsageBatch:
-    def _compare(self, batch: TokenUsageBatch, others: list[object]) -> None:
-        kwargs = {"until": "2025-11-03T00:00:00Z", "start": "2025-10-30T00:00:00Z"}
-        with_batch = sim().run([CHAT], [batch, *others], **kwargs)  # type: ignore[list-item, arg-type]
-        with_records = sim().run([CHAT], [*batch.records(), *others], **kwargs)  # type: ignore[list-item, arg-type]
-        assert with_batch.total == with_records.total
-
-        def summary(lines: tuple[InvoiceLine, ...]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
-            return sorted((x.description, x.rate, x.quantity, x.amount_exact) for x in lines)
-
-        for a, b in zip(with_batch.invoices, with_records.invoices, strict=True):
-            assert summary(a.lines) == summary(b.lines)
-        assert with_batch.to_dict()["invoices"] == with_records.to_dict()["invoices"]
-
-    def test_batch_equals_single_records_simple(self) -> None:
-        """A batch in one period with one price bills exactly like its single records."""
-        batch = TokenUsageBatch(
-            "s",
-            ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z", "2025-11-01T01:00:00Z"],
-            [10, 20, 30],
-            [1, 2, 3],
-            [5, 0, 30],
-        )
-        self._compare(batch, [])
-
-    def test_batch_across_price_change_and_month_boundary(self) -> None:
-        """A PriceChange between records and a month boundary inside the batch bill like single records."""
-        times = [
-            "2025-10-31T22:00:00Z",
-            "2025-10-31T23:00:00Z",
-            "2025-11-01T00:00:00Z",
-            "2025-11-01T01:00:00Z",
-            "2025-11-01T02:00:00Z",
-        ]
-        batch = TokenUsageBatch("s", times, [1_000] * 5, [2_000] * 5, [100] * 5, batch=True)
-        change = PriceChange(
-            ServerlessPrice("chat", "3", "4", "2025-10-31T23:00:00Z", batch_discount="0.25")
-        )
-        later = PriceChange(ServerlessPrice("chat", "7", "8", "2025-11-01T01:30:00Z"))
-        single = TokenUsage("2025-11-01T00:00:00Z", "s", input_tokens=7, output_tokens=7)
-        self._compare(batch, [change, later, single])
-        result = sim().run([CHAT], [batch, change, later], until="2025-11-03T00:00:00Z")
-        assert [i.period.label for i in result.invoices] == ["2025-10", "2025-11"]
-        assert {line.rate for line in result.lines} >= {
-            Decimal("0.5"),
-            Decimal("3.00"),
-            Decimal(8),
-        }
-
-    def test_batch_line_intervals_equal_single_records(self) -> None:
-        """A batch's line intervals cover only the records that contributed to each line."""
-        batch = TokenUsageBatch(
-            "s", ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z"], [5, 0], [0, 5]
-        )
-        self._compare(batch, [])
-
-
 class TestDeterminism:
     def test_same_inputs_same_json(self) -> None:
         """Two replays of the same inputs (in different input order) give byte-identical JSON."""
@@ -330,3 +280,425 @@ def test_a_result_names_the_policies_it_applied() -> None:
     prepaid = Policies.for_edition("2026")
     assert sim().run([EP], [], until=UNTIL).policies == Policies()
     assert Simulator(CATALOG, prepaid).run([EP], [], until=UNTIL).policies is prepaid
+
+
+# -- Replay entry points, metering, invoicing and ordering, pinned down by mutation testing --
+
+
+def test_missing_time_prices_name_the_price_key() -> None:
+    """UnknownPrice names the key of the missing time-based price and the instant it was needed."""
+    no_on_demand = Catalog([ClusterPrice("G", "reserved", "3", E)])
+    with pytest.raises(UnknownPrice) as info:
+        run([ON_DEMAND], [Deploy(at("00:00"), "o")], catalog=no_on_demand)
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "cluster G",
+        "on-demand",
+        f"a catalog price effective at or before {iso('00:00')}",
+    )
+    late = Catalog([HardwarePrice("1x_g", "6", "2025-11-03T02:00:00Z")])
+    with pytest.raises(UnknownPrice) as info:
+        run([EP0], [Deploy(at("01:00"), "ep")], catalog=late)
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "hardware",
+        "1x_g",
+        f"a catalog price effective at or before {iso('01:00')}",
+    )
+
+
+def test_price_changes_are_logged_and_split_lines() -> None:
+    """G4: a price change is logged with its key and source, and later usage and time bill at the new price."""
+    result = run(
+        [EP0, CHAT],
+        [
+            Deploy(at("00:00"), "ep"),
+            PriceChange(HardwarePrice("1x_g", "12", at("01:00"))),
+            TokenUsage(at("00:30"), "s", 10**6),
+            PriceChange(ServerlessPrice("chat", "3", "4", at("01:00"))),
+            TokenUsage(at("01:30"), "s", 10**6),
+            Stop(at("02:00"), "ep"),
+        ],
+        until=at("03:00"),
+    )
+    assert log_of(result) == [
+        (iso("00:00"), "ep", "deployed", "DE2", ""),
+        (iso("01:00"), "", "price change", "G4", "hardware 1x_g from user-supplied (undated)"),
+        (iso("01:00"), "", "price change", "G4", "serverless chat from user-supplied (undated)"),
+        (iso("02:00"), "ep", "stopped", "DE2", ""),
+    ]
+    assert [(line.resource, line.rate, line.amount) for line in result.lines] == [
+        ("s", Decimal("1.00"), Decimal("1.00")),
+        ("s", Decimal("3.00"), Decimal("3.00")),
+        ("ep", Decimal(6), Decimal("6.00")),
+        ("ep", Decimal(12), Decimal("12.00")),
+    ]
+    assert result.state.catalog.hardware("1x_g", at("02:00")).per_hour == 12
+
+
+def test_start_after_until_is_refused() -> None:
+    """Simulator.run: ``start`` must not be after ``until``."""
+    with pytest.raises(InvalidArgument) as info:
+        run([CHAT], [], start=at("01:00"), until=at("00:00"))
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "start",
+        iso("01:00"),
+        f"an instant at or before until {iso('00:00')}",
+    )
+    same = run([CHAT], [], start=at("01:00"), until=at("01:00"))
+    assert [invoice.period.label for invoice in same.invoices] == ["2025-11"]
+
+
+def test_events_before_the_start_or_the_continuation_point_are_refused() -> None:
+    """An event before ``start`` is refused; when continuing, even one at the state's instant is."""
+    early = TokenUsage(at("00:00"), "s", 10)
+    with pytest.raises(InvalidTimeline) as info:
+        run([CHAT], [early], start=at("01:00"), until=at("03:00"))
+    assert info.value.event is early
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "at",
+        iso("00:00"),
+        f"an instant at or after {iso('01:00')}, the replay's start",
+    )
+    at_start = run([CHAT], [TokenUsage(at("01:00"), "s", 10)], start=at("01:00"), until=at("03:00"))
+    assert at_start.lines[0].quantity == 10
+
+    simulator = Simulator(CATALOG)
+    first = simulator.run([CHAT], [TokenUsage(at("01:00"), "s", 10)], until=at("02:00"))
+    with pytest.raises(InvalidTimeline) as info:
+        simulator.run([], [TokenUsage(at("02:00"), "s", 10)], until=at("03:00"), state=first.state)
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "at",
+        iso("02:00"),
+        f"an instant after {iso('02:00')}, where the replay continues from",
+    )
+    with pytest.raises(InvalidArgument) as arg:
+        simulator.run([], [], until=at("01:00"), state=first.state)
+    assert (arg.value.field, arg.value.value, arg.value.expected) == (
+        "until",
+        iso("01:00"),
+        f"an instant at or after the state's {iso('02:00')}",
+    )
+    same_instant = simulator.run([], [], until=at("02:00"), state=first.state)
+    assert same_instant.state.at == first.state.at
+    assert same_instant.lines == first.lines
+    later = simulator.run(
+        [],
+        [TokenUsage("2025-11-03T02:00:00.000001Z", "s", 10)],
+        until=at("03:00"),
+        state=first.state,
+    )
+    assert later.lines[0].quantity == 20
+
+
+@pytest.mark.parametrize(
+    ("grain", "expected"),
+    [
+        # Started minutes on the deployment's own grid; each belongs to the month it starts in.
+        (
+            "minute",
+            [
+                (
+                    Decimal(30),
+                    "replica-minute",
+                    Decimal("3.00"),
+                    "2025-11-30T23:30:10.500000+00:00",
+                    "2025-12-01T00:00:10.500000+00:00",
+                ),
+                (
+                    Decimal(70),
+                    "replica-minute",
+                    Decimal("7.00"),
+                    "2025-12-01T00:00:10.500000+00:00",
+                    "2025-12-01T01:10:10.500000+00:00",
+                ),
+            ],
+        ),
+        (
+            "hour",
+            [
+                (
+                    Decimal(1),
+                    "replica-hour",
+                    Decimal("6.00"),
+                    "2025-11-30T23:30:10.500000+00:00",
+                    "2025-12-01T00:30:10.500000+00:00",
+                ),
+                (
+                    Decimal(1),
+                    "replica-hour",
+                    Decimal("6.00"),
+                    "2025-12-01T00:30:10.500000+00:00",
+                    "2025-12-01T01:30:10.500000+00:00",
+                ),
+            ],
+        ),
+        # Prorated: exact seconds, cut at the month boundary.
+        (
+            "prorated",
+            [
+                (
+                    Decimal("1789.5"),
+                    "replica-second",
+                    Decimal("2.98"),
+                    "2025-11-30T23:30:10.500000+00:00",
+                    "2025-12-01T00:00:00+00:00",
+                ),
+                (
+                    Decimal(4200),
+                    "replica-second",
+                    Decimal("7.00"),
+                    "2025-12-01T00:00:00+00:00",
+                    "2025-12-01T01:10:00+00:00",
+                ),
+            ],
+        ),
+    ],
+)
+def test_grains_across_a_month_boundary(grain: str, expected: list[tuple[object, ...]]) -> None:
+    """DE1/G3/IN4: time is counted in started grain units, each in the period it starts in."""
+    result = run(
+        [EP0],
+        [Deploy("2025-11-30T23:30:10.5Z", "ep"), Stop("2025-12-01T01:10:00Z", "ep")],
+        until="2025-12-02T00:00:00Z",
+        policies=Policies(grain=MeteringGrain.named(grain)),
+    )
+    assert [
+        (
+            line.quantity,
+            line.unit,
+            line.amount,
+            line.interval.start.isoformat(),
+            line.interval.end.isoformat(),
+        )
+        for line in result.lines
+    ] == expected
+    november, december = result.invoices
+    assert (november.period.label, november.status.value) == ("2025-11", "final")
+    assert (december.period.label, december.status.value) == ("2025-12", "draft")
+    assert november.as_of.isoformat() == "2025-12-01T00:00:00+00:00"
+    assert december.as_of.isoformat() == "2025-12-02T00:00:00+00:00"
+    assert result.final_invoices == (november,)
+    assert result.draft is december
+    assert result.invoice("2025-12") is december
+    assert result.total.amount == november.total.amount + december.total.amount
+
+
+def test_results_of_a_replay_ending_on_a_period_boundary() -> None:
+    """IN4: a replay ending exactly at a period's end has no draft; an empty replay has one draft."""
+    whole = run([CHAT], [], start="2025-11-01T00:00:00Z", until="2025-12-01T00:00:00Z")
+    assert [(i.period.label, i.status.value) for i in whole.invoices] == [("2025-11", "final")]
+    assert whole.draft is None
+    assert whole.final_invoices == whole.invoices
+    instant_only = run([CHAT], [], until="2025-11-01T00:00:00Z")
+    assert [(i.period.label, i.status.value) for i in instant_only.invoices] == [
+        ("2025-11", "draft")
+    ]
+    assert instant_only.draft is instant_only.invoices[0]
+    assert instant_only.invoices[0].as_of.isoformat() == "2025-11-01T00:00:00+00:00"
+
+
+def test_invoice_lookup_and_status_errors_name_the_choices() -> None:
+    """SimulationResult.invoice and SimulationState.status name what is known when asked for something else."""
+    result = run([CHAT], [TokenUsage(at("01:00"), "s", 10)], until=at("02:00"))
+    with pytest.raises(InvalidArgument) as info:
+        result.invoice("2025-10")
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "period",
+        "2025-10",
+        "one of ['2025-11']",
+    )
+    assert result.invoice(result.invoices[0].period) is result.invoices[0]
+    with pytest.raises(InvalidArgument) as info:
+        result.state.status("zz")
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "resource",
+        "zz",
+        "one of ['s']",
+    )
+    assert result.state.status("s") == "active"
+    assert result.state.at.isoformat() == iso("02:00")
+    assert result.state.resources == {"s": CHAT}
+    assert result.credits is None
+    assert result.balance is None
+    assert result.ledger == ()
+
+
+def test_statuses_of_every_kind_of_resource() -> None:
+    """SimulationState.status reports deployments, jobs, clusters, volumes and other resources."""
+    job = FineTuningJob(id="j", model="me/base", params_b=16, training_tokens=10)
+    volume = StorageVolume("v", size_tib=1)
+    result = run(
+        [EP0, job, ON_DEMAND, volume, CHAT],
+        [
+            Deploy(at("00:00"), "ep", ready=False),
+            Deploy(at("00:00"), "o"),
+            Deploy(at("00:00"), "v"),
+        ],
+        until=at("01:00"),
+    )
+    assert {name: result.state.status(name) for name in ("ep", "j", "o", "v", "s")} == {
+        "ep": "provisioning",
+        "j": "submitted",
+        "o": "running",
+        "v": "running",
+        "s": "active",
+    }
+
+
+def test_resources_must_be_resources_with_unique_ids() -> None:
+    """add_resources: anything else than a resource is refused naming the types; ids are unique."""
+    with pytest.raises(InvalidArgument) as info:
+        run(["x"], [])  # type: ignore[list-item]
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "resources",
+        "x",
+        (
+            "values of the types DedicatedEndpoint, FineTunedHosting, ServerlessUsage, "
+            "FineTuningJob, InstantCluster, StorageVolume"
+        ),
+    )
+    with pytest.raises(InvalidArgument) as info:
+        run([CHAT, ServerlessUsage("s", model="plain")], [])
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "id",
+        "s",
+        "a unique id per resource (two different resources share it)",
+    )
+    same_twice = run([CHAT, ServerlessUsage("s", model="chat")], [], until=at("00:00"))
+    assert same_twice.state.resources == {"s": CHAT}
+
+
+def test_to_dict_with_credits() -> None:
+    """to_dict: schema version, until, totals, log, credits in cents and the ledger."""
+    result = run(
+        [Account(opening_balance="10"), CHAT],
+        [TokenUsage(at("01:00"), "s", 0, 10**6)],
+        until=at("02:00"),
+        policies=NO_ALERTS,
+    )
+    data = result.to_dict()
+    assert data["schema_version"] == 1
+    assert data["until"] == iso("02:00")
+    assert data["total"] == "2.00"
+    assert data["credits"] == {
+        "purchased": "10.00",
+        "granted": "0.00",
+        "consumed": "2.00",
+        "expired": "0.00",
+        "remaining": "8.00",
+    }
+    assert [entry["kind"] for entry in data["ledger"]] == ["purchase", "consumption"]
+    assert [entry["action"] for entry in data["log"]] == ["account opened"]
+    assert result.invoices[0].credits_applied.amount == Decimal("2.00")
+    assert "credits" not in run([CHAT], [], until=at("02:00")).to_dict()
+
+
+def test_lines_follow_the_rounding_policy_and_name_their_price() -> None:
+    """P-ROUND/IN1: each line is rounded by the policy's mode and names its price's source and date."""
+    events = [TokenUsage(at("01:00"), "s", 10)]
+    default = run([CHAT], events, until=at("02:00"))
+    up = run([CHAT], events, until=at("02:00"), policies=Policies(rounding="up"))
+    assert [(line.amount_exact, line.amount) for line in default.lines] == [
+        (Decimal("0.00001"), Decimal("0.00"))
+    ]
+    assert [(line.amount_exact, line.amount) for line in up.lines] == [
+        (Decimal("0.00001"), Decimal("0.01"))
+    ]
+    (line,) = up.lines
+    assert line.source.url == "user-supplied"
+    assert line.price_effective_from.isoformat() == "2025-01-01T00:00:00+00:00"
+    assert line.category.value == "serverless"
+    assert line.rate_per == 10**6
+
+
+def test_a_stop_comes_before_the_scheduled_checks_of_its_instant() -> None:
+    """Timeline order (issue 11): a customer's Stop at the instant of an idle deadline, a
+    reservation alert or a reservation end is applied first; the engine reacts after it."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    result = run(
+        [cluster, endpoint("ep"), endpoint("fp"), endpoint("ip", 30), endpoint("jp", 30)],
+        [
+            Deploy(at("00:00"), "jp"),
+            Stop(at("00:30"), "jp"),
+            Deploy(at("00:00"), "c"),
+            Deploy(at("00:00"), "ep"),
+            Stop(at("00:00", "04"), "ep"),
+            Deploy(at("00:30", "04"), "fp"),
+            Stop(at("00:00", "05"), "fp"),
+            Deploy(at("00:00"), "ip"),
+            Requests(at("00:10"), "ip"),
+            Stop(at("00:40"), "ip"),
+        ],
+        until="2025-11-06T00:00:00Z",
+    )
+    assert [(e.at.isoformat(), e.resource, e.action) for e in result.log] == [
+        (iso("00:00"), "c", "ready"),
+        (iso("00:00"), "ep", "deployed"),
+        (iso("00:00"), "ip", "deployed"),
+        (iso("00:00"), "jp", "deployed"),
+        (iso("00:30"), "jp", "stopped"),
+        # The request at 00:10 moved the idle deadline to 00:40, the Stop's instant.
+        (iso("00:40"), "ip", "stopped"),
+        (iso("00:00", "04"), "ep", "stopped"),
+        (iso("00:00", "04"), "c", "alert"),
+        (iso("00:30", "04"), "fp", "deployed"),
+        (iso("00:00", "05"), "fp", "stopped"),
+        (iso("00:00", "05"), "c", "decommissioned"),
+    ]
+
+
+def test_a_stop_comes_before_the_grace_checks_of_its_instant() -> None:
+    """Timeline order: a Stop at the instant of a grace alert or decommissioning comes first."""
+    paused = "00:07:08.571429"
+    result = run(
+        [Account(opening_balance="5"), ON_DEMAND, endpoint("ep"), endpoint("fp")],
+        [
+            Deploy(at("00:00"), "o"),
+            Deploy(at("00:00"), "ep"),
+            Deploy(at("00:00"), "fp"),
+            Stop(f"2025-11-05T{paused}Z", "fp"),
+            Stop(f"2025-11-06T{paused}Z", "ep"),
+        ],
+        until="2025-11-07T00:00:00Z",
+        policies=Policies(alert_thresholds=[], credit_floor=0, exhaustion_suspends_api=False),
+    )
+    assert [(e.at.isoformat(), e.resource, e.action) for e in result.log][-6:] == [
+        (f"2025-11-03T{paused}+00:00", "account", "credits exhausted"),
+        (f"2025-11-03T{paused}+00:00", "o", "paused"),
+        (f"2025-11-05T{paused}+00:00", "fp", "stopped"),
+        (f"2025-11-05T{paused}+00:00", "o", "alert"),
+        (f"2025-11-06T{paused}+00:00", "ep", "stopped"),
+        (f"2025-11-06T{paused}+00:00", "o", "decommissioned"),
+    ]
+
+
+def test_a_stop_at_the_exhaustion_instant_is_applied_first() -> None:
+    """CR2/CR8, issue 11: credits running out at the instant of a customer's Stop: the Stop
+    is applied first (a customer stop, not a credit stop), then the account is exhausted."""
+    result = run(
+        [Account(opening_balance="10"), EP0],
+        [Deploy(at("00:00"), "ep"), Stop(at("01:40"), "ep")],
+        until=at("03:00"),
+        policies=Policies(alert_thresholds=[], credit_floor=0),
+    )
+    assert log_of(result)[3:] == [
+        (iso("01:40"), "ep", "stopped", "DE2", ""),
+        (
+            iso("01:40"),
+            "account",
+            "credits exhausted",
+            "CR2",
+            "balance 0.00 USD reached the floor 0 (P-FLOOR)",
+        ),
+        (iso("01:40"), "account", "API access suspended", "CR8", "P-EXHAUST"),
+    ]
+
+
+@pytest.mark.parametrize("field", ["until", "start"])
+def test_malformed_until_or_start_names_the_argument(field: str) -> None:
+    """Simulator.run: an ``until`` or ``start`` that is not an instant is refused naming that argument."""
+    options = {"until": at("03:00"), "start": at("00:00"), field: "not an instant"}
+    with pytest.raises(InvalidArgument) as info:
+        run([CHAT], [], **options)  # type: ignore[arg-type]
+    assert (info.value.field, info.value.value) == (field, "not an instant")

@@ -56,7 +56,7 @@ from together_billing.catalog import PriceEntry, SizeTierPrice
 from together_billing.explain import RULES, Explanation, explain, explain_all, idle_report
 from together_billing.money import EXACT_CONTEXT
 from together_billing.scenario import Scenario
-from together_billing.strategies import GeneratedScenario, scenarios
+from together_billing.strategies import scenarios
 from together_billing.time import MICROS_PER_MINUTE, from_micros, to_micros
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,17 +86,6 @@ def us(text: str) -> int:
 
 def endpoint(ident: str = "ep", *, max_replicas: int = 3) -> DedicatedEndpoint:
     return DedicatedEndpoint(ident, model="m", hardware="1x_g", max_replicas=max_replicas)
-
-
-def from_generated(generated: GeneratedScenario) -> Scenario:
-    return Scenario(
-        resources=generated.resources,
-        events=generated.events,
-        until=generated.until,
-        start=generated.start,
-        catalog=generated.catalog,
-        policies=generated.policies,
-    )
 
 
 # -- every line, reproduced ----------------------------------------------------------------------
@@ -259,9 +248,9 @@ def test_rule_texts_cover_the_rules_reference() -> None:
 
 @settings(max_examples=40)
 @given(scenarios(max_events=8))
-def test_property_explanations_reproduce_every_line(generated: GeneratedScenario) -> None:
+def test_property_explanations_reproduce_every_line(generated: Scenario) -> None:
     """Every line of a generated scenario (credits or not) is reproduced by its explanation."""
-    scenario = from_generated(generated)
+    scenario = generated
     check_every_line(scenario, scenario.run())
 
 

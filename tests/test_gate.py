@@ -198,3 +198,65 @@ def test_catalog_document_round_trips_every_entry_kind(catalog: Catalog) -> None
     again = Catalog(load_data(yaml.safe_load(yaml.safe_dump(catalog_document(catalog)))))
     assert again == catalog
     assert Decimal(catalog_document(catalog)["hardware"][0]["per_hour"]) >= 0
+
+
+def test_check_reads_catalog_files_from_a_catalog_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check --catalog-dir DIR`, as the other commands: a scenario may name catalog files there."""
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    (prices / "own.yaml").write_text(
+        "sources: {mine: {url: 'https://example.com', date: '2025-11-01', kind: user}}\n"
+        "hardware:\n"
+        "- {hardware: 1x_own_gpu, per_hour: '10', effective_from: '2025-11-01T00:00:00Z',"
+        " source: mine}\n",
+        encoding="utf-8",
+    )
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    scenario = folder / "plan.yaml"
+    scenario.write_text(
+        "until: '2025-11-02T00:00:00Z'\n"
+        "catalog: {files: ['../prices/own.yaml']}\n"
+        "resources: [{kind: dedicated_endpoint, id: ep, model: m, hardware: 1x_own_gpu}]\n"
+        "events: [{type: deploy, at: '2025-11-01T00:00:00Z', resource: ep},"
+        " {type: stop, at: '2025-11-01T10:00:00Z', resource: ep}]\n",
+        encoding="utf-8",
+    )
+    refused, _ = run("check", str(scenario), "--max-total", "100")
+    assert refused == 2
+    assert "outside the scenario's folder" in capsys.readouterr().err
+    code, text = run(
+        "check",
+        str(scenario),
+        "--max-total",
+        "99.99",
+        "--catalog-dir",
+        str(prices),
+        "--format",
+        "json",
+    )
+    assert code == EXIT_FAILED
+    assert json.loads(text)["checks"][0]["actual"] == "100.00 USD billed"
+    assert run("check", str(scenario), "--max-total", "100", "--catalog-dir", str(prices))[0] == 0
+
+
+def test_every_command_that_reads_a_scenario_takes_catalog_dir() -> None:
+    import argparse
+
+    from together_billing.cli import _parser
+
+    (commands,) = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    reading = {
+        name: sub
+        for name, sub in commands.choices.items()
+        if any(action.dest == "scenario" for action in sub._actions)
+    }
+    assert "check" in reading
+    lacking = [
+        name
+        for name, sub in reading.items()
+        if not any("--catalog-dir" in action.option_strings for action in sub._actions)
+    ]
+    assert lacking == []

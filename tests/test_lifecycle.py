@@ -14,11 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.replays import LIFECYCLE_CATALOG
 
 from together_billing import (
     Account,
-    Catalog,
-    ClusterPrice,
     DedicatedEndpoint,
     Delete,
     Deploy,
@@ -27,7 +26,6 @@ from together_billing import (
     ExtendReservation,
     FineTunedHosting,
     FineTuningJob,
-    FineTuningPrice,
     HardwarePrice,
     InstantCluster,
     InvalidTimeline,
@@ -52,16 +50,7 @@ from together_billing import (
 )
 
 E = "2025-01-01T00:00:00Z"
-CATALOG = Catalog(
-    [
-        HardwarePrice("1x_g", "6", E),
-        ServerlessPrice("chat", "0.20", "0.60", E),
-        ClusterPrice("G", "reserved", "2", E),
-        ClusterPrice("G", "on-demand", "3", E),
-        StoragePrice("on-demand", "0.5", E),
-        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.50", effective_from=E),
-    ]
-)
+CATALOG = LIFECYCLE_CATALOG
 PREPAID = Policies.for_edition("2026")
 #: The moment a $10 account with the $6/h endpoint "burner" running from 00:00 runs out.
 OUT = "2025-11-03T01:40:00Z"
@@ -725,7 +714,7 @@ def test_IN3_lines_paid_by_credits_leave_nothing_due_in_any_rounding(
     most the total, and credits applied the rest of the total (it was the paid sum rounded
     half-up, so fully paid cents could show $-0.01 or $0.01 due).
     """
-    from together_billing import Policies, ServerlessPrice, ServerlessUsage, TokenUsage, simulate
+    from together_billing import Policies, ServerlessUsage, TokenUsage, simulate
     from together_billing.catalog import Catalog
 
     catalog = Catalog([ServerlessPrice("m", "1.00", "0", "2025-01-01T00:00:00Z")])

@@ -23,7 +23,8 @@ from together_billing import (
     SimulationResult,
     Simulator,
 )
-from together_billing.strategies import GeneratedScenario, accounts, scenarios
+from together_billing.scenario import Scenario
+from together_billing.strategies import accounts, scenarios
 from together_billing.time import MICROS_PER_HOUR, BillingPeriod, to_micros
 
 WIDE = Context(prec=400)
@@ -49,12 +50,12 @@ def _exhausted_windows(result: SimulationResult) -> list[tuple[int, int]]:
 
 
 @given(WITH_CREDITS)
-def test_cash_identity_debt_is_collected_once(scenario: GeneratedScenario) -> None:
+def test_cash_identity_debt_is_collected_once(scenario: Scenario) -> None:
     """IN3, defect 2: purchases + grants + amounts due == charges + credit left + expired,
     exactly, for any timeline, floor and edition. A debt collected twice (on the invoice and
     again by a later purchase) breaks it by the debt."""
     result = scenario.run()
-    ledger = result.state._core.ledger  # the exact buckets, for an exact identity
+    ledger = result.state.ledger  # the exact buckets, for an exact identity
     assert ledger is not None
     with localcontext(WIDE):
         charges = sum((i.total_exact for i in result.invoices), Decimal(0))
@@ -68,7 +69,7 @@ def test_cash_identity_debt_is_collected_once(scenario: GeneratedScenario) -> No
 
 
 @given(WITH_CREDITS)
-def test_credits_drawn_equal_what_the_invoice_charges(scenario: GeneratedScenario) -> None:
+def test_credits_drawn_equal_what_the_invoice_charges(scenario: Scenario) -> None:
     """CR1, G3, defect 4: per resource and period, the credits drawn (credits or debt) equal
     the invoice's exact charge, price changes included; a resource still running at ``until``
     has drawn at most that (its last started unit is drawn as it elapses)."""
@@ -98,12 +99,12 @@ def test_credits_drawn_equal_what_the_invoice_charges(scenario: GeneratedScenari
                 assert abs(gap) < NOISE * 100, (key, invoiced[key], drawn[key])
 
 
-def scenario_ids(scenario: GeneratedScenario) -> list[str]:
+def scenario_ids(scenario: Scenario) -> list[str]:
     return [r.id for r in scenario.resources if not hasattr(r, "opening_balance")]
 
 
 @given(WITH_CREDITS)
-def test_no_charge_after_a_prepaid_exhaustion(scenario: GeneratedScenario) -> None:
+def test_no_charge_after_a_prepaid_exhaustion(scenario: Scenario) -> None:
     """CR3-CR5, CR8, defect 1: while a prepaid account (floor $0, API suspended) is exhausted,
     nothing is drawn except the documented: the rest of units started before (drawn at the
     instant they stop), storage whose data is kept (``revoked_storage_bills``), a paused
@@ -133,7 +134,7 @@ def test_no_charge_after_a_prepaid_exhaustion(scenario: GeneratedScenario) -> No
 
 
 @given(WITH_CREDITS)
-def test_foreseeable_actions_are_alerted_first(scenario: GeneratedScenario) -> None:
+def test_foreseeable_actions_are_alerted_first(scenario: Scenario) -> None:
     """CR6: every decommissioning and data deletion at a grace period's end, and every
     reservation's end, has its alert before; an exhaustion with nothing changing in the
     alert's lead time before it (no customer event) has a forecast or threshold alert."""
@@ -160,7 +161,7 @@ def test_foreseeable_actions_are_alerted_first(scenario: GeneratedScenario) -> N
 
 @settings(max_examples=30)
 @given(scenarios(accounts=st.none(), max_events=10, max_price_changes=3))
-def test_a_resources_bill_does_not_depend_on_the_others(scenario: GeneratedScenario) -> None:
+def test_a_resources_bill_does_not_depend_on_the_others(scenario: Scenario) -> None:
     """Without an account (no shared balance), each resource bills exactly what it bills
     replayed alone with its own events and the price changes (a volume with the cluster it
     is attached to, whose reservation prices it, ST3)."""
@@ -189,7 +190,7 @@ def test_generated_accounts_run_out_often() -> None:
 
     @settings(max_examples=100, database=None)
     @given(WITH_CREDITS)
-    def count(scenario: GeneratedScenario) -> None:
+    def count(scenario: Scenario) -> None:
         nonlocal charged, exhausted
         result = scenario.run()
         if result.total.amount:

@@ -1,7 +1,8 @@
 """The Hypothesis profiles of tests/conftest.py govern every property test (issues 12, 16).
 
-Run in a fresh pytest session on a copy of our conftest, counting the examples a test
-with its own ``max_examples`` gets under each profile.
+Run in a fresh pytest session on a copy of our conftest (and, for the ``mutation``
+profile, of tests/mutation_plugin.py, loaded with ``-p`` as mutmut does), counting the
+examples a test with its own ``max_examples`` gets under each profile.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = Path(__file__).resolve().parent / "conftest.py"
+HERE = Path(__file__).resolve().parent
+CONFTEST = HERE / "conftest.py"
+MUTATION_PLUGIN = HERE / "mutation_plugin.py"
 
 COUNTING = """
 import pytest
@@ -69,11 +72,23 @@ def test_every_property_test_follows_the_profile(
     slow: int,
 ) -> None:
     monkeypatch.setenv("HYPOTHESIS_PROFILE", "ci" if profile == "mutation" else profile)
+    arguments = ["-s", "-p", "no:cacheprovider"]
     if profile == "mutation":
         monkeypatch.setenv("MUTANT_UNDER_TEST", "together_billing.money.x__mutmut_1")
+        pytester.makepyfile(mutation_plugin=MUTATION_PLUGIN.read_text(encoding="utf-8"))
+        arguments += ["-p", "mutation_plugin"]
     pytester.makeconftest(CONFTEST.read_text(encoding="utf-8"))
     pytester.makeini("[pytest]\nmarkers =\n    slow: heavy\n")
     pytester.makepyfile(test_counting=COUNTING)
-    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*arguments)
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines([f"*CALLS {own} {default} {slow}"])
+
+
+def test_the_everyday_suite_has_no_mutation_hooks() -> None:
+    """The mutation runs' hooks are in tests/mutation_plugin.py only, not in the conftest."""
+    conftest = CONFTEST.read_text(encoding="utf-8")
+    plugin = MUTATION_PLUGIN.read_text(encoding="utf-8")
+    for hook in ("MUTANT_UNDER_TEST", 'register_profile(\n    "mutation"', "ITIMER_VIRTUAL"):
+        assert hook not in conftest, hook
+        assert hook in plugin, hook

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import attrs
 import pytest
+from tests.replays import LIFECYCLE_CATALOG
 
 from together_billing import (
     Account,
-    Catalog,
-    ClusterPrice,
     DedicatedEndpoint,
     Delete,
     Deploy,
@@ -29,8 +28,6 @@ from together_billing import (
     ExtendReservation,
     FineTunedHosting,
     FineTuningJob,
-    FineTuningPrice,
-    HardwarePrice,
     InstantCluster,
     InvalidTimeline,
     JobCompleted,
@@ -41,12 +38,10 @@ from together_billing import (
     Resource,
     ScaleGpus,
     ScaleReplicas,
-    ServerlessPrice,
     ServerlessUsage,
     SimulationResult,
     Start,
     Stop,
-    StoragePrice,
     StorageVolume,
     TokenUsage,
     simulate,
@@ -54,16 +49,7 @@ from together_billing import (
 from together_billing.time import instant
 
 E = "2025-01-01T00:00:00Z"
-CATALOG = Catalog(
-    [
-        HardwarePrice("1x_g", "6", E),
-        ServerlessPrice("chat", "0.20", "0.60", E),
-        ClusterPrice("G", "reserved", "2", E),
-        ClusterPrice("G", "on-demand", "3", E),
-        StoragePrice("on-demand", "0.5", E),
-        FineTuningPrice("16", "sft", lora=True, per_1m_tokens="0.50", effective_from=E),
-    ]
-)
+CATALOG = LIFECYCLE_CATALOG
 POLICIES = Policies.for_edition("2026", grace_compute_hours=24, grace_storage_hours=24)
 UNTIL = "2025-11-07T00:00:00Z"
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "state-matrix.md"

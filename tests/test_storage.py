@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import pytest
+from tests import replays as rp
+from tests.replays import EP0, LATE_RESERVED_STORAGE, NO_ALERTS, error_of, iso, log_of
 
 from together_billing import (
     Account,
@@ -539,3 +541,255 @@ def test_ST1_credits_are_drawn_at_the_rate_each_volume_is_billed_at() -> None:
         for ident in ("free", "v")
     }
     assert drawn == {"free": 10 * ON_DEMAND, "v": 10 * RESERVED}
+
+
+# -- Log, lines and errors of volumes (ST1-ST3), pinned down by mutation testing (docs/mutation.md) --
+
+
+@pytest.mark.parametrize(
+    ("events", "policies", "expected"),
+    [
+        (
+            [Deploy(rp.at("00:00"), "v", ready=False)],
+            None,
+            ("ready", False, "True: a volume bills from its creation (ST1)"),
+        ),
+        (
+            [ResizeVolume(rp.at("00:00"), "v", 3)],
+            None,
+            ("status", "not deployed", "an existing volume"),
+        ),
+        ([Delete(rp.at("00:00"), "v")], None, ("status", "not deployed", "an existing volume")),
+        (
+            [Deploy(rp.at("00:00"), "v"), Deploy(rp.at("01:00"), "v")],
+            None,
+            ("status", "running", "a volume not yet created"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "v"), Delete(rp.at("01:00"), "v"), Delete(rp.at("02:00"), "v")],
+            None,
+            ("status", "deleted", "an existing volume"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "v"), Stop(rp.at("01:00"), "v")],
+            None,
+            (
+                "resource",
+                "v",
+                (
+                    "a resource this event applies to; a StorageVolume takes Deploy, "
+                    "ResizeVolume and Delete (it bills until deleted)"
+                ),
+            ),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "v"), ResizeVolume(rp.at("01:00"), "v", 1)],
+            Policies(storage_shrink="forbidden"),
+            ("size_tib", 1, "at least 2 TiB (P-SHRINK: forbidden)"),
+        ),
+        (
+            [Deploy(rp.at("00:00"), "v"), ResizeVolume(rp.at("01:00"), "v", 1)],
+            Policies(storage_shrink="account-team"),
+            (
+                "via_account_team",
+                False,
+                "True: below 2 TiB, volumes shrink only through the account team (P-SHRINK)",
+            ),
+        ),
+    ],
+)
+def test_volume_event_errors(
+    events: list[Event], policies: Policies | None, expected: tuple[object, ...]
+) -> None:
+    """Volume events out of place, and shrinks the P-SHRINK policy forbids, raise precisely."""
+    volume = StorageVolume("v", size_tib=2)
+    assert error_of([volume], events, policies=policies) == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "event"),
+    [
+        ("forbidden", ResizeVolume(rp.at("01:00"), "v", 2)),
+        ("account-team", ResizeVolume(rp.at("01:00"), "v", 1, via_account_team=True)),
+        ("account-team", ResizeVolume(rp.at("01:00"), "v", 3)),
+        ("allowed", ResizeVolume(rp.at("01:00"), "v", 1)),
+    ],
+)
+def test_volume_resizes_the_shrink_policy_allows(policy: str, event: ResizeVolume) -> None:
+    """P-SHRINK: same size, growth, shrink through the account team, or any shrink when allowed."""
+    volume = StorageVolume("v", size_tib=2)
+    result = rp.run(
+        [volume], [Deploy(rp.at("00:00"), "v"), event], policies=Policies(storage_shrink=policy)
+    )
+    assert log_of(result)[-1] == (
+        iso("01:00"),
+        "v",
+        "resized",
+        "ST2",
+        f"2 -> {event.size_tib} TiB",
+    )
+
+
+@pytest.mark.parametrize("cluster", ["ep", "nowhere"])
+def test_volume_attached_to_something_else_than_a_cluster(cluster: str) -> None:
+    """A volume's cluster must be an InstantCluster of the scenario."""
+    volume = StorageVolume("v", size_tib=2, cluster=cluster)
+    with pytest.raises(InvalidArgument) as info:
+        rp.run([volume, EP0], [])
+    assert (info.value.field, info.value.value, info.value.expected) == (
+        "cluster",
+        cluster,
+        "the id of an InstantCluster of the scenario (volume 'v')",
+    )
+
+
+def test_volume_of_a_reserved_cluster_without_a_reserved_storage_rate() -> None:
+    """ST3: without a reserved storage rate in the catalog, the volume stays at the on-demand rate, silently."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    attached = StorageVolume("v", size_tib=2, cluster="c")
+    alone = StorageVolume("w", size_tib=1)
+    result = rp.run(
+        [Account(opening_balance="1000"), cluster, attached, alone],
+        [
+            Deploy(rp.at("00:00"), "v"),
+            Deploy(rp.at("00:00"), "w"),
+            Deploy(rp.at("01:00"), "c"),
+            Delete(rp.at("12:00"), "c"),
+        ],
+        until=rp.at("18:00"),
+        policies=NO_ALERTS,
+    )
+    assert [(e.resource, e.action) for e in result.log] == [
+        ("account", "account opened"),
+        ("v", "created"),
+        ("w", "created"),
+        ("c", "ready"),
+        ("c", "terminated"),
+    ]
+    assert [(line.resource, line.description, line.amount) for line in result.lines] == [
+        ("c", "G reservation of 8 GPUs", Decimal("960.00")),
+        ("v", "shared volume storage (on-demand rate)", Decimal("9.00")),
+        ("w", "shared volume storage (on-demand rate)", Decimal("4.50")),
+    ]
+    # Both volumes draw at the on-demand rate ($0.25 per TiB-hour) all along; v's draw is
+    # booked when its cluster's reservation starts (its billing is looked at again), the
+    # rest at the end.
+    assert [(e.at_micros, e.amount, e.resource) for e in result.ledger[1:]] == [
+        (1762131600000000, Decimal("-0.50"), "v"),
+        (1762192800000000, Decimal("-8.50"), "v"),
+        (1762192800000000, Decimal("-4.50"), "w"),
+    ]
+
+
+def test_volume_bills_on_demand_until_the_reserved_storage_rate_takes_effect() -> None:
+    """ST3/G4: a volume of a reserved cluster bills on demand until the first reserved storage rate exists."""
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    attached = StorageVolume("v", size_tib=2, cluster="c")
+    result = rp.run(
+        [cluster, attached],
+        [Deploy(rp.at("00:00"), "v"), Deploy(rp.at("01:00"), "c"), Delete(rp.at("12:00"), "c")],
+        until=rp.at("18:00"),
+        catalog=LATE_RESERVED_STORAGE,
+    )
+    assert [(e.at.isoformat(), e.resource, e.action, e.rule, e.detail) for e in result.log][2:] == [
+        (iso("01:00"), "v", "storage priced reserved", "ST3", "cluster c"),
+        (
+            iso("12:00"),
+            "c",
+            "terminated",
+            "CL5",
+            f"reservation to {iso('01:00', '05')} is not refunded (CL2)",
+        ),
+    ]
+    # On demand 00:00-06:00, reserved from 06:00: the early termination keeps the reserved
+    # storage rate to the reservation's paid end (ST3, CL2).
+    assert [
+        (line.description, line.quantity, line.amount, line.interval.start.isoformat())
+        for line in result.lines
+        if line.resource == "v"
+    ] == [
+        ("shared volume storage (on-demand rate)", Decimal(720), Decimal("3.00"), iso("00:00")),
+        ("shared volume storage (reserved rate)", Decimal(1440), Decimal("4.80"), iso("06:00")),
+    ]
+
+
+def test_volume_draws_what_it_bills_before_and_after_a_reserved_rate_exists() -> None:
+    """CR1/IN3: what a volume draws from the credits equals what its invoice lines charge.
+
+    Before the first reserved storage rate takes effect, a volume priced 'reserved'
+    bills and draws on demand; it draws at the reserved rate once that exists.
+    """
+    cluster = InstantCluster(
+        "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    attached = StorageVolume("v", size_tib=2, cluster="c")
+    result = rp.run(
+        [Account(opening_balance="1000"), cluster, attached],
+        [Deploy(rp.at("00:00"), "v"), Deploy(rp.at("01:00"), "c"), Delete(rp.at("12:00"), "c")],
+        until=rp.at("18:00"),
+        catalog=LATE_RESERVED_STORAGE,
+        policies=NO_ALERTS,
+    )
+    drawn = -sum(e.amount for e in result.ledger if e.resource == "v")
+    billed = sum(line.amount_exact for line in result.lines if line.resource == "v")
+    assert drawn == billed == Decimal("7.80")
+
+
+def test_revoked_storage_that_bills_is_charged_until_its_data_is_deleted() -> None:
+    """CR5/P-REVOKED-BILLS: a revoked volume that keeps billing is charged up to the end of its grace period."""
+    volume = StorageVolume("v", size_tib=4)
+    result = rp.run(
+        [Account(opening_balance="5"), volume],
+        [Deploy(rp.at("00:00"), "v")],
+        until="2025-11-06T00:00:00Z",
+        policies=Policies(
+            alert_thresholds=[],
+            credit_floor=0,
+            grace_storage_hours=24,
+            revoked_storage_bills=True,
+        ),
+    )
+    assert log_of(result)[-3:] == [
+        (
+            iso("05:00"),
+            "v",
+            "access revoked",
+            "CR5",
+            "data deleted unless credits are restored within 24 h (P-GRACE-STORAGE)",
+        ),
+        # The grace period is no longer than the alert lead: the alert comes at once.
+        (
+            iso("05:00"),
+            "v",
+            "alert",
+            "CR6",
+            "the volume's data will be deleted in 24 h unless credits are restored (CR5)",
+        ),
+        (iso("05:00", "04"), "v", "data deleted", "CR5", "credits were not restored"),
+    ]
+    (line,) = result.lines
+    assert (line.quantity, line.amount, line.interval.end.isoformat()) == (
+        Decimal(4 * 29 * 60),
+        Decimal("29.00"),
+        iso("05:00", "04"),
+    )
+
+
+def test_storage_price_changes_do_not_split_other_draws() -> None:
+    """CR1: an endpoint's credits are drawn at its own events; a storage price change is no reason to draw."""
+    catalog = rp.CATALOG.with_entries(StoragePrice("on-demand", "0.30", rp.at("01:00")))
+    result = rp.run(
+        [Account(opening_balance="100"), EP0],
+        [Deploy(rp.at("00:00"), "ep"), Stop(rp.at("02:00"), "ep")],
+        until=rp.at("03:00"),
+        catalog=catalog,
+        policies=NO_ALERTS,
+    )
+    assert [(e.at_micros, e.amount) for e in result.ledger] == [
+        (1762128000000000, Decimal(100)),
+        (1762135200000000, Decimal(-12)),
+    ]

@@ -44,10 +44,10 @@ from together_billing import (
     TokenUsageBatch,
 )
 from together_billing._hypothesis_hook import REGISTERED, setup
+from together_billing.scenario import Scenario
 from together_billing.strategies import (
     DEFAULT_START,
     DEFAULT_UNTIL,
-    GeneratedScenario,
     accounts,
     amounts,
     auto_recharges,
@@ -96,7 +96,7 @@ CREDIT_ACCOUNTS = accounts(
 
 
 @given(timelines())
-def test_every_timeline_replays_without_error(scenario: GeneratedScenario) -> None:
+def test_every_timeline_replays_without_error(scenario: Scenario) -> None:
     """A timeline (no account) replays, with one invoice per month of the window."""
     result = scenario.run()
 
@@ -105,7 +105,7 @@ def test_every_timeline_replays_without_error(scenario: GeneratedScenario) -> No
 
 
 @given(scenarios(accounts=CREDIT_ACCOUNTS))
-def test_every_scenario_with_credits_replays_without_error(scenario: GeneratedScenario) -> None:
+def test_every_scenario_with_credits_replays_without_error(scenario: Scenario) -> None:
     """With an account (credits on, purchases, grants, maybe exhaustion) every scenario replays."""
     result = scenario.run()
 
@@ -115,7 +115,7 @@ def test_every_scenario_with_credits_replays_without_error(scenario: GeneratedSc
 
 @given(scenarios(accounts=st.none() | CREDIT_ACCOUNTS))
 def test_events_lie_in_the_window_and_never_share_an_instant_per_resource(
-    scenario: GeneratedScenario,
+    scenario: Scenario,
 ) -> None:
     """Events are inside [start, until]; one resource's events are strictly chronological."""
     start, until = to_micros(scenario.start), to_micros(scenario.until)
@@ -132,7 +132,7 @@ def test_events_lie_in_the_window_and_never_share_an_instant_per_resource(
 @given(
     scenarios(accounts=st.none() | CREDIT_ACCOUNTS, grid_seconds=60, start="2025-10-30T00:00:30Z")
 )
-def test_grid_aligns_every_event(scenario: GeneratedScenario) -> None:
+def test_grid_aligns_every_event(scenario: Scenario) -> None:
     """With grid_seconds=60, every event instant is a whole minute (after an unaligned start)."""
     for event in scenario.events:
         for micros in _micros(event):
@@ -143,7 +143,7 @@ def test_grid_aligns_every_event(scenario: GeneratedScenario) -> None:
 def test_top_up_recharges_respect_the_minimum_purchase() -> None:
     """Minimal counter-example: an 8-GPU on-demand cluster at $20/GPU-hour, an account
     at $0 topping up to $0.01 below $0; every recharge should be at least $5 (P-MIN-BUY)."""
-    scenario = GeneratedScenario(
+    scenario = Scenario(
         resources=(
             InstantCluster("c", gpu_type="g", billing="on-demand", gpus=8),
             Account(
@@ -192,7 +192,7 @@ def _public_types() -> list[Any]:
             isinstance(value, type) and not issubclass(value, BaseException)
         ):
             kinds.append(value)
-    return [*kinds, Scenario, GeneratedScenario]
+    return [*kinds, Scenario]
 
 
 PUBLIC_TYPES = _public_types()
@@ -520,9 +520,25 @@ def test_scenarios_run_out_of_credits_often() -> None:
 
 @settings(max_examples=3, phases=[Phase.generate], database=None)
 @given(timelines())
-def test_a_printed_counterexample_shows_the_catalogs_rates(scenario: GeneratedScenario) -> None:
+def test_a_printed_counterexample_shows_the_catalogs_rates(scenario: Scenario) -> None:
     """The repr lists every price entry, so a counterexample can be rebuilt from it."""
     text = repr(scenario)
     assert "entries>" not in text
     for entry in scenario.catalog.entries:
         assert repr(entry) in text
+
+
+@settings(max_examples=5, phases=[Phase.generate], database=None)
+@given(scenarios(), st.from_type(Scenario))
+def test_the_strategies_draw_the_one_scenario_value(drawn: Scenario, typed: Scenario) -> None:
+    """`scenarios()` and `st.from_type(Scenario)` give the library's `Scenario` itself, with
+    its window set, so every tool takes it as it is."""
+    for scenario in (drawn, typed):
+        assert type(scenario) is Scenario
+        assert scenario.start is not None
+        assert scenario.start <= scenario.until
+
+
+def test_a_scenario_on_the_bundled_catalog_names_it_in_its_repr() -> None:
+    plain = Scenario(resources=[], events=[], until=DEFAULT_UNTIL)
+    assert "catalog=default_catalog()" in repr(plain)

@@ -171,3 +171,17 @@ def test_events_pickle_before_and_after_sorting() -> None:
         copy = pickle.loads(pickle.dumps(event))
         assert copy == event
         assert copy.sort_key() == event.sort_key()
+
+
+@pytest.mark.parametrize("cached", [None, [0, 1, 2, 3]])
+def test_a_batch_cut_into_parts_keeps_every_record(cached: list[int] | None) -> None:
+    """`TokenUsageBatch.part`: the one way a batch is cut (scenario splits, reconcile windows)."""
+    at = ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z", "2025-11-01T02:00:00Z", T]
+    batch = TokenUsageBatch("s", at, [10, 20, 30, 40], [1, 2, 3, 4], cached, batch=True)
+    assert batch.part(0, len(batch)) is batch
+    for cut in range(1, len(batch)):
+        head, tail = batch.part(0, cut), batch.part(cut, len(batch))
+        assert (len(head), len(tail)) == (cut, len(batch) - cut)
+        assert head.records() + tail.records() == batch.records()
+        assert (head.batch, tail.batch) == (True, True)
+        assert (head.cached_input_tokens is None) is (cached is None)

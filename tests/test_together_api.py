@@ -325,3 +325,31 @@ def test_an_unwritable_catalog_path_is_an_input_error(tmp_path: Path) -> None:
         pulled.write(target)
     with pytest.raises(InvalidArgument, match="writable"):
         pulled.write_responses(target)
+
+
+def test_a_pulled_catalogs_document_is_the_catalog_document() -> None:
+    """One writer of catalog documents: a pulled catalog's differs from
+    ``catalog.catalog_document``'s only by its sources' names, and loads back to itself."""
+    from together_billing.catalog import catalog_document, load_data
+
+    pulled = load_catalog(SAVED / "prices.json")
+    pulled_doc = pulled.to_document()
+    plain_doc = catalog_document(pulled.catalog)
+
+    def resolved(doc: dict[str, Any]) -> dict[str, Any]:
+        """The document with each row's source name replaced by the source itself."""
+        sources = doc["sources"]
+        return {
+            section: [{**row, "source": sources[row["source"]]} for row in rows]
+            for section, rows in doc.items()
+            if section != "sources"
+        }
+
+    assert resolved(pulled_doc) == resolved(plain_doc)
+    assert set(pulled_doc["sources"]) <= {
+        "together-api-models",
+        "together-api-models-deprecated",
+        "together-api-hardware",
+    }
+    assert {"together-api-models", "together-api-hardware"} <= set(pulled_doc["sources"])
+    assert Catalog(load_data(pulled_doc)) == pulled.catalog

@@ -28,12 +28,11 @@ if TYPE_CHECKING:
         default_catalog,
     )
     from together_billing.credits import (
-        EDITIONS,
         Account,
         AutoRecharge,
         AutoRechargeMode,
-        Edition,
         LedgerEntry,
+        LedgerKind,
     )
     from together_billing.engine import SimulationResult, SimulationState, Simulator, simulate
     from together_billing.errors import (
@@ -47,9 +46,24 @@ if TYPE_CHECKING:
         NaiveDatetimeError,
         UnknownPrice,
     )
-    from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, LogEntry
+    from together_billing.invoice import (
+        Action,
+        Invoice,
+        InvoiceLine,
+        InvoiceStatus,
+        LogEntry,
+        MeteredSpan,
+        exhausted_at,
+    )
     from together_billing.money import Money, RoundingMode, round_to_cents
-    from together_billing.policies import CancelBasis, Policies, ReservationPayment, ShrinkPolicy
+    from together_billing.policies import (
+        EDITIONS,
+        CancelBasis,
+        Edition,
+        Policies,
+        ReservationPayment,
+        ShrinkPolicy,
+    )
     from together_billing.resources import (
         Category,
         DedicatedEndpoint,
@@ -88,6 +102,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EDITIONS",
     "Account",
+    "Action",
     "AutoRecharge",
     "AutoRechargeMode",
     "BillingError",
@@ -123,7 +138,9 @@ __all__ = [
     "JobCancelled",
     "JobCompleted",
     "LedgerEntry",
+    "LedgerKind",
     "LogEntry",
+    "MeteredSpan",
     "MeteringGrain",
     "MissingDependency",
     "Money",
@@ -158,100 +175,41 @@ __all__ = [
     "UnknownPrice",
     "__version__",
     "default_catalog",
+    "exhausted_at",
     "instant",
     "round_to_cents",
     "simulate",
 ]
 
-#: Where each public name is defined (its module under ``together_billing``).
-_EXPORTS: dict[str, str] = {
-    "Catalog": "catalog",
-    "ClusterBilling": "catalog",
-    "ClusterPrice": "catalog",
-    "FineTuningMethod": "catalog",
-    "FineTuningPrice": "catalog",
-    "HardwarePrice": "catalog",
-    "PriceEntry": "catalog",
-    "ServerlessPrice": "catalog",
-    "SizeTierPrice": "catalog",
-    "Source": "catalog",
-    "SourceKind": "catalog",
-    "StoragePrice": "catalog",
-    "default_catalog": "catalog",
-    "Account": "credits",
-    "AutoRecharge": "credits",
-    "AutoRechargeMode": "credits",
-    "EDITIONS": "credits",
-    "Edition": "credits",
-    "LedgerEntry": "credits",
-    "SimulationResult": "engine",
-    "SimulationState": "engine",
-    "Simulator": "engine",
-    "simulate": "engine",
-    "BillingError": "errors",
-    "CurrencyMismatch": "errors",
-    "InvalidArgument": "errors",
-    "InvalidResponse": "errors",
-    "InvalidScenario": "errors",
-    "InvalidTimeline": "errors",
-    "MissingDependency": "errors",
-    "NaiveDatetimeError": "errors",
-    "UnknownPrice": "errors",
-    "Invoice": "invoice",
-    "InvoiceLine": "invoice",
-    "InvoiceStatus": "invoice",
-    "LogEntry": "invoice",
-    "Money": "money",
-    "RoundingMode": "money",
-    "round_to_cents": "money",
-    "CancelBasis": "policies",
-    "Policies": "policies",
-    "ReservationPayment": "policies",
-    "ShrinkPolicy": "policies",
-    "Category": "resources",
-    "DedicatedEndpoint": "resources",
-    "FineTunedHosting": "resources",
-    "FineTuningJob": "resources",
-    "InstantCluster": "resources",
-    "Resource": "resources",
-    "ServerlessUsage": "resources",
-    "StorageVolume": "resources",
-    "BillingPeriod": "time",
-    "Interval": "time",
-    "MeteringGrain": "time",
-    "instant": "time",
-    "Delete": "timeline",
-    "Deploy": "timeline",
-    "DeployFailed": "timeline",
-    "Event": "timeline",
-    "ExtendReservation": "timeline",
-    "Grant": "timeline",
-    "JobCancelled": "timeline",
-    "JobCompleted": "timeline",
-    "PriceChange": "timeline",
-    "Purchase": "timeline",
-    "Ready": "timeline",
-    "Requests": "timeline",
-    "ResizeVolume": "timeline",
-    "ScaleGpus": "timeline",
-    "ScaleReplicas": "timeline",
-    "Start": "timeline",
-    "Stop": "timeline",
-    "TokenUsage": "timeline",
-    "TokenUsageBatch": "timeline",
-}
+#: The modules that define the public names, each after those it imports: the lookup below
+#: imports them in this order until one has the name in its ``__all__``, so finding a name
+#: loads little besides its own module. ``__all__`` above is the one list of public names.
+_MODULES: tuple[str, ...] = (
+    "errors",
+    "money",
+    "time",
+    "credits",
+    "policies",
+    "catalog",
+    "resources",
+    "invoice",
+    "timeline",
+    "engine",
+)
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and nothing else
 
     def __getattr__(name: str) -> object:
         """Import a public name from its module on first use (PEP 562)."""
-        module = _EXPORTS.get(name)
-        if module is None:
-            raise AttributeError(f"module 'together_billing' has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"together_billing.{module}"), name)
-        globals()[name] = value
-        return value
+        if name in __all__:
+            for module_name in _MODULES:
+                module = importlib.import_module(f"together_billing.{module_name}")
+                if name in module.__all__:
+                    value = getattr(module, name)
+                    globals()[name] = value
+                    return value
+        raise AttributeError(f"module 'together_billing' has no attribute {name!r}")
 
     def __dir__() -> list[str]:
         return sorted({*globals(), *__all__})

@@ -16,6 +16,7 @@ microseconds: nothing is truncated silently.
 
 from __future__ import annotations
 
+import array
 import importlib
 import itertools
 import operator
@@ -25,7 +26,16 @@ from typing import Any
 from together_billing.errors import InvalidArgument, NaiveDatetimeError
 from together_billing.time import from_micros
 
-__all__ = ["array_column", "first_above", "first_decrease", "is_array", "only_ints", "order_error"]
+__all__ = [
+    "array_column",
+    "first_above",
+    "first_decrease",
+    "is_array",
+    "is_int_array",
+    "only_ints",
+    "order_error",
+    "timestamps_to_micros",
+]
 
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
 
@@ -78,19 +88,33 @@ def _refuse_missing(field: str, context: str) -> None:
     )
 
 
+def timestamps_to_micros(raw: Any, unit: str, np: Any) -> tuple[Any, int | None]:
+    """Timestamps counted in ``unit`` since the epoch (an int64 numpy array), as microseconds.
+
+    Returns the microseconds and ``None``, or, when a timestamp is not a whole number of
+    microseconds (nothing is truncated silently), ``None`` and the index of the first such
+    timestamp, for the caller to name in its error. The one converter of the library's
+    array and table readers (``TokenUsageBatch`` columns and ``together_billing.columnar``).
+    """
+    if unit == "ns":
+        partial = raw % 1_000 != 0
+        if len(raw) and bool(partial.any()):
+            return None, int(np.flatnonzero(partial)[0])
+        return raw // 1_000, None
+    return raw * _UNITS[unit], None
+
+
 def _scaled(raw: Any, unit: str, *, field: str, context: str, np: Any) -> Any:
     """Timestamps counted in ``unit`` since the epoch, as microseconds (exact only)."""
-    if unit == "ns":
-        if len(raw) and bool((raw % 1_000 != 0).any()):
-            index = int(np.flatnonzero(raw % 1_000 != 0)[0])
-            raise InvalidArgument(
-                f"{field}[{index}]",
-                int(raw[index]),
-                "an instant in whole microseconds (nanoseconds are not billed)",
-                context=context,
-            )
-        return raw // 1_000
-    return raw * _UNITS[unit]
+    micros, index = timestamps_to_micros(raw, unit, np)
+    if index is not None:
+        raise InvalidArgument(
+            f"{field}[{index}]",
+            int(raw[index]),
+            "an instant in whole microseconds (nanoseconds are not billed)",
+            context=context,
+        )
+    return micros
 
 
 def _from_arrow(value: Any, *, field: str, context: str, instants: bool) -> Any:
@@ -157,6 +181,16 @@ def order_error(
         f"instants in non-decreasing order (after {from_micros(previous).isoformat()})",
         context=context,
     )
+
+
+#: ``array.array`` type codes whose items are always Python ints.
+_INT_TYPECODES = frozenset("bBhHiIlLqQ")
+
+
+def is_int_array(value: object) -> bool:
+    """Whether ``value`` is an ``array.array`` of integers: its type guarantees every item
+    is an ``int``, so no element needs looking at for that (the range still does)."""
+    return isinstance(value, array.array) and value.typecode in _INT_TYPECODES
 
 
 def only_ints(column: Sequence[object]) -> bool:

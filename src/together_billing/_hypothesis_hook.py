@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["REGISTERED", "register_module", "setup"]
 
 #: The types ``st.from_type`` resolves with the library's strategies, by defining module.
-#: Enums, ``Source``, ``Edition`` and ``LedgerEntry`` need none: Hypothesis builds them
+#: Enums, ``Source`` and ``LedgerEntry`` need none: Hypothesis builds them
 #: from their annotations. ``tests/test_strategies.py`` checks this table against
 #: :func:`together_billing.strategies.strategy_for`.
 REGISTERED: Final[dict[str, tuple[str, ...]]] = {
@@ -47,7 +47,7 @@ REGISTERED: Final[dict[str, tuple[str, ...]]] = {
         "StoragePrice",
     ),
     "together_billing.credits": ("Account", "AutoRecharge"),
-    "together_billing.policies": ("Policies",),
+    "together_billing.policies": ("Edition", "Policies"),
     "together_billing.resources": (
         "DedicatedEndpoint",
         "FineTunedHosting",
@@ -76,10 +76,9 @@ REGISTERED: Final[dict[str, tuple[str, ...]]] = {
         "TokenUsage",
         "TokenUsageBatch",
     ),
-    "together_billing.invoice": ("Invoice", "InvoiceLine", "LogEntry"),
+    "together_billing.invoice": ("Invoice", "InvoiceLine", "LogEntry", "MeteredSpan"),
     "together_billing.engine": ("SimulationResult", "SimulationState", "Simulator"),
     "together_billing.scenario": ("Scenario",),
-    "together_billing.strategies": ("GeneratedScenario",),
 }
 
 #: The module objects whose types are registered (a module imported again, after being

@@ -52,10 +52,11 @@ from together_billing.catalog import Catalog, default_catalog
 from together_billing.credits import Account
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import InvalidArgument, MissingDependency
+from together_billing.invoice import exhausted_at
 from together_billing.money import Money
 from together_billing.policies import Policies
 from together_billing.resources import Resource
-from together_billing.time import instant
+from together_billing.time import exact_seconds, instant
 from together_billing.timeline import Event
 
 __all__ = [
@@ -71,9 +72,6 @@ __all__ = [
     "revenue_impact",
     "summaries_bag",
 ]
-
-#: The log action of the moment an account's credits run out (CR2), as the engine logs it.
-_EXHAUSTED = "credits exhausted"
 
 
 def _name(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -169,7 +167,7 @@ class AccountSummary:
             for invoice in invoices
             for line in invoice.lines
         )
-        exhausted = next((e.at for e in result.log if e.action == _EXHAUSTED), None)
+        exhausted = exhausted_at(result.log)
         return cls(
             name=name,
             start=start,
@@ -196,14 +194,8 @@ class AccountSummary:
             ],
             "balance": None if self.balance is None else str(self.balance),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
-            "runway_seconds": None if runway is None else str(_seconds(runway)),
+            "runway_seconds": None if runway is None else str(exact_seconds(runway)),
         }
-
-
-def _seconds(duration: pendulum.Duration) -> Decimal:
-    """A duration in seconds, exact to the microsecond."""
-    micros = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
-    return Decimal(micros).scaleb(-6)
 
 
 def replay_account(timeline: AccountTimeline, simulator: Simulator) -> AccountSummary:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from importlib import resources as _resources
 from pathlib import Path
@@ -61,6 +61,7 @@ __all__ = [
     "default_catalog",
     "hardware_key",
     "load_data",
+    "model_size",
 ]
 
 PriceKey: TypeAlias = tuple[str, ...]
@@ -155,11 +156,28 @@ def _nonempty(instance: object, attribute: attrs.Attribute[str], value: object) 
         raise InvalidArgument(attribute.name, value, "a non-empty string")
 
 
-def _params(value: object) -> Decimal:
-    result = to_decimal(value, field="max_params_b")
+def model_size(value: object, *, field: str) -> Decimal:
+    """A model's size in billions of parameters: a number above 0.
+
+    The one check of every size: a size tier's and a fine-tuning bracket's
+    ``max_params_b`` here, a resource's ``params_b`` (resources).
+
+    >>> model_size("70", field="params_b")
+    Decimal('70')
+    >>> model_size(0, field="max_params_b")
+    Traceback (most recent call last):
+    ...
+    together_billing.errors.InvalidArgument: max_params_b=0 is not valid; expected a positive \
+number of billions of parameters
+    """
+    result = to_decimal(value, field=field)
     if result <= 0:
-        raise InvalidArgument("max_params_b", value, "a positive number of billions of parameters")
+        raise InvalidArgument(field, value, "a positive number of billions of parameters")
     return result
+
+
+def _params(value: object) -> Decimal:
+    return model_size(value, field="max_params_b")
 
 
 @attrs.frozen
@@ -220,7 +238,7 @@ def hardware_key(hardware: str) -> str:
     docs) and ``1xnvidia-h100-80gb`` (v2 instance types): the key lower-cases the
     id, reads the GPU count prefix, treats ``_`` and ``-`` alike and drops the
     ``sxm`` interconnect suffix that v2 ids omit. Other suffixes (``pcie``) are kept,
-    so different hardware never shares a key.
+    so different hardware never shares a key (DE1).
 
     >>> hardware_key("1x_nvidia_h100_80gb_sxm") == hardware_key("1xnvidia-h100-80gb")
     True
@@ -327,7 +345,7 @@ def _per_tib_hour(value: object) -> Decimal:
 
 @attrs.frozen
 class ClusterPrice:
-    """Instant Cluster compute rate for a GPU type, USD per GPU-hour (CL2-CL4).
+    """Instant Cluster compute rate for a GPU type, USD per GPU-hour (CL1-CL4).
 
     ``billing`` is ``reserved`` (the discounted rate a reservation is charged at)
     or ``on-demand`` (on-demand clusters, and burst above a reservation).
@@ -387,7 +405,7 @@ def _lookup(key: PriceKey) -> PriceKey:
 
 
 class Catalog:
-    """An immutable collection of price entries, looked up by key and instant.
+    """An immutable collection of price entries, looked up by key and instant (G4).
 
     Two entries with the same key and ``effective_from`` are ambiguous and rejected.
     """
@@ -515,7 +533,7 @@ class Catalog:
     def serverless(
         self, model: str, at: pendulum.DateTime, *, params_b: Decimal | None = None
     ) -> ServerlessPrice:
-        """The serverless price of ``model`` at ``at``.
+        """The serverless price of ``model`` at ``at`` (SL2).
 
         A model with no entry at all is priced by its size tier when ``params_b`` is
         given (P-TIER); a listed model asked for before its first entry is an error.
@@ -542,7 +560,7 @@ class Catalog:
         return entry
 
     def size_tier(self, params_b: Decimal, at: pendulum.DateTime) -> SizeTierPrice:
-        """The size tier for a model of ``params_b`` billions of parameters (P-TIER)."""
+        """The size tier for a model of ``params_b`` billions of parameters (SL2, P-TIER)."""
         for max_params, name in self._tiers:
             if params_b <= max_params:
                 entry = self._require(("size-tier", name), at, "size tier")
@@ -591,7 +609,7 @@ class Catalog:
     def cluster(
         self, gpu_type: str, billing: ClusterBilling, at: pendulum.DateTime
     ) -> ClusterPrice:
-        """The per-GPU-hour rate of a GPU type for reserved or on-demand compute."""
+        """The per-GPU-hour rate of a GPU type for reserved or on-demand compute (CL1)."""
         entry = self._require(("cluster", gpu_type, billing.value), at, f"{billing.value} gpu_type")
         assert isinstance(entry, ClusterPrice)
         return entry
@@ -801,11 +819,15 @@ def default_catalog() -> Catalog:
 # -- writing the file format (issue 14: a pinned catalog that loads back) ---------------------
 
 
-def catalog_document(catalog: Catalog) -> dict[str, Any]:
+def catalog_document(
+    catalog: Catalog, *, source_name: Callable[[Source], str] | None = None
+) -> dict[str, Any]:
     """``catalog`` as a catalog document: what :meth:`Catalog.from_file` loads back.
 
     Every entry keeps its rates (as decimal strings, never floats), its
-    ``effective_from`` and its source; sources are listed once under ``sources``.
+    ``effective_from`` and its source; sources are listed once under ``sources``,
+    named ``s1``, ``s2``... in order of first use, or by ``source_name(source)``
+    (a pulled catalog names them after the API; see ``PulledCatalog.to_document``).
 
     >>> doc = catalog_document(Catalog([HardwarePrice("1x_gpu", "5.49", "2025-01-01T00:00:00Z")]))
     >>> doc["hardware"]
@@ -819,7 +841,9 @@ def catalog_document(catalog: Catalog) -> dict[str, Any]:
     sources: dict[Source, str] = {}
 
     def ref(source: Source) -> str:
-        return sources.setdefault(source, f"s{len(sources) + 1}")
+        if source not in sources:
+            sources[source] = f"s{len(sources) + 1}" if source_name is None else source_name(source)
+        return sources[source]
 
     doc: dict[str, list[dict[str, Any]]] = {
         "serverless": [],

@@ -53,13 +53,11 @@ from together_billing.errors import (
 # typing.TYPE_CHECKING without importing typing, which would cost start-up time.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from decimal import Decimal
     from typing import Any, Final, TextIO
 
     from together_billing.catalog import Catalog
     from together_billing.engine import SimulationResult
     from together_billing.invoice import Invoice, LogEntry
-    from together_billing.money import RoundingMode
     from together_billing.scenario import Scenario
 
 __all__ = ["main"]
@@ -308,6 +306,8 @@ def _invoice_table(invoice: Invoice, *, credits: bool = False) -> list[str]:
 
 def render_table(result: SimulationResult) -> str:
     """The result as plain-text tables: one per invoice, then the action log."""
+    from together_billing._figures import cents, dollars  # noqa: PLC0415 - lazy
+
     out: list[str] = []
     credits = result.credits
     for invoice in result.invoices:
@@ -322,7 +322,7 @@ def render_table(result: SimulationResult) -> str:
         settled = " + settled" if "settled" in credits else ""
         out.append(f"Credits (purchased + granted{settled} = consumed + expired + remaining)")
         mode = result.policies.rounding
-        rows = [[name, _dollars(_cents(value, mode))] for name, value in credits.items()]
+        rows = [[name, dollars(cents(value, mode))] for name, value in credits.items()]
         out.extend(columns(rows, right={1}))
     if result.log:
         out.append("")
@@ -334,17 +334,6 @@ def render_table(result: SimulationResult) -> str:
         )
         out.extend(columns(rows, keep={0}))
     return "\n".join(out) + "\n"
-
-
-def _cents(value: Decimal, mode: RoundingMode) -> Decimal:
-    """An amount shown to a person: whole cents in the replay's P-ROUND mode."""
-    from together_billing.money import round_to_cents  # noqa: PLC0415 - lazy
-
-    return round_to_cents(value, mode) + 0
-
-
-def _dollars(value: Decimal) -> str:
-    return f"-${-value}" if value < 0 else f"${value}"
 
 
 def _print_catalog(stream: TextIO, fmt: str, catalog: Catalog | None = None) -> None:
@@ -495,6 +484,7 @@ def _write_json(stream: TextIO, data: object) -> None:
 
 
 def _forecast(stream: TextIO, args: argparse.Namespace, scenario: Scenario | None = None) -> None:
+    from together_billing._figures import cents, dollars  # noqa: PLC0415 - lazy
     from together_billing.forecast import SteadyUsage, forecast  # noqa: PLC0415 - lazy
 
     if scenario is None:
@@ -537,7 +527,7 @@ def _forecast(stream: TextIO, args: argparse.Namespace, scenario: Scenario | Non
     mode = outlook.result.policies.rounding
     if runway is not None:
         out.append("Runway")
-        out.append(f"  balance at start: {_dollars(_cents(runway.balance_at_start, mode))}")
+        out.append(f"  balance at start: {dollars(cents(runway.balance_at_start, mode))}")
         if runway.already_exhausted:
             out.append("  credits were already exhausted at the start")
         if runway.zero_at is not None and runway.zero_at != runway.exhausted_at:
@@ -555,7 +545,7 @@ def _forecast(stream: TextIO, args: argparse.Namespace, scenario: Scenario | Non
                 f"  credits run out{again} at {runway.exhausted_at.isoformat()} "
                 f"({_duration(since)} from the start)"
             )
-        out.append(f"  balance at end: {_dollars(_cents(runway.balance_at_end, mode))}")
+        out.append(f"  balance at end: {dollars(cents(runway.balance_at_end, mode))}")
         out.append("")
     out.append("Alerts and actions after the start")
     if outlook.log:
@@ -573,14 +563,16 @@ def _folded(log: Sequence[LogEntry]) -> list[list[str]]:
     After credits run out, a steady forecast's use is refused hour after hour; each
     resource's refusals become one row, at the first, saying how many and until when.
     """
+    from together_billing.invoice import Action  # noqa: PLC0415 - lazy
+
     refused: dict[tuple[str, str], list[LogEntry]] = {}
     for entry in log:
-        if entry.action == "requests refused":
+        if entry.action is Action.REQUESTS_REFUSED:
             refused.setdefault((entry.resource, entry.rule), []).append(entry)
     rows: list[list[str]] = []
     for entry in log:
         detail = entry.detail
-        if entry.action == "requests refused":
+        if entry.action is Action.REQUESTS_REFUSED:
             run = refused[(entry.resource, entry.rule)]
             if entry is not run[0]:
                 continue
@@ -712,6 +704,7 @@ def _export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument(
         "--account-name", help="BillingAccountName (default: the scenario's name, else the id)"
     )
+    _catalog_dir_option(parser)
 
 
 def _export(stream: TextIO, args: argparse.Namespace) -> None:
@@ -864,6 +857,7 @@ def _usage_pull(stream: TextIO, args: argparse.Namespace) -> None:
     from pathlib import Path  # noqa: PLC0415 - lazy
 
     from together_billing import together_api  # noqa: PLC0415 - lazy: the SDK is optional
+    from together_billing._figures import dollars  # noqa: PLC0415 - lazy
     from together_billing._responses import dumps  # noqa: PLC0415 - lazy
     from together_billing.usage import UsageReport  # noqa: PLC0415 - lazy
 
@@ -883,7 +877,7 @@ def _usage_pull(stream: TextIO, args: argparse.Namespace) -> None:
     open_windows = sum(1 for window in report.windows if not window.final)
     stream.write(
         f"wrote {args.out}: {len(report.windows)} {report.granularity.value} windows, "
-        f"{len(report.rows)} rows, {_dollars(report.total)} in all\n"
+        f"{len(report.rows)} rows, {dollars(report.total)} in all\n"
     )
     if open_windows:
         stream.write(f"{open_windows} window(s) not final yet (the month is still open)\n")
@@ -893,7 +887,7 @@ def _usage_pull(stream: TextIO, args: argparse.Namespace) -> None:
         total = sum((row.cost for row in unknown), Decimal(0))
         stream.write(
             f"{len(unknown)} row(s) of products the library does not know "
-            f"({', '.join(names)}): {_dollars(total)}\n"
+            f"({', '.join(names)}): {dollars(total)}\n"
         )
 
 
@@ -960,9 +954,7 @@ def _check_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         metavar="MINUTES",
         help="with --max-idle: the idle time after which the report counts a saving",
     )
-    parser.add_argument(
-        "--format", choices=("table", "json"), default="table", help="output format"
-    )
+    _format_option(parser)
 
 
 def _check(stream: TextIO, args: argparse.Namespace) -> int:

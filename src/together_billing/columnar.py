@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from together_billing._columns import timestamps_to_micros
 from together_billing.errors import InvalidArgument, MissingDependency
 from together_billing.time import instant, to_micros
 from together_billing.timeline import TokenUsageBatch
@@ -279,16 +280,12 @@ def _instants(column: Any, pa: Any, np: Any, name: str, source: str) -> Any:
                 "timezone-aware timestamps (naive ones are ambiguous and rejected)",
                 source,
             )
-        raw = column.cast(pa.int64()).to_numpy()
-        if kind.unit == "ns":
-            partial = raw % 1_000 != 0
-            if partial.any():
-                row = int(np.flatnonzero(partial)[0])
-                raise _row_error(
-                    name, row, str(column[row]), "an instant in whole microseconds", source
-                )
-            return raw // 1_000
-        return raw * {"s": 1_000_000, "ms": 1_000, "us": 1}[kind.unit]
+        micros, row = timestamps_to_micros(column.cast(pa.int64()).to_numpy(), kind.unit, np)
+        if row is not None:
+            raise _row_error(
+                name, row, str(column[row]), "an instant in whole microseconds", source
+            )
+        return micros
     if pa.types.is_integer(kind):
         return column.cast(pa.int64()).to_numpy()
     raise _row_error(

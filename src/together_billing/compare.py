@@ -35,11 +35,12 @@ from typing import Any, Final, Protocol
 import attrs
 import pendulum
 
+from together_billing._figures import plain, to_places
 from together_billing._text import columns
 from together_billing.catalog import Catalog, ClusterBilling, default_catalog
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import InvoiceLine
+from together_billing.invoice import InvoiceLine, exhausted_at
 from together_billing.money import EXACT_CONTEXT, Money, to_decimal
 from together_billing.resources import (
     DedicatedEndpoint,
@@ -78,6 +79,9 @@ __all__ = [
     "fork",
     "reservation_vs_on_demand",
 ]
+
+#: Decimal places of the ratios in the JSON output (rates per million tokens, utilisation).
+_PLACES: Final = 6
 
 _MILLION: Final = Decimal(1_000_000)
 
@@ -394,7 +398,7 @@ class Comparison:
         """With credits: when they run out (reach the floor) before and after, else ``None``."""
         if self.amounts_due is None:
             return None
-        return _run_out(self.before), _run_out(self.after)
+        return exhausted_at(self.before.log), exhausted_at(self.after.log)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (``schema_version`` 1; see docs/compare.md)."""
@@ -486,10 +490,6 @@ class Comparison:
                 f"  + {e.at.isoformat()} {e.resource} {e.action} ({e.rule})" for e in self.log_added
             )
         return "\n".join(out) + "\n"
-
-
-def _run_out(result: SimulationResult) -> pendulum.DateTime | None:
-    return next((e.at for e in result.log if e.action == "credits exhausted"), None)
 
 
 def _instant(at: pendulum.DateTime | None) -> str:
@@ -619,15 +619,10 @@ class DedicatedVsServerless:
             "replicas": self.replicas,
             "input_fraction": str(self.input_fraction),
             "dedicated_per_hour": str(self.dedicated_per_hour),
-            "serverless_per_million": _plain(self.serverless_per_million),
-            "tokens_per_hour": _plain(self.tokens_per_hour),
-            "tokens_per_month": _plain(self.tokens_per_month),
+            "serverless_per_million": plain(to_places(self.serverless_per_million, _PLACES)),
+            "tokens_per_hour": plain(to_places(self.tokens_per_hour, _PLACES)),
+            "tokens_per_month": plain(to_places(self.tokens_per_month, _PLACES)),
         }
-
-
-def _plain(value: Decimal) -> str:
-    text = format(EXACT_CONTEXT.quantize(value, Decimal("1e-6")).normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 def dedicated_vs_serverless(
@@ -694,7 +689,7 @@ class ReservationVsOnDemand:
             "gpu_type": self.gpu_type,
             "reserved_per_gpu_hour": str(self.reserved_per_gpu_hour),
             "on_demand_per_gpu_hour": str(self.on_demand_per_gpu_hour),
-            "utilisation": _plain(self.utilisation),
+            "utilisation": plain(to_places(self.utilisation, _PLACES)),
         }
 
 

@@ -1,4 +1,4 @@
-"""Credits: the account's ledger, auto-recharge, and the rule editions (CR1-CR8, G5).
+"""Credits: the account's ledger and auto-recharge (CR1-CR8, G5).
 
 An :class:`Account` among a replay's resources turns the ledger on: purchases and
 promotional grants add credits, charges draw them down as they accrue (running
@@ -24,12 +24,13 @@ earlier invoices" (billing [DOCS-2025-11]). So, exactly, over any replay::
 >>> ledger.add(0, "purchase", Decimal("25"))
 >>> ledger.add(0, "grant", Decimal("5"), expires=10)
 >>> ledger.consume(5, Decimal("7"), "ep-1")
->>> ledger.balance, [(e.kind, str(e.amount)) for e in ledger.entries]
+>>> ledger.balance, [(str(e.kind), str(e.amount)) for e in ledger.entries]
 (Decimal('23'), [('purchase', '25'), ('grant', '5'), ('consumption', '-7')])
 """
 
 from __future__ import annotations
 
+import bisect
 from decimal import ROUND_CEILING, Decimal
 from typing import Final
 
@@ -42,13 +43,12 @@ from together_billing.money import EXACT_CONTEXT, to_decimal
 from together_billing.time import BillingPeriod, from_micros
 
 __all__ = [
-    "EDITIONS",
     "Account",
     "AutoRecharge",
     "AutoRechargeMode",
-    "Edition",
     "Ledger",
     "LedgerEntry",
+    "LedgerKind",
 ]
 
 
@@ -148,7 +148,7 @@ class AutoRecharge:
 
 @attrs.frozen
 class Account:
-    """The billing account: its presence among a replay's resources turns credits on.
+    """The billing account: its presence among a replay's resources turns credits on (CR1).
 
     ``opening_balance`` is the purchased credit at the replay's start;
     ``auto_recharge`` is optional.
@@ -156,7 +156,8 @@ class Account:
     ``linked_card``: the account has a credit card linked. In the 2025-11 rules
     (billing [DOCS-2025-11]) such an account on Build Tiers 1-4 may use credit down
     to a -$100 balance, billed on its month-end invoice: its credits are exhausted at
-    the policy ``linked_card_floor`` (-100) instead of ``credit_floor`` ($0, prepaid).
+    the policy ``linked_card_floor`` (-100) instead of ``credit_floor`` ($0, prepaid;
+    P-FLOOR).
     The 2026 rules are fully prepaid: there the card changes nothing.
     """
 
@@ -166,17 +167,41 @@ class Account:
     linked_card: bool = attrs.field(kw_only=True, default=False, validator=_check_flag)
 
 
+class LedgerKind(Choice):
+    """What a :class:`LedgerEntry` records: credits in, credits out, or a debt billed.
+
+    A ``StrEnum``: each member equals its text (``LedgerKind.CONSUMPTION ==
+    "consumption"``), and JSON and printed output show that text.
+    """
+
+    __field__ = "kind"
+
+    PURCHASE = "purchase"
+    """Credits bought: the opening balance or a :class:`~together_billing.Purchase` (CR1, G5)."""
+    GRANT = "grant"
+    """Promotional credits granted, used first and possibly expiring (CR1, P-CONSUME)."""
+    RECHARGE = "recharge"
+    """Credits bought by auto-recharge (CR1, facts C6)."""
+    CONSUMPTION = "consumption"
+    """A charge drawn from the credits; beyond them, a debt (CR1, P-FLOOR)."""
+    EXPIRY = "expiry"
+    """Promotional credits expired unused (CR1)."""
+    SETTLEMENT = "settlement"
+    """A closed period's debt, billed on its invoice as amount due (IN3, W25)."""
+
+
 @attrs.frozen(kw_only=True)
 class LedgerEntry:
     """One movement of credits.
 
-    ``kind`` is ``purchase``, ``grant``, ``recharge``, ``consumption``, ``expiry`` or
-    ``settlement`` (a closed period's debt, billed on its invoice);
-    ``amount`` is positive for credits in and negative for credits out.
+    ``kind`` is a :class:`LedgerKind` (text is converted on construction): ``purchase``,
+    ``grant``, ``recharge``, ``consumption``, ``expiry`` or ``settlement`` (a closed
+    period's debt, billed on its invoice); ``amount`` is positive for credits in and
+    negative for credits out.
     """
 
     at_micros: int
-    kind: str
+    kind: LedgerKind = attrs.field(converter=LedgerKind)
     amount: Decimal
     balance: Decimal
     resource: str = ""
@@ -214,7 +239,7 @@ class LedgerEntry:
     def to_dict(self) -> dict[str, str]:
         return {
             "at": self.at.isoformat(),
-            "kind": self.kind,
+            "kind": self.kind.value,
             "amount": _display(self.amount),
             "balance": _display(self.balance),
             "resource": self.resource,
@@ -230,23 +255,35 @@ def _display(value: Decimal) -> str:
 
 @attrs.define
 class _Bucket:
-    kind: str
+    kind: LedgerKind
     remaining: Decimal
     added: int
     expires: int | None
 
+    def order(self) -> tuple[bool, int, int]:
+        """Promotional credits: the one expiring soonest first, then the oldest (P-CONSUME)."""
+        return (self.expires is None, self.expires or 0, self.added)
+
 
 @attrs.define
 class Ledger:
-    """Credit buckets and the record of every movement.
+    """Credit buckets (CR1), used in the P-CONSUME order, and the record of every movement.
 
     Consumption beyond the buckets leaves a negative balance: a debt, kept by the
     billing period whose invoice it belongs to. Credits added in a period pay that
     period's debt first; :meth:`settle` clears the debt of closed periods (their
     invoices bill it).
+
+    Buckets are kept in the order they are used (P-CONSUME): promotional credits sorted
+    by expiry, then purchased ones in the order bought; the credit and debt totals are
+    kept as they change. So the balance is read in constant time, and a charge costs
+    the buckets it empties, whatever the number of purchases.
     """
 
-    buckets: list[_Bucket] = attrs.Factory(list)
+    promotional: list[_Bucket] = attrs.Factory(list)
+    """Granted credits, in the order they are used (soonest expiry first)."""
+    bought: list[_Bucket] = attrs.Factory(list)
+    """Purchased and recharged credits, in the order bought."""
     debts: dict[BillingPeriod, Decimal] = attrs.Factory(dict)
     entries: list[LedgerEntry] = attrs.Factory(list)
     purchased: Decimal = Decimal(0)
@@ -254,25 +291,27 @@ class Ledger:
     consumed: Decimal = Decimal(0)
     expired: Decimal = Decimal(0)
     settled: Decimal = Decimal(0)
-
-    @property
-    def debt(self) -> Decimal:
-        """The debt not yet billed on an invoice (a negative balance's size)."""
-        total = Decimal(0)
-        for amount in self.debts.values():
-            total = EXACT_CONTEXT.add(total, amount)
-        return total
+    credit: Decimal = Decimal(0)
+    """What the buckets hold in all."""
+    debt: Decimal = Decimal(0)
+    """The debt not yet billed on an invoice (a negative balance's size)."""
 
     @property
     def balance(self) -> Decimal:
-        total = Decimal(0)
-        for bucket in self.buckets:
-            total = EXACT_CONTEXT.add(total, bucket.remaining)
-        return EXACT_CONTEXT.subtract(total, self.debt)
+        balance = EXACT_CONTEXT.subtract(self.credit, self.debt)
+        return balance if balance else Decimal(0)
+
+    def _owe(self, period: BillingPeriod, amount: Decimal) -> None:
+        self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), amount)
+        self.debt = EXACT_CONTEXT.add(self.debt, amount)
 
     def add(self, at: int, kind: str, amount: Decimal, *, expires: int | None = None) -> None:
-        """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``."""
-        if kind == "grant":
+        """Credits in: a ``purchase``, ``recharge`` or promotional ``grant``.
+
+        A purchase is never a charge (G5); credits added in a period pay its debt first (IN3).
+        """
+        credit = LedgerKind(kind)
+        if credit is LedgerKind.GRANT:
             self.granted = EXACT_CONTEXT.add(self.granted, amount)
         else:
             self.purchased = EXACT_CONTEXT.add(self.purchased, amount)
@@ -286,22 +325,41 @@ class Ledger:
                 self.debts[period] = left
             else:
                 del self.debts[period]
+            self.debt = EXACT_CONTEXT.subtract(self.debt, paid)
         remaining = EXACT_CONTEXT.subtract(amount, paid)
         if remaining:
-            self.buckets.append(_Bucket(kind, remaining, at, expires))
+            bucket = _Bucket(credit, remaining, at, expires)
+            if credit is LedgerKind.GRANT:
+                bisect.insort(self.promotional, bucket, key=_Bucket.order)
+            else:
+                self.bought.append(bucket)
+            self.credit = EXACT_CONTEXT.add(self.credit, remaining)
         self.entries.append(
             LedgerEntry(
-                at_micros=at, kind=kind, amount=amount, balance=self.balance, paid_debt=paid
+                at_micros=at, kind=credit, amount=amount, balance=self.balance, paid_debt=paid
             )
         )
 
-    def _order(self) -> list[_Bucket]:
-        promotional = sorted(
-            (b for b in self.buckets if b.kind == "grant"),
-            key=lambda b: (b.expires is None, b.expires or 0, b.added),
-        )
-        purchased = [b for b in self.buckets if b.kind != "grant"]
-        return promotional + purchased
+    def _take(self, amount: Decimal) -> Decimal:
+        """Take ``amount`` from the buckets in P-CONSUME order; return what they lacked."""
+        left = amount
+        for buckets in (self.promotional, self.bought):
+            emptied = 0
+            for bucket in buckets:
+                if not left:
+                    break
+                taken = min(bucket.remaining, left)
+                bucket.remaining = EXACT_CONTEXT.subtract(bucket.remaining, taken)
+                left = EXACT_CONTEXT.subtract(left, taken)
+                if bucket.remaining:
+                    break
+                emptied += 1
+            if emptied:
+                del buckets[:emptied]
+            if not left:
+                break
+        self.credit = EXACT_CONTEXT.subtract(self.credit, EXACT_CONTEXT.subtract(amount, left))
+        return left
 
     def consume(
         self,
@@ -317,17 +375,10 @@ class Ledger:
         if not amount:
             return
         self.consumed = EXACT_CONTEXT.add(self.consumed, amount)
-        left = amount
-        for bucket in self._order():
-            if not left:
-                break
-            taken = min(bucket.remaining, left)
-            bucket.remaining = EXACT_CONTEXT.subtract(bucket.remaining, taken)
-            left = EXACT_CONTEXT.subtract(left, taken)
-        self.buckets = [b for b in self.buckets if b.remaining]
+        left = self._take(amount)
         entry = LedgerEntry(
             at_micros=at,
-            kind="consumption",
+            kind=LedgerKind.CONSUMPTION,
             amount=EXACT_CONTEXT.minus(amount),
             balance=self.balance,
             resource=resource,
@@ -337,13 +388,12 @@ class Ledger:
             unit_start_micros=unit_start,
         )
         if left:
-            period = entry.period
-            self.debts[period] = EXACT_CONTEXT.add(self.debts.get(period, Decimal(0)), left)
+            self._owe(entry.period, left)
             entry = attrs.evolve(entry, balance=self.balance)
         self.entries.append(entry)
 
     def settle(self, at: int) -> Decimal:
-        """Clear the debt of the periods closed at ``at``: their invoices bill it.
+        """Clear the debt of the periods closed at ``at``: their invoices bill it (IN3).
 
         Returns the amount settled; each period settled gets a ``settlement`` entry.
         """
@@ -352,11 +402,12 @@ class Ledger:
         for period in sorted(p for p in self.debts if p < current):
             amount = self.debts.pop(period)
             total = EXACT_CONTEXT.add(total, amount)
+            self.debt = EXACT_CONTEXT.subtract(self.debt, amount)
             self.settled = EXACT_CONTEXT.add(self.settled, amount)
             self.entries.append(
                 LedgerEntry(
                     at_micros=at,
-                    kind="settlement",
+                    kind=LedgerKind.SETTLEMENT,
                     amount=amount,
                     balance=self.balance,
                     note=f"billed on the {period.label} invoice",
@@ -367,19 +418,22 @@ class Ledger:
     def expire(self, at: int) -> Decimal:
         """Expire promotional credits whose expiry is at or before ``at``; returns the amount."""
         total = Decimal(0)
-        kept = []
-        for bucket in self.buckets:
-            if bucket.expires is not None and bucket.expires <= at:
-                total = EXACT_CONTEXT.add(total, bucket.remaining)
-            else:
-                kept.append(bucket)
+        count = 0
+        # Sorted by expiry: the expired ones come first.
+        for bucket in self.promotional:
+            if bucket.expires is None or bucket.expires > at:
+                break
+            total = EXACT_CONTEXT.add(total, bucket.remaining)
+            count += 1
+        if count:
+            del self.promotional[:count]
         if total:
-            self.buckets = kept
+            self.credit = EXACT_CONTEXT.subtract(self.credit, total)
             self.expired = EXACT_CONTEXT.add(self.expired, total)
             self.entries.append(
                 LedgerEntry(
                     at_micros=at,
-                    kind="expiry",
+                    kind=LedgerKind.EXPIRY,
                     amount=EXACT_CONTEXT.minus(total),
                     balance=self.balance,
                 )
@@ -388,55 +442,28 @@ class Ledger:
 
     def credit_buckets(self) -> list[tuple[Decimal, int | None]]:
         """``(remaining, expires)`` of each credit bucket, in the order they are used
-        (P-CONSUME): what a forecast needs to treat expiries as steps."""
-        return [(bucket.remaining, bucket.expires) for bucket in self._order()]
+        (P-CONSUME)."""
+        return [(b.remaining, b.expires) for b in (*self.promotional, *self.bought)]
+
+    def expiring_buckets(self) -> list[tuple[Decimal, int]]:
+        """``(remaining, expires)`` of the buckets that expire, in the order they are used:
+        they come first (P-CONSUME), so what a forecast needs to treat expiries as steps."""
+        found = []
+        for bucket in self.promotional:
+            if bucket.expires is None:
+                break
+            found.append((bucket.remaining, bucket.expires))
+        return found
+
+    def expires_by(self, at: int) -> bool:
+        """Whether promotional credits expire at or before ``at``."""
+        first = self.promotional[0].expires if self.promotional else None
+        return first is not None and first <= at
 
     def next_expiry(self, after: int) -> int | None:
-        times = [b.expires for b in self.buckets if b.expires is not None and b.expires > after]
-        return min(times) if times else None
-
-
-@attrs.frozen(kw_only=True)
-class Edition:
-    """A named set of policy defaults, with the date of the sources they come from.
-
-    Pass ``edition.policies()`` to a simulator to replay a bill under the rules in
-    force at the time; see the docs' rules reference.
-    """
-
-    name: str
-    sources_date: str
-    description: str
-    credit_floor: Decimal
-    linked_card_floor: Decimal
-    storage_shrink: str
-    exhaustion_suspends_api: bool = True
-
-
-_MINUS_100: Final = Decimal(-100)
-
-EDITIONS: Final = {
-    "2025-11": Edition(
-        name="2025-11",
-        sources_date="2025-11-14",
-        description=(
-            "The seeds' edition: prepaid credits run out at $0; an account with a linked "
-            "card may go down to a -$100 balance (Build Tiers 1-4), billed at month end; "
-            "storage may shrink freely"
-        ),
-        credit_floor=Decimal(0),
-        linked_card_floor=_MINUS_100,
-        storage_shrink="allowed",
-    ),
-    "2026": Edition(
-        name="2026",
-        sources_date="2026-08-18",
-        description=(
-            "Fully prepaid: API access suspended at a zero balance, linked card or not; "
-            "storage decreases only through the account team"
-        ),
-        credit_floor=Decimal(0),
-        linked_card_floor=Decimal(0),
-        storage_shrink="account-team",
-    ),
-}
+        for bucket in self.promotional:
+            if bucket.expires is None:
+                return None
+            if bucket.expires > after:
+                return bucket.expires
+        return None

@@ -2,9 +2,10 @@
 
 Every error is a :class:`BillingError`. Each subclass also inherits the builtin
 exception a caller would naturally catch (``ValueError``, ``TypeError``,
-``LookupError``), and carries the offending ``field``, ``value`` and what would
-have been ``expected`` as attributes, so a program can react without parsing the
-message.
+``LookupError``), and carries the offending ``field``, ``value``, what would
+have been ``expected`` and where it was (``location``, or ``""``) as attributes,
+so a program can react without parsing the message. They share one constructor,
+:class:`BillingError`'s.
 
 >>> from together_billing import Money
 >>> try:
@@ -62,23 +63,54 @@ _SHOWN_ERRORS = 20
 
 
 class BillingError(Exception):
-    """Base class of every error raised by together-billing."""
+    """Base class of every error raised by together-billing, and their one constructor.
+
+    ``field`` names what was wrong, ``value`` is what was given, ``expected`` says
+    what would be valid and ``location`` where the problem is (a scenario's
+    ``events[3]``, a catalog file, the event being applied; ``""`` when the field
+    says it all). Without a ``message``, it is
+    ``"{location}: {field}={value!r} is not valid; expected {expected}"``; with one
+    alone (``BillingError("...")``, as for any exception) the parts are empty.
+
+    >>> error = BillingError(
+    ...     field="replicas", value=-1, expected="an integer >= 0", location="events[2]"
+    ... )
+    >>> print(error)
+    events[2]: replicas=-1 is not valid; expected an integer >= 0
+    >>> error.field, error.value, error.expected, error.location
+    ('replicas', -1, 'an integer >= 0', 'events[2]')
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str = "",
+        value: Any = None,
+        expected: str = "",
+        location: str = "",
+        **builtin: Any,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        self.location = location
+        if message is None:
+            where = f"{location}: " if location else ""
+            message = f"{where}{field}={shown(value)} is not valid; expected {expected}"
+        super().__init__(message, **builtin)
 
 
 class InvalidArgument(BillingError, ValueError):
     """A value given to a constructor or function is not valid.
 
     ``field`` names the argument, ``value`` is what was given and ``expected``
-    says what would be valid.
+    says what would be valid; ``context`` (the ``location``) says where, if the
+    field does not.
     """
 
     def __init__(self, field: str, value: Any, expected: str, *, context: str = "") -> None:
-        self.field = field
-        self.value = value
-        self.expected = expected
-        where = f"{context}: " if context else ""
-        msg = f"{where}{field}={shown(value)} is not valid; expected {expected}"
-        super().__init__(msg)
+        super().__init__(field=field, value=value, expected=expected, location=context)
 
 
 class NaiveDatetimeError(InvalidArgument):
@@ -98,56 +130,59 @@ class CurrencyMismatch(BillingError, TypeError):
     """Two amounts in different currencies were combined."""
 
     def __init__(self, left: str, right: str) -> None:
-        self.field = "currency"
-        self.value = (left, right)
-        self.expected = "amounts in the same currency"
-        msg = f"cannot combine amounts in {left!r} and {right!r}; convert one of them first"
-        super().__init__(msg)
+        super().__init__(
+            f"cannot combine amounts in {left!r} and {right!r}; convert one of them first",
+            field="currency",
+            value=(left, right),
+            expected="amounts in the same currency",
+        )
 
 
 class InvalidTimeline(BillingError, ValueError):
     """An event cannot be applied to the state the replay has reached.
 
-    ``event`` is the offending event; nothing of the replay is kept when this
-    is raised.
+    ``event`` is the offending event (its repr is the ``location``); nothing of the
+    replay is kept when this is raised.
     """
 
     def __init__(self, event: Any, field: str, value: Any, expected: str) -> None:
         self.event = event
-        self.field = field
-        self.value = value
-        self.expected = expected
-        msg = f"{event!r}: {field}={shown(value)} is not valid; expected {expected}"
-        super().__init__(msg)
+        super().__init__(field=field, value=value, expected=expected, location=repr(event))
 
 
 class UnknownPrice(BillingError, LookupError):
     """The price catalog has no rate for what is being charged at that instant."""
 
     def __init__(self, field: str, value: Any, expected: str) -> None:
-        self.field = field
-        self.value = value
-        self.expected = expected
-        msg = f"no price for {field}={shown(value)}; expected {expected}"
-        super().__init__(msg)
+        message = f"no price for {field}={shown(value)}; expected {expected}"
+        super().__init__(message, field=field, value=value, expected=expected)
+
+
+def _listed(source: str, errors: list[tuple[str, str]], what: str, limit: int | None) -> str:
+    """``"{source} is not {what}:"`` and one line per ``(location, message)``, up to ``limit``."""
+    lines = "\n".join(f"  {loc}: {message}" for loc, message in errors[:limit])
+    if limit is not None and len(errors) > limit:
+        lines += f"\n  ... and {len(errors) - limit} more problem(s)"
+    return f"{source} is not {what}:\n{lines}"
 
 
 class InvalidScenario(BillingError, ValueError):
     """A scenario file or document does not validate.
 
-    ``errors`` holds one ``(location, message)`` pair per problem found.
+    ``errors`` holds one ``(location, message)`` pair per problem found; ``field``
+    and ``location`` are the first problem's location, ``value`` the source.
     """
 
     def __init__(self, source: str, errors: list[tuple[str, str]]) -> None:
-        self.field = errors[0][0] if errors else ""
-        self.value = source
-        self.expected = "a scenario matching `together-billing schema`"
         self.errors = errors
-        lines = "\n".join(f"  {loc}: {message}" for loc, message in errors[:_SHOWN_ERRORS])
-        if len(errors) > _SHOWN_ERRORS:
-            lines += f"\n  ... and {len(errors) - _SHOWN_ERRORS} more problem(s)"
-        msg = f"{source} is not a valid scenario:\n{lines}"
-        super().__init__(msg)
+        first = errors[0][0] if errors else ""
+        super().__init__(
+            _listed(source, errors, "a valid scenario", _SHOWN_ERRORS),
+            field=first,
+            value=source,
+            expected="a scenario matching `together-billing schema`",
+            location=first,
+        )
 
 
 class MissingDependency(BillingError, ImportError):
@@ -159,25 +194,21 @@ class MissingDependency(BillingError, ImportError):
     """
 
     def __init__(self, package: str, *, needed_by: str, extra: str) -> None:
-        self.field = package
-        self.value = needed_by
-        self.expected = f"pip install 'together-billing[{extra}]'"
-        msg = f"{needed_by} needs {package}: {self.expected}"
-        super().__init__(msg, name=package)
+        expected = f"pip install 'together-billing[{extra}]'"
+        message = f"{needed_by} needs {package}: {expected}"
+        super().__init__(message, field=package, value=needed_by, expected=expected, name=package)
 
 
 class InvalidResponse(BillingError, ValueError):
     """A response of Together's API (live, or saved as JSON) does not have the expected shape.
 
     ``value`` names the response (an endpoint or a file), ``errors`` holds one
-    ``(location, message)`` pair per problem, and ``field`` is the first location.
+    ``(location, message)`` pair per problem, and ``field`` and ``location`` are the
+    first location.
     """
 
     def __init__(self, source: str, errors: list[tuple[str, str]], *, expected: str) -> None:
-        self.field = errors[0][0] if errors else ""
-        self.value = source
-        self.expected = expected
         self.errors = errors
-        lines = "\n".join(f"  {loc}: {message}" for loc, message in errors)
-        msg = f"{source} is not {expected}:\n{lines}"
-        super().__init__(msg)
+        first = errors[0][0] if errors else ""
+        message = _listed(source, errors, expected, None)
+        super().__init__(message, field=first, value=source, expected=expected, location=first)

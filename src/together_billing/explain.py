@@ -39,34 +39,25 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 import pendulum
 
+from together_billing._figures import cents, plain
 from together_billing._text import columns
 from together_billing.catalog import PriceEntry, Source
-from together_billing.engine import (
-    _CATEGORY_ORDER,
-    SimulationResult,
-    _Piece,
-    _time_accruals,
-)
+from together_billing.credits import LedgerKind
+from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import InvoiceLine, LogEntry
-from together_billing.money import EXACT_CONTEXT, RoundingMode, round_to_cents
+from together_billing.invoice import Action, InvoiceLine, LogEntry, MeteredSpan
+from together_billing.money import EXACT_CONTEXT, RoundingMode, exact_sum, round_to_cents
 from together_billing.policies import Policies, ReservationPayment
 from together_billing.resources import Category, DedicatedEndpoint, FineTunedHosting
 from together_billing.scenario import Scenario
-from together_billing.time import (
-    MICROS_PER_MINUTE,
-    BillingPeriod,
-    Interval,
-    from_micros,
-    to_micros,
-)
+from together_billing.time import MICROS_PER_MINUTE, BillingPeriod, Interval, from_micros, to_micros
 from together_billing.timeline import (
     Event,
     JobCancelled,
@@ -129,8 +120,6 @@ RULES: Final[dict[str, str]] = {
 }
 
 _BEGINNINGS: Final = ("Deploy", "Start", "Ready")
-#: The log action of requests made to a deployment that is not running (DE2).
-_REFUSED: Final = "requests refused"
 
 
 @attrs.frozen(kw_only=True)
@@ -196,14 +185,14 @@ class Explanation:
                 "quantity": str(line.quantity),
                 "rate": str(line.rate),
                 "rate_per": str(line.rate_per),
-                "exact": _plain(self.amount_exact),
+                "exact": plain(self.amount_exact),
                 "rounding": self.rounding.value,
                 "amount": str(self.amount),
-                "rounding_adjustment": _plain(self.rounding_adjustment),
+                "rounding_adjustment": plain(self.rounding_adjustment),
             },
             "events": [_event_dict(event) for event in self.events],
             "actions": [entry.to_dict() for entry in self.actions],
-            "credits": None if self.credits is None else _plain(self.credits),
+            "credits": None if self.credits is None else plain(self.credits),
         }
 
     def text(self) -> str:
@@ -222,8 +211,8 @@ class Explanation:
             f"  source: {source.url} ({date}{source.kind.value})",
             (
                 f"  amount: {line.quantity} x {line.rate} / {line.rate_per} = "
-                f"{_plain(self.amount_exact)} exactly, rounded {self.rounding.value} to "
-                f"{self.amount} (moved {_plain(self.rounding_adjustment)})"
+                f"{plain(self.amount_exact)} exactly, rounded {self.rounding.value} to "
+                f"{self.amount} (moved {plain(self.rounding_adjustment)})"
             ),
         ]
         if self.events:
@@ -240,11 +229,6 @@ class Explanation:
             paid = round_to_cents(self.credits, self.rounding)
             out.append(f"  credits: {paid} USD of it paid from credits (to the cent)")
         return "\n".join(out)
-
-
-def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0E-2") else text
 
 
 def _at(event: Event) -> pendulum.DateTime:
@@ -291,14 +275,6 @@ class _Context:
     """What explaining many lines of one replay shares: prices, credits, events by resource."""
 
     def __init__(self, scenario: Scenario, result: SimulationResult) -> None:
-        core = result.state._core
-        _, metas = _time_accruals(core)
-        self.prices: dict[tuple[Any, ...], PriceEntry] = {}
-        for key, meta in metas.items():
-            period, category, resource, rule, description, _, effective = key
-            self.prices[(period, category, resource, rule, description, effective, meta.rate)] = (
-                meta.price
-            )
         self.events: dict[str, list[Event]] = {}
         self.price_changes: list[PriceChange] = []
         for event in scenario.events:
@@ -307,10 +283,10 @@ class _Context:
             else:
                 self.events.setdefault(event.resource, []).append(event)
         self.credits: dict[tuple[BillingPeriod, str], Decimal] | None = None
-        if core.ledger is not None:
+        if result.balance is not None:
             self.credits = {}
-            for entry in core.ledger.entries:
-                if entry.kind != "consumption":
+            for entry in result.ledger:
+                if entry.kind is not LedgerKind.CONSUMPTION:
                     continue
                 bucket = (entry.period, entry.resource)
                 self.credits[bucket] = EXACT_CONTEXT.add(
@@ -328,16 +304,7 @@ def _explain(
     result: SimulationResult,
     context: _Context,
 ) -> Explanation:
-    key = (
-        period,
-        _CATEGORY_ORDER[line.category],
-        line.resource,
-        line.rule,
-        line.description,
-        to_micros(line.price_effective_from),
-        line.rate,
-    )
-    price = context.prices.get(key)
+    price = result.price_of(line)
     lo, hi = line.interval.start, line.interval.end
     events: list[Event] = []
     begun: Event | None = None
@@ -396,7 +363,9 @@ def _line_credits(
         return Decimal(0)
     drawn = context.credits.get((period, line.resource), Decimal(0))
     lines = result.invoice(period).lines_for(line.resource)
-    whole = _sum(other.amount_exact for other in lines if _draws_credits(other, result.policies))
+    whole = exact_sum(
+        other.amount_exact for other in lines if _draws_credits(other, result.policies)
+    )
     if not whole or not drawn:
         return Decimal(0)
     return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(drawn, line.amount_exact), whole)
@@ -436,8 +405,8 @@ class IdleStretch:
             "end": self.interval.end.isoformat(),
             "after_request": self.after_request,
             "until_request": self.until_request,
-            "idle": _plain(self.idle),
-            "saving": _plain(self.saving),
+            "idle": plain(self.idle),
+            "saving": plain(self.saving),
         }
 
 
@@ -467,10 +436,10 @@ class ResourceIdle:
             "resource": self.resource,
             "kind": self.kind,
             "requests": self.requests,
-            "billed": _plain(self.billed),
-            "idle": _plain(self.idle),
-            "active": _plain(self.active),
-            "saving": _plain(self.saving),
+            "billed": plain(self.billed),
+            "idle": plain(self.idle),
+            "active": plain(self.active),
+            "saving": plain(self.saving),
             "stretches": [stretch.to_dict() for stretch in self.stretches if stretch.idle],
         }
 
@@ -482,32 +451,34 @@ class IdleReport:
     ``saving`` assumes each deployment is stopped ``stop_after_minutes`` after its
     last request (or after it started) and started again, at no cost, at the next
     request: the grain units starting after the stop and before that request are
-    saved. Amounts are exact; :meth:`text` shows them in cents.
+    saved. Amounts are exact; :meth:`text` shows them in cents, rounded by ``rounding``
+    (the replay's P-ROUND mode, which :func:`idle_report` takes from the scenario).
     """
 
     stop_after_minutes: int
     resources: tuple[ResourceIdle, ...]
+    rounding: RoundingMode = RoundingMode.HALF_UP
 
     @property
     def billed(self) -> Decimal:
-        return _sum(r.billed for r in self.resources)
+        return exact_sum(r.billed for r in self.resources)
 
     @property
     def idle(self) -> Decimal:
-        return _sum(r.idle for r in self.resources)
+        return exact_sum(r.idle for r in self.resources)
 
     @property
     def saving(self) -> Decimal:
-        return _sum(r.saving for r in self.resources)
+        return exact_sum(r.saving for r in self.resources)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (decimal strings; see docs/explain.md)."""
         return {
             "schema_version": 1,
             "stop_after_minutes": self.stop_after_minutes,
-            "billed": _plain(self.billed),
-            "idle": _plain(self.idle),
-            "saving": _plain(self.saving),
+            "billed": plain(self.billed),
+            "idle": plain(self.idle),
+            "saving": plain(self.saving),
             "resources": [resource.to_dict() for resource in self.resources],
         }
 
@@ -522,18 +493,19 @@ class IdleReport:
                     r.resource,
                     r.kind,
                     str(r.requests),
-                    f"${round_to_cents(r.billed)}",
-                    f"${round_to_cents(r.idle)}",
+                    f"${cents(r.billed, self.rounding)}",
+                    f"${cents(r.idle, self.rounding)}",
                     f"{share.quantize(Decimal('0.1'))}%",
-                    f"${round_to_cents(r.saving)}",
+                    f"${cents(r.saving, self.rounding)}",
                 ]
             )
         title = "Idle charges (no requests); saving if stopped after"
         out = [f"{title} {self.stop_after_minutes} idle minutes"]
         out.extend(columns(rows, right=range(2, len(header))))
         out.append(
-            f"  TOTAL idle ${round_to_cents(self.idle)} of ${round_to_cents(self.billed)} billed;"
-            f" saving ${round_to_cents(self.saving)}"
+            f"  TOTAL idle ${cents(self.idle, self.rounding)} of "
+            f"${cents(self.billed, self.rounding)} billed;"
+            f" saving ${cents(self.saving, self.rounding)}"
         )
         return "\n".join(out)
 
@@ -554,13 +526,14 @@ def idle_report(
     if type(stop_after_minutes) is not int or stop_after_minutes < 0:
         raise InvalidArgument("stop_after_minutes", stop_after_minutes, "an integer >= 0")
     replay = result if result is not None else scenario.run()
-    core = replay.state._core
-    pieces: dict[str, list[_Piece]] = {}
-    for piece in core.pieces:
-        if piece.resource in core.deployments:
-            pieces.setdefault(piece.resource, []).append(piece)
+    spans: dict[str, list[MeteredSpan]] = {}
+    for span in replay.spans:
+        spans.setdefault(span.resource, []).append(span)
+    # Requests made while a deployment was not running are refused (DE2) and not counted.
     refused = {
-        (entry.resource, to_micros(entry.at)) for entry in replay.log if entry.action == _REFUSED
+        (entry.resource, to_micros(entry.at))
+        for entry in replay.log
+        if entry.action is Action.REQUESTS_REFUSED
     }
     requests: dict[str, list[int]] = {}
     served: dict[str, int] = {}
@@ -573,24 +546,26 @@ def idle_report(
     for resource in scenario.resources:
         if not isinstance(resource, (DedicatedEndpoint, FineTunedHosting)):
             continue
-        own = sorted(pieces.get(resource.id, []), key=lambda piece: piece.start)
+        own = sorted(spans.get(resource.id, []), key=lambda span: span.start_micros)
         instants = sorted(requests.get(resource.id, ()))
         found = _resource_idle(resource, own, instants, delay)
         # Count requests, not events: a Requests event carries ``count`` of them.
         resources.append(attrs.evolve(found, requests=served.get(resource.id, 0)))
-    return IdleReport(stop_after_minutes=stop_after_minutes, resources=tuple(resources))
+    return IdleReport(
+        stop_after_minutes=stop_after_minutes,
+        resources=tuple(resources),
+        rounding=replay.policies.rounding,
+    )
 
 
 def _resource_idle(
     resource: DedicatedEndpoint | FineTunedHosting,
-    pieces: Sequence[_Piece],
+    pieces: Sequence[MeteredSpan],
     requests: Sequence[int],
     delay: int,
 ) -> ResourceIdle:
     kind = "dedicated endpoint" if isinstance(resource, DedicatedEndpoint) else "hosted model"
-    billed = _sum(
-        _amount(piece, piece.grain.count(piece.grid, piece.start, piece.end)) for piece in pieces
-    )
+    billed = exact_sum(piece.amount(piece.count()) for piece in pieces)
     stretches = []
     accepted = 0
     for span_start, span_end in _spans(pieces):
@@ -621,14 +596,14 @@ def _resource_idle(
         resource=resource.id,
         kind=kind,
         billed=billed,
-        idle=_sum(s.idle for s in kept),
-        saving=_sum(s.saving for s in kept),
+        idle=exact_sum(s.idle for s in kept),
+        saving=exact_sum(s.saving for s in kept),
         requests=accepted,
         stretches=kept,
     )
 
 
-def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
+def _spans(pieces: Sequence[MeteredSpan]) -> list[tuple[int, int]]:
     """The running spans of a deployment: its pieces' intervals, merged.
 
     A piece ends where its replicas were last settled, and they ran on until the end
@@ -637,7 +612,10 @@ def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
     of that unit, and a request made meanwhile lies in a span; the replay refuses the
     requests made while the deployment was not running, and those are left out.
     """
-    intervals = [(piece.start, piece.grain.unit_end(piece.grid, piece.end)) for piece in pieces]
+    intervals = [
+        (piece.start_micros, piece.grain.unit_end(piece.grid_micros, piece.end_micros))
+        for piece in pieces
+    ]
     spans: list[tuple[int, int]] = []
     for start, end in sorted(intervals):
         if spans and start <= spans[-1][1]:
@@ -647,23 +625,8 @@ def _spans(pieces: Sequence[_Piece]) -> list[tuple[int, int]]:
     return spans
 
 
-def _amount(piece: _Piece, quantity: int) -> Decimal:
-    """The exact charge of ``quantity`` grain units (or microseconds) of ``piece``."""
-    meta = piece.meta
-    units = Decimal(quantity * piece.count) / meta.scale
-    return EXACT_CONTEXT.divide(EXACT_CONTEXT.multiply(units, meta.rate), meta.rate_per)
-
-
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    """The exact sum of ``values`` (the default context would round to 28 digits)."""
-    total = Decimal(0)
-    for value in values:
-        total = EXACT_CONTEXT.add(total, value)
-    return total
-
-
 def _idle(
-    pieces: Sequence[_Piece], lo: int, hi: int, cut: int, after: bool, until: bool
+    pieces: Sequence[MeteredSpan], lo: int, hi: int, cut: int, after: bool, until: bool
 ) -> Decimal:
     """The idle charge of units starting in ``[max(lo, cut), hi)`` of a stretch ``[lo, hi)``.
 
@@ -673,20 +636,20 @@ def _idle(
     start = max(lo, cut)
     total = Decimal(0)
     for piece in pieces:
-        a, b = max(start, piece.start), min(hi, piece.end)
-        if piece.start >= hi:
+        a, b = max(start, piece.start_micros), min(hi, piece.end_micros)
+        if piece.start_micros >= hi:
             break
         if b <= a:
             continue
-        grain = piece.grain
-        width = (grain.step_seconds or 60) * 1_000_000
-        quantity = grain.count(piece.grid, a, b) if b > a else 0
-        buckets = {(x - piece.grid) // width for x, flag in ((lo, after), (hi, until)) if flag}
+        grid = piece.grid_micros
+        width = (piece.grain.step_seconds or 60) * 1_000_000
+        quantity = piece.count(a, b)
+        buckets = {(x - grid) // width for x, flag in ((lo, after), (hi, until)) if flag}
         for bucket in buckets:
-            bucket_lo = piece.grid + bucket * width
+            bucket_lo = grid + bucket * width
             x, y = max(bucket_lo, a), min(bucket_lo + width, b)
             if y > x:
-                quantity -= grain.count(piece.grid, x, y)
+                quantity -= piece.count(x, y)
         if quantity:
-            total = EXACT_CONTEXT.add(total, _amount(piece, quantity))
+            total = EXACT_CONTEXT.add(total, piece.amount(quantity))
     return total

@@ -180,7 +180,8 @@ def focus_rows(
 
     Values are text as written to CSV (``None`` is an empty cell): decimals in plain
     notation with a decimal point (``1000000.0``, never ``1E+6``), instants in UTC as
-    ``YYYY-MM-DDTHH:MM:SSZ``, ``Tags`` and ``SkuPriceDetails`` as JSON objects.
+    ``YYYY-MM-DDTHH:MM:SSZ``, ``Tags`` and ``SkuPriceDetails`` as JSON objects. A
+    reservation's amortised shares are rounded in the result's own mode (P-ROUND).
     """
     account = (billing_account_id, billing_account_name or billing_account_id)
     rounding = result.policies.rounding
@@ -358,8 +359,8 @@ def _amortised_rows(
                 "ChargeCategory": "Usage",
                 "ChargeFrequency": "Usage-Based",
                 "ChargeDescription": f"{line.description}, amortised",
-                "ChargePeriodStart": _seconds(at, end)[0],
-                "ChargePeriodEnd": _seconds(at, end)[1],
+                "ChargePeriodStart": _focus_period(at, end)[0],
+                "ChargePeriodEnd": _focus_period(at, end)[1],
                 "CommitmentDiscountQuantity": _number(quantity),
                 "CommitmentDiscountStatus": "Used",
                 "ConsumedQuantity": _number(quantity),
@@ -391,10 +392,10 @@ def _charge_period(line: InvoiceLine) -> tuple[str, str]:
     A charge at an instant (tokens, a finished job) gets a one-second period, since a
     FOCUS charge period ends strictly after it starts.
     """
-    return _seconds(to_micros(line.interval.start), to_micros(line.interval.end))
+    return _focus_period(to_micros(line.interval.start), to_micros(line.interval.end))
 
 
-def _seconds(start: int, end: int) -> tuple[str, str]:
+def _focus_period(start: int, end: int) -> tuple[str, str]:
     """``[start, end)`` in microseconds as FOCUS instants: whole seconds, widened outward,
     at least one second long (a FOCUS charge period ends strictly after it starts)."""
     start = start // 1_000_000 * 1_000_000

@@ -23,7 +23,7 @@ deployment) repeated at the same steady rate.
 >>> outlook = forecast(plan, until="2025-11-06T00:00:00Z")
 >>> outlook.runway.exhausted_at.isoformat()
 '2025-11-05T11:07:31.127820+00:00'
->>> [entry.action for entry in outlook.actions]
+>>> [str(entry.action) for entry in outlook.actions]
 ['credits exhausted', 'API access suspended', 'stopped']
 >>> str(outlook.open_invoice.total)
 '200.03 USD'
@@ -39,15 +39,17 @@ from typing import Any
 import attrs
 import pendulum
 
+from together_billing._figures import plain, trillionths
 from together_billing.engine import SimulationResult
 from together_billing.errors import InvalidArgument
-from together_billing.invoice import Invoice, LogEntry
+from together_billing.invoice import Action, Invoice, LogEntry, exhausted_at
 from together_billing.money import Money
 from together_billing.resources import DedicatedEndpoint, FineTunedHosting, ServerlessUsage
 from together_billing.scenario import Scenario
 from together_billing.time import (
     MICROS_PER_MINUTE,
     BillingPeriod,
+    exact_seconds,
     from_micros,
     instant,
     to_micros,
@@ -55,11 +57,6 @@ from together_billing.time import (
 from together_billing.timeline import Event, Requests, TokenUsage, TokenUsageBatch
 
 __all__ = ["Forecast", "Runway", "SteadyUsage", "forecast"]
-
-#: Log actions that are alerts; every other log entry after ``at`` is an action.
-_ALERT = "alert"
-_EXHAUSTED = "credits exhausted"
-_RESTORED = "credits restored"
 
 
 def _positive_minutes(instance: object, attribute: Any, value: int) -> None:
@@ -232,24 +229,15 @@ class Runway:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "balance_at_start": _plain(self.balance_at_start),
-            "balance_at_end": _plain(self.balance_at_end),
+            "balance_at_start": plain(trillionths(self.balance_at_start)),
+            "balance_at_end": plain(trillionths(self.balance_at_end)),
             "zero_at": None if self.zero_at is None else self.zero_at.isoformat(),
             "exhausted_at": None if self.exhausted_at is None else self.exhausted_at.isoformat(),
             "already_exhausted": self.already_exhausted,
-            "runway_seconds": None if duration is None else _plain(_seconds(duration)),
+            "runway_seconds": None
+            if duration is None
+            else plain(trillionths(exact_seconds(duration))),
         }
-
-
-def _seconds(duration: pendulum.Duration) -> Decimal:
-    micros = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
-    return Decimal(micros) / 1_000_000
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal string without exponent, to the trillionth at most."""
-    text = format(value.quantize(Decimal("1e-12")).normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 @attrs.frozen(kw_only=True)
@@ -298,12 +286,12 @@ class Forecast:
 
     @property
     def alerts(self) -> tuple[LogEntry, ...]:
-        return tuple(entry for entry in self.log if entry.action == _ALERT)
+        return tuple(entry for entry in self.log if entry.action is Action.ALERT)
 
     @property
     def actions(self) -> tuple[LogEntry, ...]:
         """Lifecycle actions after the forecast's start (every log entry but alerts)."""
-        return tuple(entry for entry in self.log if entry.action != _ALERT)
+        return tuple(entry for entry in self.log if entry.action is not Action.ALERT)
 
     @functools.cached_property
     def runway(self) -> Runway | None:
@@ -313,7 +301,7 @@ class Forecast:
         if start_balance is None or end_balance is None:
             return None
         exhausted = _exhausted(self.history.log)
-        found = next((e.at for e in self.log if e.action == _EXHAUSTED), None)
+        found = exhausted_at(self.log)
         return Runway(
             start=self.at,
             end=self.until,
@@ -337,7 +325,7 @@ class Forecast:
             self.scenario.policies, credit_floor=Decimal(0), linked_card_floor=Decimal(0)
         )
         zero = attrs.evolve(self.scenario, policies=policies).run()
-        return next((e.at for e in zero.log if e.action == _EXHAUSTED and e.at >= self.at), None)
+        return exhausted_at(zero.log, since=self.at)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data (``schema_version`` 1; see docs/forecast.md)."""
@@ -360,9 +348,9 @@ def _exhausted(log: Iterable[LogEntry]) -> bool:
     """Whether the credits were exhausted (and not restored) by the end of ``log``."""
     state = False
     for entry in log:
-        if entry.action == _EXHAUSTED:
+        if entry.action is Action.CREDITS_EXHAUSTED:
             state = True
-        elif entry.action == _RESTORED:
+        elif entry.action is Action.CREDITS_RESTORED:
             state = False
     return state
 

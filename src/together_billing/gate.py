@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import decimal
 import json
 import re
 from decimal import Decimal
@@ -39,8 +38,9 @@ from typing import Any, Final, TextIO
 import attrs
 import pendulum
 
+from together_billing._figures import cents
 from together_billing.errors import InvalidArgument
-from together_billing.money import Money, round_to_cents, to_decimal
+from together_billing.money import Money, RoundingMode, input_decimal
 from together_billing.scenario import Scenario
 from together_billing.time import instant
 
@@ -114,19 +114,21 @@ class BudgetReport:
 
 
 def _money(value: object, field: str) -> Money:
+    """A budget limit: USD, 0 or more, read by :func:`~together_billing.money.input_decimal`
+    like every amount a user gives (no float, NaN, infinity or 1e400)."""
     expected = "an amount of USD, 0 or more, such as 500 or 1250.50"
-    money = value if isinstance(value, Money) else Money(to_decimal(value, field=field))
-    if not money.amount.is_finite() or money.amount.is_signed():
-        raise InvalidArgument(field, value, expected)
     try:
-        money.rounded()
-    except decimal.InvalidOperation:
+        amount = input_decimal(value.amount if isinstance(value, Money) else value, field=field)
+    except InvalidArgument:
         raise InvalidArgument(field, value, expected) from None
-    return money
+    if amount.is_signed():
+        raise InvalidArgument(field, value, expected)
+    return value if isinstance(value, Money) else Money(amount)
 
 
-def _cents(value: Decimal) -> str:
-    return f"{round_to_cents(value)} USD"
+def _usd(value: Decimal, mode: RoundingMode) -> str:
+    """An amount from the replay, in whole cents by its P-ROUND ``mode``, with its currency."""
+    return f"{cents(value, mode)} USD"
 
 
 def _target(value: object, scenario: Scenario) -> pendulum.DateTime:
@@ -269,20 +271,21 @@ def _idle_check(scenario: Scenario, result: Any, limit: Money, minutes: int) -> 
 
     report = idle_report(scenario, result, stop_after_minutes=minutes)
     idle = report.idle
+    mode = result.policies.rounding
     passed = idle <= limit.amount
     details: tuple[str, ...] = ()
     if not passed:
         worst = sorted(report.resources, key=lambda r: (-r.idle, r.resource))
         details = tuple(
-            f"{r.resource} ({r.kind}): {_cents(r.idle)} idle of {_cents(r.billed)} billed; "
-            f"stopping it after {minutes} idle minutes saves {_cents(r.saving)}"
+            f"{r.resource} ({r.kind}): {_usd(r.idle, mode)} idle of {_usd(r.billed, mode)} billed; "
+            f"stopping it after {minutes} idle minutes saves {_usd(r.saving, mode)}"
             for r in worst[:_SHOWN]
             if r.idle
         )
     return BudgetCheck(
         name="max-idle",
         limit=str(limit.rounded()),
-        actual=f"{_cents(idle)} billed while idle",
+        actual=f"{_usd(idle, mode)} billed while idle",
         passed=passed,
         details=details,
     )
@@ -300,7 +303,7 @@ def run_check(stream: TextIO, args: argparse.Namespace) -> int:
         raise InvalidArgument(
             "limits", None, "at least one of --max-total, --max-monthly, --min-runway, --max-idle"
         )
-    scenario = Scenario.from_file(args.scenario)
+    scenario = Scenario.from_file(args.scenario, catalog_dirs=getattr(args, "catalog_dir", ()))
     report = check_budget(
         scenario,
         max_total=args.max_total,

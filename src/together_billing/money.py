@@ -22,6 +22,7 @@ decimal string; floats are rejected because they cannot hold cents exactly
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Final, overload
 
@@ -37,6 +38,7 @@ __all__ = [
     "INPUT_PLACES",
     "Money",
     "RoundingMode",
+    "exact_sum",
     "input_decimal",
     "input_integer",
     "round_to_cents",
@@ -175,8 +177,24 @@ number (such as 3) below 10**15; floats, booleans, fractions, NaN and infinities
     return int(number)
 
 
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``values``, in :data:`EXACT_CONTEXT` (``sum()`` would round to the
+    default context's 28 digits). The one summing helper of the views (explain,
+    reconcile, usage).
+
+    >>> exact_sum([Decimal("0.1"), Decimal("1E-40")])
+    Decimal('0.1000000000000000000000000000000000000001')
+    >>> exact_sum([])
+    Decimal('0')
+    """
+    total = Decimal(0)
+    for value in values:
+        total = EXACT_CONTEXT.add(total, value)
+    return total
+
+
 def round_to_cents(amount: Decimal, mode: RoundingMode = RoundingMode.HALF_UP) -> Decimal:
-    """Round an exact amount to whole cents: the only rounding step in the library.
+    """Round an exact amount to whole cents: the only rounding step in the library (G1).
 
     The default mode, half-up, is policy P-ROUND's default; invoices apply it
     once per line.
@@ -195,7 +213,7 @@ def _amount(value: object) -> Decimal:
 
 @attrs.frozen(repr=False, order=False)
 class Money:
-    """An exact amount of money in one currency (USD unless said otherwise).
+    """An exact amount of money in one currency (USD unless said otherwise; G1).
 
     Frozen and hashable. Adding or comparing amounts in different currencies
     raises :class:`~together_billing.CurrencyMismatch`; ``Money / Money`` is a

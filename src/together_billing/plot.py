@@ -32,7 +32,7 @@ imported only when a picture is asked for.
 [('09:00', '100'), ('11:00', '92.02'), ('11:30', '92.02'), ('11:30', '112.02'), ('12:00', '112.02')]
 >>> series.balance_at("2025-11-03T10:00:00Z")
 Decimal('96.01')
->>> [entry.action for entry in series.actions]
+>>> [str(entry.action) for entry in series.actions]
 ['account opened', 'credits purchased']
 """
 
@@ -45,14 +45,17 @@ import os
 import textwrap
 from collections.abc import Sequence
 from decimal import Context, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import pendulum
 
+from together_billing._figures import chart_dollars, fixed
+from together_billing.credits import LedgerEntry
 from together_billing.errors import InvalidArgument, MissingDependency
-from together_billing.invoice import LogEntry
+from together_billing.invoice import Action, LogEntry, exhausted_at
 from together_billing.money import EXACT_CONTEXT, to_decimal
 from together_billing.time import from_micros, instant, to_micros
 
@@ -70,11 +73,6 @@ _KEY_FONT: Final = 7.0
 _KEY_LINES: Final = 40
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal string without an exponent, exact (``1E+2`` is ``100``)."""
-    return format(value, "f")
-
-
 @attrs.frozen
 class BalancePoint:
     """A vertex of the balance line: the exact ``balance`` at ``at_micros``."""
@@ -87,7 +85,7 @@ class BalancePoint:
         return from_micros(self.at_micros)
 
     def to_dict(self) -> dict[str, str]:
-        return {"at": self.at.isoformat(), "balance": _plain(self.balance)}
+        return {"at": self.at.isoformat(), "balance": fixed(self.balance)}
 
 
 @attrs.frozen(kw_only=True)
@@ -160,8 +158,8 @@ class BalanceSeries:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "floor": _plain(self.floor),
-            "final_balance": _plain(self.final_balance),
+            "floor": fixed(self.floor),
+            "final_balance": fixed(self.final_balance),
             "points": [point.to_dict() for point in self.points],
             "exhaustion": None if self.exhaustion is None else self.exhaustion.isoformat(),
             "alerts": [entry.to_dict() for entry in self.alerts],
@@ -188,7 +186,7 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
             "(a balance series needs the account's credit ledger)",
         )
     log = result.log
-    opened = [entry.at for entry in log if entry.action == "account opened"]
+    opened = [entry.at for entry in log if entry.action is Action.ACCOUNT_OPENED]
     ledger = result.ledger
     # The account opens at the replay's start; the ledger's first movement is a fallback.
     if opened:
@@ -199,32 +197,62 @@ def balance_series(result: SimulationResult) -> BalanceSeries:
         start = to_micros(result.invoices[0].period.start)
     end = to_micros(result.state.at)
 
-    points = [BalancePoint(start, Decimal(0))]
-    span: tuple[int, int] | None = None
-    for entry in ledger:
-        if entry.since_micros is not None and (entry.since_micros, entry.at_micros) == span:
-            # Several resources' draws over one span add up to one straight segment.
-            points[-1] = BalancePoint(entry.at_micros, entry.balance)
-            continue
-        begin = entry.at_micros if entry.since_micros is None else entry.since_micros
-        last = points[-1]
-        if begin != last.at_micros:
-            points.append(BalancePoint(begin, last.balance))
-        points.append(BalancePoint(entry.at_micros, entry.balance))
-        span = None if entry.since_micros is None else (entry.since_micros, entry.at_micros)
-    if points[-1].at_micros < end:
-        points.append(BalancePoint(end, points[-1].balance))
+    points = _polyline(ledger, start, end, result.balance)
     # Right-continuous from the start: the balance there is the one after its movements.
     first = bisect.bisect_right([point.at_micros for point in points], start) - 1
+    points = points[max(first, 0) :]
 
-    exhausted = [entry.at for entry in log if entry.action == "credits exhausted"]
     return BalanceSeries(
-        points=tuple(points[first:]),
+        points=tuple(points),
         floor=result.credit_floor,
-        exhaustion=exhausted[0] if exhausted else None,
-        alerts=tuple(e for e in log if _is_credit_rule(e) and e.action == "alert"),
-        actions=tuple(e for e in log if _is_credit_rule(e) and e.action != "alert"),
+        exhaustion=exhausted_at(log),
+        alerts=tuple(e for e in log if _is_credit_rule(e) and e.action is Action.ALERT),
+        actions=tuple(e for e in log if _is_credit_rule(e) and e.action is not Action.ALERT),
     )
+
+
+def _polyline(
+    ledger: Sequence[LedgerEntry], start: int, end: int, final: Decimal
+) -> list[BalancePoint]:
+    """The balance as a polyline: each continuous draw spread evenly over the span it pays
+    for (``since`` to ``at``), every other movement a step at its instant.
+
+    Draws are booked when a resource's rate changes, so their spans overlap; the balance
+    at an instant is the sum of every movement's part up to it, not the ledger's running
+    balance. One pass over the instants where a slope or a step changes; the last point
+    is ``final``, the replay's balance.
+    """
+    steps: dict[int, Fraction] = {}
+    slopes: dict[int, Fraction] = {}
+    for entry in ledger:
+        since = entry.since_micros
+        amount = Fraction(entry.amount)
+        if since is not None and since < entry.at_micros:
+            slope = amount / (entry.at_micros - since)
+            slopes[since] = slopes.get(since, Fraction(0)) + slope
+            slopes[entry.at_micros] = slopes.get(entry.at_micros, Fraction(0)) - slope
+        else:
+            steps[entry.at_micros] = steps.get(entry.at_micros, Fraction(0)) + amount
+    times = sorted({start, end, *steps, *slopes})
+    points: list[BalancePoint] = []
+    value = Fraction(0)
+    slope = Fraction(0)
+    previous = times[0]
+    for at in times:
+        value += slope * (at - previous)
+        step = steps.get(at)
+        if step is not None:
+            points.append(BalancePoint(at, _decimal(value)))
+            value += step
+        points.append(BalancePoint(at, final if at == end else _decimal(value)))
+        slope += slopes.get(at, Fraction(0))
+        previous = at
+    return points
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """An exact fraction as a decimal: exact where it terminates, else to 50 digits."""
+    return EXACT_CONTEXT.divide(Decimal(value.numerator), Decimal(value.denominator))
 
 
 def _x(micros: int) -> float:
@@ -235,14 +263,9 @@ def _x(micros: int) -> float:
     return float(dates.date2num(moment))  # type: ignore[no-untyped-call]
 
 
-def _dollars(value: float | Decimal, _position: object = None) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.2f}"
-
-
 def _label(entry: LogEntry) -> str:
     if entry.resource in {"", "account"}:
-        return entry.action
+        return str(entry.action)
     return f"{entry.resource}: {entry.action}"
 
 
@@ -343,7 +366,7 @@ def plot_balance(
         label="credit balance",
     )
     axes.axhline(
-        float(level), color="#7f7f7f", ls="--", lw=1, label=f"credit floor ({_dollars(level)})"
+        float(level), color="#7f7f7f", ls="--", lw=1, label=f"credit floor ({chart_dollars(level)})"
     )
     if series.exhaustion is not None:
         moment = _x(to_micros(series.exhaustion))
@@ -398,7 +421,7 @@ def plot_balance(
     formatter = dates.ConciseDateFormatter(locator, tz=dt.UTC)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(formatter)
-    axes.yaxis.set_major_formatter(FuncFormatter(_dollars))
+    axes.yaxis.set_major_formatter(FuncFormatter(chart_dollars))
     axes.set_xlim(xs[0], xs[-1])
     axes.margins(y=0.12)
     axes.set_xlabel("time (UTC)")

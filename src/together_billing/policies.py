@@ -1,28 +1,43 @@
 """Policies: the documented, configurable choices where Together's sources are silent or disagree.
 
 Each field names its policy id from the rule book (``P-...``) and its default.
-The defaults are those of the seeds' edition (2025-11).
+The defaults are those of the seeds' edition (2025-11); a rule :class:`Edition`
+(:data:`EDITIONS`) is the set of defaults in force at a date, stated as what it
+changes from them. This module is the one place both are written down: the
+scenario schema, the CLI and the strategies derive theirs from it.
 
 >>> Policies().inactive_timeout_minutes is None  # no idle auto-stop unless set
 True
 >>> Policies(grain=MeteringGrain.PER_SECOND).grain.unit
 'second'
+>>> EDITIONS["2026"].policies().linked_card_floor
+Decimal('0')
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from together_billing._choice import Choice
-from together_billing.credits import EDITIONS, Account
+from together_billing.credits import Account
 from together_billing.errors import InvalidArgument
 from together_billing.money import RoundingMode, to_decimal
 from together_billing.time import MeteringGrain
 
-__all__ = ["CancelBasis", "Policies", "ReservationPayment", "ShrinkPolicy", "check_timeout"]
+__all__ = [
+    "DEFAULT_EDITION",
+    "EDITIONS",
+    "CancelBasis",
+    "Edition",
+    "Policies",
+    "ReservationPayment",
+    "ShrinkPolicy",
+    "check_timeout",
+]
 
 
 class CancelBasis(Choice):
@@ -198,14 +213,7 @@ class Policies:
             edition = EDITIONS[name]
         except KeyError:
             raise InvalidArgument("edition", name, f"one of {sorted(EDITIONS)}") from None
-        settings: dict[str, Any] = {
-            "credit_floor": edition.credit_floor,
-            "linked_card_floor": edition.linked_card_floor,
-            "storage_shrink": edition.storage_shrink,
-            "exhaustion_suspends_api": edition.exhaustion_suspends_api,
-        }
-        settings.update(overrides)
-        return cls(**settings)
+        return edition.policies(**overrides)
 
     @inactive_timeout_minutes.validator
     def _check_timeout(self, attribute: attrs.Attribute[int | None], value: int | None) -> None:
@@ -235,3 +243,75 @@ def check_timeout(field: str, value: object, *, context: str = "") -> None:
         if value == 0:
             expected += "; 0 is not an 'off' value here, leave it unset"
         raise InvalidArgument(field, value, expected, context=context)
+
+
+@attrs.frozen(kw_only=True)
+class Edition:
+    """A named set of policy defaults, with the date of the sources they come from.
+
+    ``settings`` holds what the edition changes from the :class:`Policies` defaults
+    (those of the seeds' edition, 2025-11, which changes nothing). Pass
+    ``edition.policies()`` to a simulator to replay a bill under the rules in force at
+    the time; see the docs' rules reference.
+
+    >>> edition = EDITIONS["2026"]
+    >>> edition.sources_date, edition.storage_shrink.value
+    ('2026-08-18', 'account-team')
+    >>> edition.policies(credit_floor=-50).credit_floor
+    Decimal('-50')
+    """
+
+    name: str
+    sources_date: str
+    description: str
+    settings: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def policies(self, **overrides: Any) -> Policies:
+        """The policies of this edition; keyword ``overrides`` win over its settings."""
+        return Policies(**{**self.settings, **overrides})
+
+    @property
+    def credit_floor(self) -> Decimal:
+        """P-FLOOR in this edition (see :attr:`Policies.credit_floor`)."""
+        return self.policies().credit_floor
+
+    @property
+    def linked_card_floor(self) -> Decimal:
+        """P-FLOOR for a linked card in this edition (see :attr:`Policies.linked_card_floor`)."""
+        return self.policies().linked_card_floor
+
+    @property
+    def storage_shrink(self) -> ShrinkPolicy:
+        """P-SHRINK in this edition (see :attr:`Policies.storage_shrink`)."""
+        return self.policies().storage_shrink
+
+    @property
+    def exhaustion_suspends_api(self) -> bool:
+        """P-EXHAUST in this edition (see :attr:`Policies.exhaustion_suspends_api`)."""
+        return self.policies().exhaustion_suspends_api
+
+
+#: The edition of the :class:`Policies` defaults (the seeds' sources).
+DEFAULT_EDITION: Final = "2025-11"
+
+#: Every rule edition by name, oldest first.
+EDITIONS: Final[Mapping[str, Edition]] = {
+    DEFAULT_EDITION: Edition(
+        name=DEFAULT_EDITION,
+        sources_date="2025-11-14",
+        description=(
+            "The seeds' edition: prepaid credits run out at $0; an account with a linked "
+            "card may go down to a -$100 balance (Build Tiers 1-4), billed at month end; "
+            "storage may shrink freely"
+        ),
+    ),
+    "2026": Edition(
+        name="2026",
+        sources_date="2026-08-18",
+        description=(
+            "Fully prepaid: API access suspended at a zero balance, linked card or not; "
+            "storage decreases only through the account team"
+        ),
+        settings={"linked_card_floor": Decimal(0), "storage_shrink": ShrinkPolicy.ACCOUNT_TEAM},
+    ),
+}

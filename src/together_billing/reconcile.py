@@ -40,13 +40,14 @@ import attrs
 import pendulum
 
 from together_billing._choice import Choice
+from together_billing._figures import at_least_cents, dollars, plain
 from together_billing._responses import iso
 from together_billing.catalog import Catalog, hardware_key
 from together_billing.credits import Account
 from together_billing.engine import SimulationResult, SimulationState, Simulator
 from together_billing.errors import InvalidArgument
 from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import EXACT_CONTEXT, to_decimal
+from together_billing.money import EXACT_CONTEXT, exact_sum, input_decimal
 from together_billing.policies import Policies
 from together_billing.resources import Category, Resource
 from together_billing.time import from_micros, instant, to_micros
@@ -202,7 +203,7 @@ class SimulatedUsage:
     @property
     def total(self) -> Decimal:
         """The exact sum of every window's charges (equals the replay's exact total)."""
-        return _sum(charge.cost for charge in self.charges)
+        return exact_sum(charge.cost for charge in self.charges)
 
     def to_report(self, *, read_at: object = None) -> UsageReport:
         """The usage report Together would send for this replay (SDK-shaped pages).
@@ -220,9 +221,9 @@ class SimulatedUsage:
             by_window.setdefault((charge.start, charge.end), []).append(
                 {
                     "product_name": charge.product,
-                    "quantity": _text(charge.quantity),
-                    "unit_price": _text(charge.unit_price),
-                    "cost": _text(charge.cost),
+                    "quantity": plain(charge.quantity),
+                    "unit_price": plain(charge.unit_price),
+                    "cost": plain(charge.cost),
                     "attributes": {"resources": ",".join(charge.resources)},
                     "pricing_dimensions": {product.subject: charge.subject},
                 }
@@ -323,25 +324,11 @@ def _chunks(events: Sequence[Event], cuts: Sequence[int]) -> list[list[Event]]:
                     if bound is None
                     else bisect.bisect_right(event.at_micros, bound, lo=lo)
                 )
-                chunks[index].append(_slice(event, lo, hi))
+                chunks[index].append(event.part(lo, hi))
                 lo = hi
             continue
         chunks[bisect.bisect_left(cuts, to_micros(event.at))].append(event)
     return chunks
-
-
-def _slice(batch: TokenUsageBatch, lo: int, hi: int) -> TokenUsageBatch:
-    if lo == 0 and hi == len(batch):
-        return batch
-    cached = batch.cached_input_tokens
-    return TokenUsageBatch(
-        batch.resource,
-        batch.at_micros[lo:hi],
-        batch.input_tokens[lo:hi],
-        batch.output_tokens[lo:hi],
-        None if cached is None else cached[lo:hi],
-        batch.batch,
-    )
 
 
 def _line_key(period: str, line: InvoiceLine) -> _LineKey:
@@ -393,8 +380,8 @@ def _window_charges(
         tally.add(amount, delta_cost)
         tally.resources.add(line.resource)
         tally.lines.append(
-            f"{line.resource}: {line.rule} {line.description}, {_text(delta_quantity)} "
-            f"{line.unit} at {_text(line.rate)} {line.rate_unit} "
+            f"{line.resource}: {line.rule} {line.description}, {plain(delta_quantity)} "
+            f"{line.unit} at {plain(line.rate)} {line.rate_unit} "
             f"({line.source.describe()})"
         )
     return [
@@ -484,18 +471,18 @@ class ReconciledRow:
             "final": self.final,
             "exceeds_tolerance": self.exceeds,
             "simulated": {
-                "quantity": _text(self.simulated_quantity),
-                "cost": _text(self.simulated_cost),
-                "unit_prices": [_text(p) for p in self.simulated_unit_prices],
+                "quantity": plain(self.simulated_quantity),
+                "cost": plain(self.simulated_cost),
+                "unit_prices": [plain(p) for p in self.simulated_unit_prices],
             },
             "reported": {
-                "quantity": _text(self.reported_quantity),
-                "cost": _text(self.reported_cost),
-                "unit_prices": [_text(p) for p in self.reported_unit_prices],
+                "quantity": plain(self.reported_quantity),
+                "cost": plain(self.reported_cost),
+                "unit_prices": [plain(p) for p in self.reported_unit_prices],
             },
             "difference": {
-                "quantity": _text(self.quantity_difference),
-                "cost": _text(self.cost_difference),
+                "quantity": plain(self.quantity_difference),
+                "cost": plain(self.cost_difference),
             },
             "explanation": list(self.explanation),
         }
@@ -531,11 +518,11 @@ class Reconciliation:
 
     @property
     def simulated_total(self) -> Decimal:
-        return _sum(row.simulated_cost for row in self.rows)
+        return exact_sum(row.simulated_cost for row in self.rows)
 
     @property
     def reported_total(self) -> Decimal:
-        return _sum(row.reported_cost for row in self.rows)
+        return exact_sum(row.reported_cost for row in self.rows)
 
     def count(self, status: RowStatus) -> int:
         return sum(1 for row in self.rows if row.status is status)
@@ -546,13 +533,13 @@ class Reconciliation:
             "schema_version": RECONCILIATION_SCHEMA_VERSION,
             "ok": self.ok,
             "granularity": self.granularity.value,
-            "tolerance": _text(self.tolerance),
-            "quantity_tolerance": _text(self.quantity_tolerance),
+            "tolerance": plain(self.tolerance),
+            "quantity_tolerance": plain(self.quantity_tolerance),
             "report": self.report_source,
             "totals": {
-                "simulated": _text(self.simulated_total),
-                "reported": _text(self.reported_total),
-                "difference": _text(
+                "simulated": plain(self.simulated_total),
+                "reported": plain(self.reported_total),
+                "difference": plain(
                     EXACT_CONTEXT.subtract(self.reported_total, self.simulated_total)
                 ),
             },
@@ -578,9 +565,9 @@ class Reconciliation:
                 r.product,
                 r.subject or "-",
                 r.status.value + ("" if r.final else " (not final)") + (" !" if r.exceeds else ""),
-                f"{_money(r.simulated_cost)} ({_text(r.simulated_quantity)})",
-                f"{_money(r.reported_cost)} ({_text(r.reported_quantity)})",
-                f"{_money(r.cost_difference)} ({_text(r.quantity_difference)})",
+                f"{_money(r.simulated_cost)} ({plain(r.simulated_quantity)})",
+                f"{_money(r.reported_cost)} ({plain(r.reported_quantity)})",
+                f"{_money(r.cost_difference)} ({plain(r.quantity_difference)})",
             )
             for r in shown
         ]
@@ -643,8 +630,8 @@ def reconcile(
         )
     if not isinstance(simulated, SimulatedUsage):
         simulated = replay_usage(simulated, granularity=report.granularity)
-    money_tolerance = to_decimal(tolerance, field="tolerance")
-    unit_tolerance = to_decimal(quantity_tolerance, field="quantity_tolerance")
+    money_tolerance = input_decimal(tolerance, field="tolerance")
+    unit_tolerance = input_decimal(quantity_tolerance, field="quantity_tolerance")
     for name, value in (("tolerance", money_tolerance), ("quantity_tolerance", unit_tolerance)):
         if value < 0:
             raise InvalidArgument(name, value, "zero or more")
@@ -776,7 +763,7 @@ def _notes(row: ReconciledRow) -> list[str]:
     """What explains a row that is not matched: the simulated lines, the reported prices."""
     notes = [f"    simulated: {line}" for line in row.explanation]
     if row.reported_unit_prices:
-        prices = ", ".join(_text(p) for p in row.reported_unit_prices)
+        prices = ", ".join(plain(p) for p in row.reported_unit_prices)
         notes.append(f"    reported unit price: {prices} USD")
     return notes
 
@@ -793,24 +780,6 @@ def _grid(
     return result
 
 
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    total = Decimal(0)
-    for value in values:
-        total = EXACT_CONTEXT.add(total, value)
-    return total
-
-
-def _text(value: Decimal) -> str:
-    """A Decimal in plain notation, never exponent notation (for the report's strings)."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
 def _money(value: Decimal) -> str:
     """Dollars with at least cents, and every further digit the exact figure has."""
-    sign = "-" if value < 0 else ""
-    text = _text(abs(value))
-    whole, _, cents = text.partition(".")
-    return f"{sign}${whole}.{cents.ljust(2, '0')}"
+    return dollars(at_least_cents(value))

@@ -23,9 +23,8 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from together_billing.catalog import ClusterBilling, FineTuningMethod
+from together_billing.catalog import ClusterBilling, FineTuningMethod, model_size
 from together_billing.errors import InvalidArgument
-from together_billing.money import to_decimal
 from together_billing.policies import check_timeout
 
 __all__ = [
@@ -41,7 +40,7 @@ __all__ = [
 
 
 class Category(StrEnum):
-    """Invoice categories (IN2, G5): deployment charges are kept apart from usage."""
+    """Invoice categories (IN2, G5, FT3): deployment charges are kept apart from usage."""
 
     SERVERLESS = "serverless"
     FINE_TUNING = "fine-tuning"
@@ -146,12 +145,7 @@ class FineTunedHosting(_Deployment):
 
 
 def _optional_params(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    result = to_decimal(value, field="params_b")
-    if result <= 0:
-        raise InvalidArgument("params_b", value, "a positive number of billions of parameters")
-    return result
+    return None if value is None else model_size(value, field="params_b")
 
 
 @attrs.frozen
@@ -170,10 +164,7 @@ class ServerlessUsage:
 
 
 def _positive_params(value: object) -> Decimal:
-    result = to_decimal(value, field="params_b")
-    if result <= 0:
-        raise InvalidArgument("params_b", value, "a positive number of billions of parameters")
-    return result
+    return model_size(value, field="params_b")
 
 
 @attrs.frozen(kw_only=True)
@@ -199,7 +190,7 @@ class FineTuningJob:
 
     @property
     def total_tokens(self) -> int:
-        """``n_epochs * training_tokens + n_evals * validation_tokens`` (W11, W12)."""
+        """``n_epochs * training_tokens + n_evals * validation_tokens`` (FT1; W11, W12)."""
         return self.n_epochs * self.training_tokens + self.n_evals * self.validation_tokens
 
 

@@ -31,8 +31,9 @@ import contextlib
 import weakref
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 import attrs
 import pendulum
@@ -57,7 +58,7 @@ from together_billing.catalog import (
 from together_billing.credits import Account, AutoRecharge
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument, InvalidScenario, shown
-from together_billing.policies import Policies
+from together_billing.policies import DEFAULT_EDITION, EDITIONS, Policies
 from together_billing.resources import (
     DedicatedEndpoint,
     FineTunedHosting,
@@ -454,6 +455,26 @@ class ScenarioCatalogDoc(CatalogDoc):
 
 Grain = Literal["second", "minute", "hour", "prorated"]
 
+if TYPE_CHECKING:
+    EditionName = str
+else:  # the names of policies.EDITIONS, as the schema's enum
+    EditionName = Literal[tuple(EDITIONS)]
+
+#: The policy defaults, stated once in :class:`~together_billing.Policies`.
+_POLICY_DEFAULTS: Final = Policies()
+
+
+def _policy_default(name: str) -> Any:
+    """``Policies()``'s ``name`` as a scenario file writes it: the schema's default."""
+    value = getattr(_POLICY_DEFAULTS, name)
+    if isinstance(value, MeteringGrain):
+        return value.name
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return pydantic.Field(default_factory=lambda: list(getattr(_POLICY_DEFAULTS, name)))
+    return value
+
 
 class PoliciesDoc(_Doc):
     """Policy settings; see the rules reference for each policy's id and default.
@@ -462,28 +483,36 @@ class PoliciesDoc(_Doc):
     ``2026``); any other field given here overrides the edition.
     """
 
-    edition: Literal["2025-11", "2026"] = "2025-11"
-    rounding: Literal["half-up", "half-even", "up", "down"] = "half-up"
-    grain: Grain = "minute"
-    cluster_grain: Grain = "minute"
-    storage_grain: Grain = "minute"
-    gpu_step: Positive = 8
-    storage_shrink: Literal["allowed", "account-team", "forbidden"] = "allowed"
-    reservation_payment: Literal["upfront", "credits"] = "upfront"
-    reservation_alert_hours: Positive = 24
-    inactive_timeout_minutes: Positive | None = None
-    size_tier_fallback: Flag = True
-    batch_discount: Annotated[Amount, pydantic.Field(ge=0, le=1)] | None = None
-    credit_floor: Annotated[Amount, pydantic.Field(le=0)] = Decimal(0)
-    linked_card_floor: Annotated[Amount, pydantic.Field(le=0)] = Decimal(-100)
-    min_purchase: Annotated[Amount, pydantic.Field(ge=0)] = Decimal(5)
-    grace_compute_hours: Positive = 72
-    grace_storage_hours: Positive = 168
-    paused_cluster_bills: Flag = False
-    revoked_storage_bills: Flag = True
-    alert_thresholds: list[Amount] = pydantic.Field(default_factory=lambda: [Decimal(10)])
-    alert_lead_hours: Positive = 24
-    exhaustion_suspends_api: Flag = True
+    # Editions and defaults are stated once, in policies.py; the schema shows them.
+
+    edition: EditionName = DEFAULT_EDITION
+    rounding: Literal["half-up", "half-even", "up", "down"] = _policy_default("rounding")
+    grain: Grain = _policy_default("grain")
+    cluster_grain: Grain = _policy_default("cluster_grain")
+    storage_grain: Grain = _policy_default("storage_grain")
+    gpu_step: Positive = _policy_default("gpu_step")
+    storage_shrink: Literal["allowed", "account-team", "forbidden"] = _policy_default(
+        "storage_shrink"
+    )
+    reservation_payment: Literal["upfront", "credits"] = _policy_default("reservation_payment")
+    reservation_alert_hours: Positive = _policy_default("reservation_alert_hours")
+    inactive_timeout_minutes: Positive | None = _policy_default("inactive_timeout_minutes")
+    size_tier_fallback: Flag = _policy_default("size_tier_fallback")
+    batch_discount: Annotated[Amount, pydantic.Field(ge=0, le=1)] | None = _policy_default(
+        "batch_discount"
+    )
+    credit_floor: Annotated[Amount, pydantic.Field(le=0)] = _policy_default("credit_floor")
+    linked_card_floor: Annotated[Amount, pydantic.Field(le=0)] = _policy_default(
+        "linked_card_floor"
+    )
+    min_purchase: Annotated[Amount, pydantic.Field(ge=0)] = _policy_default("min_purchase")
+    grace_compute_hours: Positive = _policy_default("grace_compute_hours")
+    grace_storage_hours: Positive = _policy_default("grace_storage_hours")
+    paused_cluster_bills: Flag = _policy_default("paused_cluster_bills")
+    revoked_storage_bills: Flag = _policy_default("revoked_storage_bills")
+    alert_thresholds: list[Amount] = _policy_default("alert_thresholds")
+    alert_lead_hours: Positive = _policy_default("alert_lead_hours")
+    exhaustion_suspends_api: Flag = _policy_default("exhaustion_suspends_api")
 
     def build(self) -> Policies:
         grains = {"grain", "cluster_grain", "storage_grain"}
@@ -633,6 +662,14 @@ def _start(value: object) -> pendulum.DateTime | None:
     return None if value is None else instant(value, field="start")
 
 
+def _catalog_repr(catalog: Catalog) -> str:
+    """The bundled catalog by name; any other with every entry and its rates, so that a
+    printed scenario (a failing example of the strategies) can be rebuilt from it."""
+    if catalog == default_catalog():
+        return "default_catalog()"
+    return f"Catalog([{', '.join(repr(entry) for entry in catalog.entries)}])"
+
+
 @attrs.frozen(kw_only=True)
 class Scenario:
     """A whole replay as a value: resources, events, span, prices and policies.
@@ -659,7 +696,7 @@ class Scenario:
     events: tuple[Event, ...] = attrs.field(converter=_events)
     until: pendulum.DateTime = attrs.field(converter=_until)
     start: pendulum.DateTime | None = attrs.field(default=None, converter=_start)
-    catalog: Catalog = attrs.field(factory=default_catalog)
+    catalog: Catalog = attrs.field(factory=default_catalog, repr=_catalog_repr)
     policies: Policies = attrs.field(factory=Policies)
     name: str = ""
 
@@ -720,8 +757,8 @@ class Scenario:
             elif index == 0:
                 after.append(event)
             else:
-                before.append(_slice(event, 0, index))
-                after.append(_slice(event, index, len(event)))
+                before.append(event.part(0, index))
+                after.append(event.part(index, len(event)))
         return tuple(before), tuple(after)
 
     def with_events(self, *events: Event) -> Scenario:
@@ -746,19 +783,6 @@ def _last_micros(event: Event) -> int:
     if isinstance(event, TokenUsageBatch):
         return event.at_micros[-1]
     return to_micros(event.at)
-
-
-def _slice(batch: TokenUsageBatch, lo: int, hi: int) -> TokenUsageBatch:
-    """Records ``lo`` to ``hi`` of a batch, as a batch."""
-    cached = batch.cached_input_tokens
-    return TokenUsageBatch(
-        batch.resource,
-        batch.at_micros[lo:hi],
-        batch.input_tokens[lo:hi],
-        batch.output_tokens[lo:hi],
-        None if cached is None else cached[lo:hi],
-        batch.batch,
-    )
 
 
 def _built(location: str, build: Any) -> Any:

@@ -5,9 +5,10 @@ The strategies follow Hypothesis's own API style: plural names, ``min_value`` an
 strategy") as arguments, and :class:`~together_billing.InvalidArgument` raised when
 the strategy is built from arguments that cannot generate anything.
 
-The centre piece is :func:`scenarios`: a :class:`GeneratedScenario` holds resources,
-a timeline of events, a user-priced catalog covering every resource, the policies
-and the replay window, and every one of them replays without error. Events are
+The centre piece is :func:`scenarios`: it draws :class:`~together_billing.scenario.Scenario`
+values (the library's one replay value: resources, a timeline of events, a
+user-priced catalog covering every resource, the policies and the replay window),
+and every one of them replays without error. Events are
 drawn chronologically per resource from a model of what the replay will do: the
 idle auto-stop and the end of reservations are predicted exactly, and when an
 :class:`~together_billing.Account` is present only events that stay valid whenever
@@ -73,7 +74,7 @@ from together_billing.credits import Account, AutoRecharge, AutoRechargeMode
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import InvalidArgument, UnknownPrice
 from together_billing.money import Money, RoundingMode, to_decimal
-from together_billing.policies import Policies, ReservationPayment, ShrinkPolicy
+from together_billing.policies import EDITIONS, Edition, Policies, ReservationPayment, ShrinkPolicy
 from together_billing.resources import (
     DedicatedEndpoint,
     FineTunedHosting,
@@ -127,7 +128,6 @@ __all__ = [
     "HARDWARE",
     "MODELS",
     "SIZE_TIERS",
-    "GeneratedScenario",
     "accounts",
     "amounts",
     "auto_recharges",
@@ -504,7 +504,7 @@ def policies() -> st.SearchStrategy[Policies]:
 
 @st.composite
 def _policies(draw: st.DrawFn) -> Policies:
-    edition = draw(st.sampled_from(["2025-11", "2026"]))
+    edition = draw(st.sampled_from(tuple(EDITIONS)))  # the default edition first: shrinks to it
     base = Policies.for_edition(edition)
     grains = [
         MeteringGrain.PER_MINUTE,
@@ -1210,51 +1210,6 @@ class _ServerlessModel(_Model):
 # -- scenarios ---------------------------------------------------------------------------------
 
 
-def _catalog_repr(catalog: Catalog) -> str:
-    """Every entry with its rates, so a printed counterexample can be rebuilt from it."""
-    return f"Catalog([{', '.join(repr(entry) for entry in catalog.entries)}])"
-
-
-@attrs.frozen
-class GeneratedScenario:
-    """A generated replay: resources, a valid timeline, its catalog, policies and window.
-
-    :meth:`run` replays it; every scenario drawn from :func:`timelines` or
-    :func:`scenarios` replays without error.
-    """
-
-    resources: tuple[Resource | Account, ...]
-    events: tuple[Event, ...]
-    catalog: Catalog = attrs.field(repr=_catalog_repr)
-    policies: Policies
-    start: pendulum.DateTime
-    until: pendulum.DateTime
-
-    @property
-    def account(self) -> Account | None:
-        """The account among the resources (credits are on), or ``None``."""
-        return next((r for r in self.resources if isinstance(r, Account)), None)
-
-    def run(self) -> SimulationResult:
-        """Replay the timeline from ``start`` to ``until``."""
-        simulator = Simulator(self.catalog, self.policies)
-        return simulator.run(self.resources, self.events, start=self.start, until=self.until)
-
-    def to_scenario(self) -> Scenario:
-        """The same replay as a :class:`~together_billing.scenario.Scenario` (what the
-        forecasts, comparisons and the budget assertions take)."""
-        from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
-
-        return Scenario(
-            resources=self.resources,
-            events=self.events,
-            until=self.until,
-            start=self.start,
-            catalog=self.catalog,
-            policies=self.policies,
-        )
-
-
 _KINDS: Final = ("serverless", "endpoint", "hosting", "job", "cluster", "volume")
 
 
@@ -1317,8 +1272,9 @@ def timelines(
     max_events: int = 10,
     max_price_changes: int = 2,
     grid_seconds: int | None = None,
-) -> st.SearchStrategy[GeneratedScenario]:
-    """:class:`GeneratedScenario` values without an account: every one replays without error.
+) -> st.SearchStrategy[Scenario]:
+    """:class:`~together_billing.scenario.Scenario` values without an account: every one
+    replays without error.
 
     ``resources`` draws the resources (ids unique, attached volumes' clusters among
     them; default: up to four of every kind), ``catalogs`` the catalog (default:
@@ -1352,8 +1308,9 @@ def scenarios(
     max_events: int = 10,
     max_price_changes: int = 2,
     grid_seconds: int | None = None,
-) -> st.SearchStrategy[GeneratedScenario]:
-    """Whole :class:`GeneratedScenario` values, with an account and credits or without.
+) -> st.SearchStrategy[Scenario]:
+    """Whole :class:`~together_billing.scenario.Scenario` values, with an account and
+    credits or without; ``start`` is always set.
 
     As :func:`timelines`, and ``accounts`` draws an :class:`~together_billing.Account`
     or ``None`` (default: ``st.none() | accounts()``). With an account, the timeline
@@ -1384,7 +1341,9 @@ def _scenarios(
     window: _Window,
     max_events: int,
     max_price_changes: int,
-) -> GeneratedScenario:
+) -> Scenario:
+    from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
+
     start, until = from_micros(window.start), from_micros(window.until)
     drawn = list(draw(resources))
     catalog = draw(catalogs)
@@ -1410,7 +1369,14 @@ def _scenarios(
         change = _price_changes(_first_entries(catalog), when, _default_rates())
         events.extend(draw(st.lists(change, max_size=max_price_changes)))
     members: tuple[Resource | Account, ...] = (*drawn, account) if account else tuple(drawn)
-    return GeneratedScenario(members, tuple(events), catalog, rules, start, until)
+    return Scenario(
+        resources=members,
+        events=events,
+        until=until,
+        start=start,
+        catalog=catalog,
+        policies=rules,
+    )
 
 
 @st.composite
@@ -1518,7 +1484,12 @@ _BUILT: Final[dict[type, st.SearchStrategy[Any]]] = {}
 
 def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
     from together_billing.engine import SimulationState  # noqa: PLC0415
-    from together_billing.invoice import Invoice, InvoiceLine, LogEntry  # noqa: PLC0415
+    from together_billing.invoice import (  # noqa: PLC0415
+        Invoice,
+        InvoiceLine,
+        LogEntry,
+        MeteredSpan,
+    )
     from together_billing.scenario import Scenario  # noqa: PLC0415 - pydantic, on demand
     from together_billing.time import BillingPeriod  # noqa: PLC0415
 
@@ -1533,14 +1504,14 @@ def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
         Account: accounts,
         AutoRecharge: auto_recharges,
         Policies: policies,
+        Edition: lambda: st.sampled_from(tuple(EDITIONS.values())),
         DedicatedEndpoint: dedicated_endpoints,
         FineTunedHosting: fine_tuned_hostings,
         ServerlessUsage: serverless_usages,
         FineTuningJob: fine_tuning_jobs,
         InstantCluster: instant_clusters,
         StorageVolume: storage_volumes,
-        GeneratedScenario: scenarios,
-        Scenario: lambda: scenarios().map(GeneratedScenario.to_scenario),
+        Scenario: scenarios,
         Simulator: lambda: st.builds(Simulator, catalogs(), policies()),
         SimulationResult: _results,
         SimulationState: lambda: _results().map(lambda result: result.state),
@@ -1550,6 +1521,9 @@ def _type_strategies() -> dict[type, Callable[[], st.SearchStrategy[Any]]]:
         ),
         LogEntry: lambda: _results(lambda result: result.log).flatmap(
             lambda result: st.sampled_from(result.log)
+        ),
+        MeteredSpan: lambda: _results(lambda result: result.spans).flatmap(
+            lambda result: st.sampled_from(result.spans)
         ),
         PriceChange: lambda: catalogs().flatmap(price_changes),
         TokenUsage: lambda: token_usages(resources=_IDS),
@@ -1600,7 +1574,7 @@ def _catalog_entries(kind: type[_T]) -> st.SearchStrategy[_T]:
 def _results(
     keep: Callable[[SimulationResult], object] | None = None,
 ) -> st.SearchStrategy[SimulationResult]:
-    results = timelines().map(GeneratedScenario.run)
+    results = timelines().map(lambda scenario: scenario.run())
     return results if keep is None else results.filter(keep)
 
 

@@ -37,11 +37,19 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pendulum
 
-from together_billing.credits import Account, LedgerEntry
+from together_billing._figures import cents
+from together_billing.credits import Account, LedgerEntry, LedgerKind
 from together_billing.engine import SimulationResult, Simulator
 from together_billing.errors import BillingError, InvalidArgument
-from together_billing.invoice import Invoice, InvoiceLine
-from together_billing.money import CENT, EXACT_CONTEXT, Money, round_to_cents, to_decimal
+from together_billing.invoice import Action, Invoice, InvoiceLine, exhausted_at
+from together_billing.money import (
+    CENT,
+    EXACT_CONTEXT,
+    Money,
+    input_decimal,
+    round_to_cents,
+    to_decimal,
+)
 from together_billing.resources import Resource
 from together_billing.time import BillingPeriod, from_micros, instant, to_micros
 from together_billing.timeline import Event, TokenUsageBatch
@@ -50,7 +58,6 @@ if TYPE_CHECKING:
     from together_billing.compare import Comparison
     from together_billing.explain import IdleReport
     from together_billing.scenario import Scenario
-    from together_billing.strategies import GeneratedScenario
 
 __all__ = [
     "CREDIT_TOLERANCE",
@@ -84,7 +91,7 @@ INVARIANTS: Final = (
 )
 
 #: The log actions after which a resource must accrue nothing more (CL5, CR4, CR5, ST1).
-END_ACTIONS: Final = frozenset({"decommissioned", "data deleted", "deleted"})
+END_ACTIONS: Final = frozenset({Action.DECOMMISSIONED, Action.DATA_DELETED, Action.DELETED})
 
 #: How far credit sums may drift: ledger draws are quotients carried to 50 digits, and
 #: ``SimulationResult.credits`` gives them to the trillionth of a dollar. A billionth of
@@ -93,8 +100,9 @@ CREDIT_TOLERANCE: Final = Decimal("1e-9")
 _MICROS_PER_SECOND: Final = 1_000_000
 _UNIT_STEPS: Final = {"second": 1, "minute": 60, "hour": 3600}
 
-_Replayable: TypeAlias = "SimulationResult | Scenario | GeneratedScenario | str | Path"
-"""What the assertions replay: a result, a scenario (or generated one) or a scenario file."""
+_Replayable: TypeAlias = "SimulationResult | Scenario | str | Path"
+"""What the assertions replay: a result, a scenario (as the strategies draw them) or a
+scenario file."""
 
 _Limit: TypeAlias = Money | Decimal | int | str
 """A budget: :class:`~together_billing.Money`, or an amount in USD (never a float)."""
@@ -174,10 +182,11 @@ class CreditsRunOut(BillingError, AssertionError):
         )
         parts = [head]
         credits = result.credits
+        mode = result.policies.rounding
         if credits is not None:
             parts.append(
                 "  credits: "
-                + ", ".join(f"{name} {_cents(value)}" for name, value in credits.items())
+                + ", ".join(f"{name} {cents(value, mode)}" for name, value in credits.items())
                 + " USD"
             )
         parts.append(describe_draws(result, until=exhausted))
@@ -193,7 +202,9 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
     limit = None if until is None else to_micros(until)
     drawn: dict[str, Decimal] = {}
     for entry in result.ledger:
-        if entry.kind != "consumption" or (limit is not None and entry.at_micros > limit):
+        if entry.kind is not LedgerKind.CONSUMPTION or (
+            limit is not None and entry.at_micros > limit
+        ):
             continue
         drawn[entry.resource] = EXACT_CONTEXT.add(
             drawn.get(entry.resource, Decimal(0)), entry.from_credits
@@ -205,7 +216,8 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
     if not rows:
         return "  nothing drew the credits"
     width = max(len(resource) for resource, _ in rows)
-    lines = [f"  {resource:<{width}}  {_cents(amount)} USD" for resource, amount in rows]
+    mode = result.policies.rounding
+    lines = [f"  {resource:<{width}}  {cents(amount, mode)} USD" for resource, amount in rows]
     return "\n".join(["  drawn from the credits, largest first:", *lines])
 
 
@@ -215,7 +227,7 @@ def describe_draws(result: SimulationResult, *, until: pendulum.DateTime | None 
 def _limit(limit: _Limit) -> Money:
     if isinstance(limit, Money):
         return limit
-    return Money(to_decimal(limit, field="limit"))
+    return Money(input_decimal(limit, field="limit"))
 
 
 def _invoices_of(result: SimulationResult, period: BillingPeriod | str | None) -> list[Invoice]:
@@ -277,18 +289,10 @@ def describe_bill(invoice: Invoice, *, limit: _Limit | None = None) -> str:
 def runway(result: SimulationResult) -> pendulum.DateTime | None:
     """The instant the credits first ran out (the log's ``credits exhausted``), or ``None``.
 
-    ``None`` also when the replay has no :class:`~together_billing.Account`.
+    ``None`` also when the replay has no :class:`~together_billing.Account`. The same as
+    :func:`~together_billing.exhausted_at` over the result's log.
     """
-    for entry in result.log:
-        if entry.action == "credits exhausted":
-            return entry.at
-    return None
-
-
-def _replay_start(result: SimulationResult) -> pendulum.DateTime:
-    """The instant the replay started from (its ``start``, or its first event's instant)."""
-    # The start is kept only in the engine's state; reading it here keeps one source of truth.
-    return from_micros(result.state._core.start)
+    return exhausted_at(result.log)
 
 
 def assert_monthly_bill_under(
@@ -343,7 +347,7 @@ def assert_credits_last(
         raise InvalidArgument(
             "result", result, "a replay with an Account among its resources (credits on)"
         )
-    start = _replay_start(result)
+    start = result.start
     target = start.add(days=days) if days is not None else _horizon(until)
     end = result.state.at
     if target > end:
@@ -452,25 +456,26 @@ class IdleChargesExceeded(BillingError, AssertionError):
     def __init__(self, report: IdleReport, limit: Money) -> None:
         self.report = report
         self.limit = limit
+        mode = report.rounding
         head = (
-            f"{_cents(report.idle)} USD billed while no request came, over the limit of "
+            f"{cents(report.idle, mode)} USD billed while no request came, over the limit of "
             f"{limit.rounded()}; stopping each deployment after {report.stop_after_minutes} "
-            f"idle minutes saves {_cents(report.saving)} USD"
+            f"idle minutes saves {cents(report.saving, mode)} USD"
         )
         parts = [head]
         for resource in sorted(report.resources, key=lambda r: (-r.idle, r.resource)):
             if not resource.idle:
                 continue
             parts.append(
-                f"  {resource.resource} ({resource.kind}): {_cents(resource.idle)} USD idle of "
-                f"{_cents(resource.billed)} USD billed, {resource.requests} requests"
+                f"  {resource.resource} ({resource.kind}): {cents(resource.idle, mode)} USD "
+                f"idle of {cents(resource.billed, mode)} USD billed, {resource.requests} requests"
             )
             stretches = sorted(
                 (s for s in resource.stretches if s.idle), key=lambda s: (-s.idle, s.interval.start)
             )
             parts.extend(
                 f"    [{s.interval.start.isoformat()}, {s.interval.end.isoformat()}): "
-                f"{_cents(s.idle)} USD"
+                f"{cents(s.idle, mode)} USD"
                 for s in stretches
             )
         super().__init__("\n".join(parts))
@@ -518,7 +523,7 @@ def _result_of(value: _Replayable) -> SimulationResult:
         raise InvalidArgument(
             "result_or_scenario",
             value,
-            "a SimulationResult, a Scenario (or generated scenario) or a scenario file's path",
+            "a SimulationResult, a Scenario or a scenario file's path",
         )
     result = run()
     if not isinstance(result, SimulationResult):
@@ -599,10 +604,6 @@ def _describe_line(line: InvoiceLine) -> str:
         f"x {line.rate} {line.rate_unit}, interval [{line.interval.start.isoformat()}, "
         f"{line.interval.end.isoformat()}), amount {line.amount} (exact {line.amount_exact})"
     )
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
 
 
 def _check_totals(result: SimulationResult) -> None:
@@ -710,7 +711,11 @@ def _check_decommission(result: SimulationResult) -> None:
         raise InvariantViolation("no-charge-after-decommission", reason, line=line)
     for entry in result.ledger:
         end = ended.get(entry.resource)
-        if entry.kind == "consumption" and end is not None and entry.at_micros > to_micros(end):
+        if (
+            entry.kind is LedgerKind.CONSUMPTION
+            and end is not None
+            and entry.at_micros > to_micros(end)
+        ):
             msg = (
                 f"{entry.resource} was {_end_action(result, entry.resource)} at "
                 f"{end.isoformat()}, but credits were drawn for it at {entry.at.isoformat()}"
@@ -816,7 +821,7 @@ def _check_replays(
     simulator: Simulator | None,
 ) -> None:
     sim = simulator if simulator is not None else _default_simulator(result)
-    start = _replay_start(result)
+    start = result.start
     until = result.state.at
     again = sim.run(resources, events, until=until, start=start)
     _compare("replay-reproduces", "replaying the same resources and events", result, again)

@@ -37,6 +37,7 @@ __all__ = [
     "BillingPeriod",
     "Interval",
     "MeteringGrain",
+    "exact_seconds",
     "from_micros",
     "instant",
     "to_micros",
@@ -46,12 +47,14 @@ MICROS_PER_SECOND: Final = 1_000_000
 MICROS_PER_MINUTE: Final = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR: Final = 60 * MICROS_PER_MINUTE
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_EPOCH_NAIVE: Final = dt.datetime(1970, 1, 1)  # noqa: DTZ001 - arithmetic base, never exposed
 _ZERO: Final = dt.timedelta(0)
+_EPOCH_ORDINAL: Final = _EPOCH.toordinal()
+_EPOCH_DATE: Final = _EPOCH.date()
+_MICROS_PER_DAY: Final = 86_400 * MICROS_PER_SECOND
 
 
 def instant(value: object, *, field: str = "at") -> pendulum.DateTime:
-    """Return ``value`` as a UTC :class:`pendulum.DateTime`, rejecting naive values.
+    """Return ``value`` as a UTC :class:`pendulum.DateTime`, rejecting naive values (G2).
 
     Accepts an aware :class:`datetime.datetime` (pendulum's included) or an ISO 8601
     string with an offset or ``Z``.
@@ -100,6 +103,16 @@ def _from_aware(value: dt.datetime) -> pendulum.DateTime:
 
 def to_micros(value: dt.datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact)."""
+    zone = value.tzinfo
+    if zone is pendulum.UTC or zone is dt.UTC:
+        # UTC wall time (every instant the library makes): integer arithmetic on the
+        # fields, about 7 times cheaper than asking the zone for its offset and
+        # subtracting datetimes (the engine converts every event's instant).
+        return (
+            (value.toordinal() - _EPOCH_ORDINAL) * 86_400
+            + (value.hour * 60 + value.minute) * 60
+            + value.second
+        ) * MICROS_PER_SECOND + value.microsecond
     if value.tzinfo is None or value.utcoffset() is None:
         raise NaiveDatetimeError("at", value)
     # The standard library's subtraction: pendulum's builds an Interval, 50 times slower.
@@ -108,19 +121,38 @@ def to_micros(value: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
 
 
+def exact_seconds(duration: dt.timedelta) -> Decimal:
+    """``duration`` in seconds, exact to the microsecond (``total_seconds()`` is a float).
+
+    The runway's length in the account summaries (accounts) and forecasts (forecast).
+
+    >>> exact_seconds(pendulum.duration(days=1, microseconds=5))
+    Decimal('86400.000005')
+    """
+    # As a plain timedelta: pendulum's Duration gives each part of a negative one its sign.
+    whole = dt.timedelta.__add__(_ZERO, duration)
+    micros = (whole.days * 86_400 + whole.seconds) * MICROS_PER_SECOND + whole.microseconds
+    return Decimal(micros).scaleb(-6)
+
+
+@functools.lru_cache(maxsize=4096)
+def _civil_date(days: int) -> tuple[int, int, int]:
+    """Year, month and day of the day ``days`` after 1970-01-01 (cached: events cluster)."""
+    date = _EPOCH_DATE + dt.timedelta(days=days)
+    return date.year, date.month, date.day
+
+
 def from_micros(micros: int) -> pendulum.DateTime:
-    """The UTC instant ``micros`` microseconds after the Unix epoch."""
-    value = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
-    return pendulum.DateTime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=pendulum.UTC,
-    )
+    """The UTC instant ``micros`` microseconds after the Unix epoch.
+
+    Raises ``OverflowError`` outside the years 1 to 9999, as ``datetime`` does.
+    """
+    days, rest = divmod(micros, _MICROS_PER_DAY)
+    year, month, day = _civil_date(days)
+    seconds, micro = divmod(rest, MICROS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return pendulum.DateTime(year, month, day, hour, minute, second, micro, tzinfo=pendulum.UTC)
 
 
 def _as_instant(value: object) -> pendulum.DateTime:
@@ -133,7 +165,7 @@ def _as_end(value: object) -> pendulum.DateTime:
 
 @attrs.frozen(order=False)
 class Interval:
-    """A half-open interval of time ``[start, end)``.
+    """A half-open interval of time ``[start, end)`` (G2).
 
     Unlike :class:`pendulum.Interval`, ``end`` itself is *not* inside.
 
@@ -181,11 +213,11 @@ class Interval:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class BillingPeriod:
     """A calendar month in UTC, half-open: ``[first day 00:00Z, first of next month 00:00Z)``.
 
-    Policy P-PERIOD: Together's usage pages and invoices are monthly, dated in UTC.
+    Policy P-PERIOD (G2): Together's usage pages and invoices are monthly, dated in UTC.
 
     >>> period = BillingPeriod(2025, 12)
     >>> period.start.isoformat(), period.end.isoformat()
@@ -211,8 +243,11 @@ class BillingPeriod:
 
     @classmethod
     def of_micros(cls, micros: int) -> BillingPeriod:
-        utc = _EPOCH_NAIVE + dt.timedelta(microseconds=micros)
-        return cls(utc.year, utc.month)
+        """The period of an instant given in microseconds (one shared value per month)."""
+        year, month, _ = _civil_date(micros // _MICROS_PER_DAY)
+        if cls is BillingPeriod:
+            return _period(year, month)
+        return cls(year, month)
 
     @property
     def start(self) -> pendulum.DateTime:
@@ -246,6 +281,12 @@ class BillingPeriod:
         return BillingPeriod(self.year, self.month + 1)
 
 
+@functools.lru_cache(maxsize=4096)
+def _period(year: int, month: int) -> BillingPeriod:
+    """The one ``BillingPeriod`` of a month (immutable, so shared; its hash is cached)."""
+    return BillingPeriod(year, month)
+
+
 @functools.cache
 def _month_start(year: int, month: int) -> int:
     return to_micros(dt.datetime(year, month, 1, tzinfo=dt.UTC))
@@ -257,7 +298,7 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 
 @attrs.frozen
 class MeteringGrain:
-    """How running time is turned into a billable quantity (policy P-GRAIN).
+    """How running time is turned into a billable quantity (G3, policy P-GRAIN).
 
     ``step_seconds`` is the length of one billable unit, counted per *started*
     unit on a grid anchored at the start of each continuous running interval;

@@ -48,6 +48,7 @@ from together_billing._columns import (
     first_above,
     first_decrease,
     is_array,
+    is_int_array,
     only_ints,
     order_error,
 )
@@ -92,7 +93,8 @@ PRIORITY_END: Final = 10
 PRIORITY_BEGIN: Final = 20
 PRIORITY_SCALE: Final = 30
 PRIORITY_ACTIVITY: Final = 40
-#: The replay engine's reactions to an instant, after every customer event at it.
+#: The replay engine's reactions to an instant, after every customer event at it (the
+#: credit rules, CR1 and CR2, react after the instant's last customer event).
 PRIORITY_ENGINE: Final = 50
 
 
@@ -343,6 +345,73 @@ class TokenUsage(_ResourceEvent):
             self.id or "",
         )
 
+    @classmethod
+    def from_micros(
+        cls,
+        micros: int,
+        resource: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_input_tokens: int = 0,
+        batch: bool = False,
+        *,
+        id: str | None = None,
+    ) -> TokenUsage:
+        """The same event as ``TokenUsage(at, ...)``, its instant given as integer microseconds.
+
+        The cheap way to build events in bulk from columns of integers (a database, an
+        export): the values are checked as the constructor checks them, with the same
+        errors, but in one expression, and the sort key is known at once, so no instant
+        is converted back to microseconds during the replay.
+
+        >>> event = TokenUsage.from_micros(1_740_787_200_000_000, "chat", 1_000, 200)
+        >>> event == TokenUsage("2025-03-01T00:00:00Z", "chat", 1_000, 200)
+        True
+        >>> TokenUsage.from_micros(1.5e15, "chat")
+        Traceback (most recent call last):
+        ...
+        together_billing.errors.InvalidArgument: TokenUsage: at=1500000000000000.0 is not \
+valid; expected integer microseconds since the Unix epoch
+        """
+        if type(micros) is not int:
+            raise InvalidArgument(
+                "at", micros, "integer microseconds since the Unix epoch", context="TokenUsage"
+            )
+        try:
+            at = from_micros(micros)
+        except OverflowError:
+            raise InvalidArgument(
+                "at",
+                micros,
+                "integer microseconds between the years 1 and 9999",
+                context="TokenUsage",
+            ) from None
+        if not (
+            type(resource) is str
+            and type(input_tokens) is int
+            and type(output_tokens) is int
+            and type(cached_input_tokens) is int
+            and type(batch) is bool
+            and 0 <= cached_input_tokens <= input_tokens
+            and output_tokens >= 0
+            and resource.strip()
+            and (id is None or (type(id) is str and id.strip()))
+        ):
+            # Something is off (or merely unusual, e.g. an int subclass): the constructor
+            # checks each field and names the one at fault.
+            return cls(at, resource, input_tokens, output_tokens, cached_input_tokens, batch, id=id)
+        self = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(self, "at", at)
+        setattr_(self, "resource", resource)
+        setattr_(self, "input_tokens", input_tokens)
+        setattr_(self, "output_tokens", output_tokens)
+        setattr_(self, "cached_input_tokens", cached_input_tokens)
+        setattr_(self, "batch", batch)
+        setattr_(self, "id", id)
+        setattr_(self, "_key", None)  # built when first sorted, as for the constructor's
+        return self
+
 
 def _micros_column(value: Sequence[_InstantLike | int]) -> tuple[int, ...]:
     """The ``at`` column as integer microseconds, checked to be in non-decreasing order."""
@@ -352,7 +421,7 @@ def _micros_column(value: Sequence[_InstantLike | int]) -> tuple[int, ...]:
         raise InvalidArgument("at", value, "a sequence of instants", context="TokenUsageBatch")
     given = tuple(value)
     result: tuple[int, ...]
-    if only_ints(given):
+    if is_int_array(value) or only_ints(given):
         result = given  # type: ignore[assignment]  # only_ints checked every item
     else:
         result = tuple(
@@ -372,7 +441,7 @@ def _int_column(value: Sequence[int], name: str) -> tuple[int, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise InvalidArgument(name, value, "a sequence of integers", context="TokenUsageBatch")
     column = tuple(value)
-    if column and only_ints(column) and min(column) >= 0:
+    if column and (is_int_array(value) or only_ints(column)) and min(column) >= 0:
         return column
     for index, item in enumerate(column):
         if type(item) is not int or item < 0:
@@ -472,6 +541,24 @@ class TokenUsageBatch(_Ordered):
         object.__setattr__(self, "_key", key)
         return key
 
+    def part(self, lo: int, hi: int) -> TokenUsageBatch:
+        """Records ``lo`` to ``hi`` (exclusive) as a batch; the batch itself if that is all.
+
+        How a replay split at an instant (``Scenario.split``) or into report windows
+        (``reconcile``) cuts a batch without losing a record.
+        """
+        if lo == 0 and hi == len(self):
+            return self
+        cached = self.cached_input_tokens
+        return TokenUsageBatch(
+            self.resource,
+            self.at_micros[lo:hi],
+            self.input_tokens[lo:hi],
+            self.output_tokens[lo:hi],
+            None if cached is None else cached[lo:hi],
+            self.batch,
+        )
+
     def records(self) -> list[TokenUsage]:
         """The batch as single :class:`TokenUsage` events."""
         cached = self.cached_input_tokens or (0,) * len(self)
@@ -529,7 +616,7 @@ class Purchase(_ResourceEvent):
 
 @attrs.frozen(order=False)
 class Grant(_ResourceEvent):
-    """Promotional credits added to the account, optionally expiring at ``expires``."""
+    """Promotional credits added to the account, optionally expiring at ``expires`` (CR1)."""
 
     amount: Decimal = attrs.field(converter=_amount)
     expires: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_at)

@@ -94,6 +94,7 @@ from together_billing.catalog import (
     ServerlessPrice,
     Source,
     SourceKind,
+    catalog_document,
 )
 from together_billing.errors import InvalidArgument, InvalidResponse, MissingDependency
 from together_billing.time import instant
@@ -185,43 +186,13 @@ class PulledCatalog:
     data: Mapping[str, Any] = attrs.field(repr=False)
 
     def to_document(self) -> dict[str, Any]:
-        """The catalog as a catalog document (the ``catalog`` section of a scenario file)."""
-        sources: dict[str, dict[str, Any]] = {}
-        names: dict[Source, str] = {}
-        serverless: list[dict[str, Any]] = []
-        hardware: list[dict[str, Any]] = []
-        for entry in self.catalog.entries:
-            source = entry.source
-            if source not in names:
-                name = "together-api-" + (
-                    "hardware" if isinstance(entry, HardwarePrice) else "models"
-                )
-                if source.note.endswith("deprecated"):
-                    name += "-deprecated"
-                names[source] = name
-                sources[name] = {
-                    "url": source.url,
-                    "date": source.date,
-                    "kind": source.kind.value,
-                    "note": source.note,
-                }
-            common = {"effective_from": iso(entry.effective_from), "source": names[source]}
-            if isinstance(entry, ServerlessPrice):
-                row: dict[str, Any] = {"model": entry.model, "input": entry.input}
-                if entry.cached_input is not None:
-                    row["cached_input"] = entry.cached_input
-                row["output"] = entry.output
-                serverless.append({**row, **common})
-            elif isinstance(entry, HardwarePrice):
-                hardware.append(
-                    {
-                        "hardware": entry.hardware,
-                        "per_hour": entry.per_hour,
-                        "gpu_count": entry.gpu_count,
-                        **common,
-                    }
-                )
-        return {"sources": sources, "serverless": serverless, "hardware": hardware}
+        """The catalog as a catalog document (the ``catalog`` section of a scenario file).
+
+        :func:`~together_billing.catalog.catalog_document`, with the sources named after
+        the API: ``together-api-models``, ``together-api-hardware`` (``-deprecated``
+        for the entries of deprecated models).
+        """
+        return catalog_document(self.catalog, source_name=_source_name)
 
     def write(self, path: str | Path) -> Path:
         """Write the catalog file (YAML, or JSON by a ``.json`` suffix) that scenarios load.
@@ -239,7 +210,7 @@ class PulledCatalog:
         if target.suffix.lower() == ".json":
             text = dumps(document)
         else:
-            text = header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120)
+            text = header + yaml.safe_dump(document, sort_keys=False, width=120)
         _write(target, text)
         return target
 
@@ -276,17 +247,11 @@ def _calling(endpoint: str) -> Iterator[None]:
         ) from None
 
 
-class _Dumper(yaml.SafeDumper):
-    """Decimals as plain YAML numbers (the catalog loader reads them back as Decimal)."""
-
-
-def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.Node:
-    text = format(value, "f")
-    tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
-    return dumper.represent_scalar(tag, text)
-
-
-_Dumper.add_representer(Decimal, _represent_decimal)
+def _source_name(source: Source) -> str:
+    """The name of a pulled catalog's source in its document."""
+    hardware = source.url.endswith(HARDWARE_ENDPOINT.split(" ", 1)[1])
+    name = "together-api-" + ("hardware" if hardware else "models")
+    return name + ("-deprecated" if source.note.endswith("deprecated") else "")
 
 
 def _source(endpoint: str, read_at: pendulum.DateTime, note: str = "") -> Source:
@@ -296,7 +261,7 @@ def _source(endpoint: str, read_at: pendulum.DateTime, note: str = "") -> Source
 
 
 def catalog_from_data(data: Any, *, source: str = "price responses") -> PulledCatalog:
-    """A :class:`PulledCatalog` from saved responses (parsed JSON, numbers as Decimal).
+    """A :class:`PulledCatalog` from saved responses (parsed JSON, numbers as Decimal; G4).
 
     ``data`` holds ``read_at`` and the pages of both calls: ``{"read_at": ...,
     "supported_models": [page, ...], "hardware": [page, ...]}``, each page as the API

@@ -75,7 +75,7 @@ from together_billing.catalog import (
 )
 from together_billing.credits import Account
 from together_billing.errors import InvalidArgument, InvalidResponse
-from together_billing.money import EXACT_CONTEXT, to_decimal
+from together_billing.money import EXACT_CONTEXT, exact_sum, input_decimal
 from together_billing.policies import Policies
 from together_billing.resources import Category, DedicatedEndpoint, Resource, ServerlessUsage
 from together_billing.scenario import Scenario
@@ -520,7 +520,7 @@ class UsageReport:
     @property
     def total(self) -> Decimal:
         """The sum of every row's cost, known products or not."""
-        return _sum(row.cost for row in self.rows)
+        return exact_sum(row.cost for row in self.rows)
 
     def to_data(self) -> dict[str, Any]:
         """The report as JSON-ready data (what :meth:`from_data` reads back); a copy."""
@@ -577,17 +577,10 @@ class UsageReport:
         )
         if balance is None:
             return scenario
-        opening = to_decimal(balance, field="balance")
-        spent = _sum(line.amount_exact for line in scenario.run().lines)
+        opening = input_decimal(balance, field="balance")
+        spent = exact_sum(line.amount_exact for line in scenario.run().lines)
         account = Account(opening_balance=EXACT_CONTEXT.add(opening, spent))
         return scenario.with_resources(account)
-
-
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    total = Decimal(0)
-    for value in values:
-        total = EXACT_CONTEXT.add(total, value)
-    return total
 
 
 def _granularity(given: str | None, windows: Sequence[_WindowDoc], source: str) -> Granularity:
@@ -623,7 +616,7 @@ def _history_name(source: str, days: int, left_out: Mapping[str, Decimal]) -> st
     name = f"the last {days} day(s) of {source}"
     if left_out:
         parts = ", ".join(
-            f"{product} (${_sum([cost])})" for product, cost in sorted(left_out.items())
+            f"{product} (${exact_sum([cost])})" for product, cost in sorted(left_out.items())
         )
         name += f"; left out: {parts}"
     return name

@@ -1,9 +1,9 @@
-"""Tests of :mod:`together_billing.policies` that pin down details mutation testing found loose.
+"""The policies (:mod:`together_billing.policies`): defaults, validation and rule editions.
 
 Every policy setting is validated where it is given, and a refusal carries the
 setting's name as ``field``, the value given and what would be valid. The rule
 editions fill in their documented defaults and let any setting be overridden.
-See docs/mutation.md.
+Many of these details were first found loose by mutation testing (docs/mutation.md).
 """
 
 from __future__ import annotations

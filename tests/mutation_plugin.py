@@ -1,0 +1,101 @@
+"""The pytest plugin of the mutation runs: loaded only by mutmut, never by the everyday suite.
+
+``[tool.mutmut]`` in pyproject.toml passes ``-p tests.mutation_plugin`` to every pytest
+run of mutmut, and ``scripts/mutation`` puts mutmut's copy of the repository
+(``mutants/``) on ``PYTHONPATH`` so that the name imports. While mutmut tests a mutant
+(``MUTANT_UNDER_TEST`` names one; its stats and clean runs are left as they are), the
+plugin:
+
+- loads the ``mutation`` Hypothesis profile: 5 examples per property test (a test's
+  own ``max_examples`` scaled alike by tests/conftest.py) and no shrinking;
+- fails a test that uses more than :data:`MUTANT_CPU_SECONDS` of CPU (an endless loop);
+- leaves out, under a mutant of the engine, the tests that replay generated scenarios
+  of the modules built on it (:data:`SKIPPED_FOR_ENGINE_MUTANTS`).
+
+See docs/mutation.md.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Only pass or fail matters for a mutant: few examples, and no shrinking of a failure
+# (shrinking a failing property test can take minutes).
+settings.register_profile(
+    "mutation",
+    max_examples=5,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+#: Far beyond any test of the suite (the slowest takes a few seconds).
+MUTANT_CPU_SECONDS = 60
+
+#: Tests of modules built on the engine that replay generated scenarios (see
+#: :func:`pytest_collection_modifyitems`).
+SKIPPED_FOR_ENGINE_MUTANTS = ("tests/test_strategies.py", "tests/test_plot.py")
+
+
+def mutant_under_test() -> str:
+    """The mutant mutmut is testing in this process, or ``""`` (also in its stats and clean runs)."""
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    return name if "__mutmut_" in name else ""
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Under a mutant, use the ``mutation`` profile; mutmut's stats and clean runs keep the usual one."""
+    if mutant_under_test():
+        settings.load_profile("mutation")
+
+
+class EndlessMutant(Exception):
+    """A test under a mutant used more than ``MUTANT_CPU_SECONDS`` of CPU (an endless loop)."""
+
+
+@pytest.fixture(autouse=True)
+def _mutant_cpu_limit() -> Iterator[None]:
+    """Under a mutant, fail a test that loops: a mutant that hangs a replay is caught.
+
+    Counts CPU time (``ITIMER_VIRTUAL``), which the tests' own wall-clock alarms
+    (``ITIMER_REAL``) leave alone. Without it mutmut waits for its own timeout, minutes
+    per mutant, and counts the mutant as not killed.
+    """
+    if not mutant_under_test():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise EndlessMutant(f"over {MUTANT_CPU_SECONDS} s of CPU under {mutant_under_test()}")
+
+    previous = signal.signal(signal.SIGVTALRM, stop)
+    signal.setitimer(signal.ITIMER_VIRTUAL, MUTANT_CPU_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under a mutant of the engine, leave out the tests of the strategies and of the plot.
+
+    They test strategies.py and plot.py with Hypothesis scenarios that are replayed (and,
+    for the strategies, filtered by replaying): a mutant that breaks replays makes them
+    reject nearly every example, and a surviving mutant runs them in full, which takes
+    40-200 s per mutant. The engine keeps its own deterministic and property tests.
+    Leaving tests out can only lower the mutation score.
+    """
+    mutant = mutant_under_test()
+    if ".engine." not in mutant and "._engine." not in mutant:
+        return
+    kept = [item for item in items if not item.nodeid.startswith(SKIPPED_FOR_ENGINE_MUTANTS)]
+    if kept and len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
