@@ -350,14 +350,13 @@ class CreditLifecycle:
         if rate > 0 and not core.exhausted:
             targets = [floor, *(t for t in ctx.policies.alert_thresholds if t > floor)]
             recharge = core.account.auto_recharge if core.account else None
-            # A target within the tolerance is reached already (see after). Every planned
+            # A target within the tolerance is reached already (see after). The balance
+            # falls, so the highest target not reached is crossed first. Every planned
             # instant is strictly later than now, so the replay cannot stay at one instant.
-            crossing = {
-                x: max(at + 1, at + ceil_micros(EXACT_CONTEXT.subtract(balance, x), rate))
-                for x in targets
-                if not reached(balance, x)
-            }
-            candidates.extend(crossing.values())
+            ahead = [x for x in targets if not reached(balance, x)]
+            if ahead:
+                left = EXACT_CONTEXT.subtract(balance, max(ahead))
+                candidates.append(max(at + 1, at + ceil_micros(left, rate)))
             if recharge is not None and not below(balance, recharge.threshold):
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
