@@ -17,6 +17,7 @@ from together_billing._engine.context import (
     Context,
     FamilyBase,
     ReservationChanged,
+    ResourceCheck,
     ResourceState,
     micros,
 )
@@ -55,20 +56,11 @@ class ClusterState(GracedState):
 
 
 @attrs.frozen
-class _ReservationCheck(Check):
-    resource: str
-    generation: int
-
-    def subject(self) -> str:
-        return self.resource
-
-    def tiebreak(self) -> tuple[Any, ...]:
-        return (self.generation,)
-
-    def stale(self, ctx: Context) -> bool:
+class _ReservationCheck(ResourceCheck):
+    def generation_of(self, ctx: Context) -> int | None:
         state = ctx.core.states[self.resource]
         assert isinstance(state, ClusterState)
-        return state.generation != self.generation
+        return state.generation
 
 
 @attrs.frozen

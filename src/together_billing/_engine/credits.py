@@ -17,7 +17,7 @@ import attrs
 
 from together_billing._engine import metering
 from together_billing._engine.alerts import RunOutAlerts
-from together_billing._engine.context import Check, Context, ResourceState, micros
+from together_billing._engine.context import Check, Context, ResourceCheck, ResourceState, micros
 from together_billing._engine.crossing import below, ceil_micros, reached
 from together_billing._engine.draws import Draws
 from together_billing._engine.metering import Group, Meter
@@ -65,21 +65,13 @@ class CreditCheck(Check):
 
 
 @attrs.frozen
-class _GraceCheck(Check):
-    resource: str
-    generation: int
+class _GraceCheck(ResourceCheck):
     what: str
     rule: str
 
-    def subject(self) -> str:
-        return self.resource
-
-    def tiebreak(self) -> tuple[Any, ...]:
-        return (self.generation,)
-
-    def stale(self, ctx: Context) -> bool:
+    def generation_of(self, ctx: Context) -> int | None:
         state = ctx.core.states.get(self.resource)
-        return not isinstance(state, GracedState) or state.generation != self.generation
+        return state.generation if isinstance(state, GracedState) else None
 
     def current(self, ctx: Context) -> GracedState | None:
         state = ctx.core.states.get(self.resource)

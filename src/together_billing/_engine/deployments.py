@@ -11,7 +11,13 @@ from typing import Any, ClassVar
 import attrs
 
 from together_billing._engine import metering
-from together_billing._engine.context import Check, Context, FamilyBase, ResourceState, micros
+from together_billing._engine.context import (
+    Context,
+    FamilyBase,
+    ResourceCheck,
+    ResourceState,
+    micros,
+)
 from together_billing._engine.invoicing import LineMeta, time_meta
 from together_billing._engine.metering import Group, Meter
 from together_billing._engine.vocabulary import Admission, Begin, Refusal, Status
@@ -53,23 +59,15 @@ class DeploymentState(ResourceState):
 
 
 @attrs.frozen
-class IdleStop(Check):
+class IdleStop(ResourceCheck):
     """The idle deadline of a running deployment (DE4): stop it, or look again later."""
 
     name: ClassVar[str] = "IdleStop"
-    resource: str
-    generation: int
 
-    def subject(self) -> str:
-        return self.resource
-
-    def tiebreak(self) -> tuple[Any, ...]:
-        return (self.generation,)
-
-    def stale(self, ctx: Context) -> bool:
+    def generation_of(self, ctx: Context) -> int | None:
         state = ctx.core.states[self.resource]
         assert isinstance(state, DeploymentState)
-        return state.idle_generation != self.generation
+        return state.idle_generation
 
     def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
         ctx.family(Deployments).idle_check(at, self.resource, self.generation)
