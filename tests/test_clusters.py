@@ -903,3 +903,23 @@ def test_G2_a_cluster_started_again_carries_no_engine_action_forward() -> None:
         )
     assert (info.value.field, info.value.value) == ("status", "running")
     assert info.value.expected == "a stopped cluster"
+
+
+def test_CR4_a_start_after_decommissioning_at_the_grace_end_is_a_logged_no_op() -> None:
+    """CR4, G2: an on-demand cluster paused for want of credit and decommissioned at the end
+    of its grace period was ended by the engine: a later start of the customer's is logged as
+    ignored under CR4, with the reason, not an invalid timeline."""
+    result = run(
+        [on_demand(), Account(opening_balance=30)],
+        [Deploy(at("00:00"), "c"), Start(at("00:00", "2025-11-10"), "c")],
+        until="2025-11-11T00:00:00Z",
+    )
+    assert ("c", "decommissioned", "CR4") in actions(result)
+    ignored = [e for e in result.log if e.action == "start ignored"]
+    assert [(e.resource, e.rule, e.detail) for e in ignored] == [
+        (
+            "c",
+            "CR4",
+            "decommissioned: credits ran out (on-demand compute is paused, then decommissioned)",
+        )
+    ]
