@@ -82,7 +82,7 @@ class Check:
     def stale(self, ctx: Context) -> bool:
         return False
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         raise NotImplementedError
 
 
@@ -177,7 +177,7 @@ class Family(Protocol):
         """The initial state of a resource of the family."""
         ...
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """Apply a customer event to one of the family's resources."""
         ...
 

@@ -23,7 +23,7 @@ from together_billing._engine.draws import Draws
 from together_billing._engine.metering import Group, Meter
 from together_billing._engine.vocabulary import STARTS, Admission, Begin, Refusal, Status
 from together_billing._figures import cents
-from together_billing.credits import Account, Ledger
+from together_billing.credits import Account, Ledger, LedgerKind
 from together_billing.errors import InvalidArgument, InvalidTimeline
 from together_billing.money import EXACT_CONTEXT
 from together_billing.resources import Resource
@@ -60,7 +60,7 @@ class CreditCheck(Check):
     def stale(self, ctx: Context) -> bool:
         return self.generation != ctx.core.credit_generation
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         return None  # the credit rules are applied after every step (CreditLifecycle.after)
 
 
@@ -90,7 +90,7 @@ class GraceAlert(_GraceCheck):
 
     name: ClassVar[str] = "GraceAlert"
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         if self.current(ctx) is None:
             return
         hours = ctx.policies.alert_lead_hours
@@ -109,7 +109,7 @@ class GraceEnd(_GraceCheck):
 
     name: ClassVar[str] = "GraceEnd"
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         if self.current(ctx) is not None:
             ctx.family_of(self.resource).on_grace_end(self.resource, at)
 
@@ -138,7 +138,7 @@ class CreditLifecycle:
         core.ledger = Ledger()
         core.ledger_time = core.now
         if account.opening_balance > 0:
-            core.ledger.add(core.now, "purchase", account.opening_balance)
+            core.ledger.add(core.now, LedgerKind.PURCHASE, account.opening_balance)
         elif account.opening_balance < 0:
             core.ledger.consume(core.now, -account.opening_balance, account.id, "opening debt")
         self.ctx.log(
@@ -183,7 +183,7 @@ class CreditLifecycle:
             # Everything drawn so far is booked first: the balance a movement of credits
             # shows is the account's true balance.
             self.draws.flush_all(at)
-            ledger.add(at, "purchase", event.amount)
+            ledger.add(at, LedgerKind.PURCHASE, event.amount)
             ctx.log(at, event.resource, "credits purchased", "CR1", f"{event.amount} USD")
         else:
             expires = None if event.expires is None else to_micros(event.expires)
@@ -193,7 +193,7 @@ class CreditLifecycle:
                 )
             # What ran until now is drawn before promotional credits, used first (P-CONSUME).
             self.draws.flush_all(at)
-            ledger.add(at, "grant", event.amount, expires=expires)
+            ledger.add(at, LedgerKind.GRANT, event.amount, expires=expires)
             until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
             ctx.log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
 
@@ -297,7 +297,7 @@ class CreditLifecycle:
             self.draws.flush_all(at)
             purchases = recharge.purchases(ledger.balance, minimum=ctx.policies.min_purchase)
             for amount in purchases:
-                ledger.add(at, "recharge", amount)
+                ledger.add(at, LedgerKind.RECHARGE, amount)
                 ctx.log(
                     at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
                 )

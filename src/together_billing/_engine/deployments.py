@@ -6,7 +6,7 @@ the idle timeout when one is set (DE4, P-IDLE).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
@@ -69,7 +69,7 @@ class IdleStop(ResourceCheck):
         assert isinstance(state, DeploymentState)
         return state.idle_generation
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         ctx.family(Deployments).idle_check(at, self.resource, self.generation)
 
 
@@ -124,7 +124,7 @@ class Deployments(FamilyBase):
 
     # -- events --------------------------------------------------------------------------
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """The lifecycle of a deployment: it bills only while ready, not while provisioning,
         failed or stopped (DE2, FT2); replicas scale up to ``max_replicas`` (DE3)."""
         assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))
