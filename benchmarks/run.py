@@ -172,7 +172,8 @@ def bench_account_month(report: Report, rounds: int, seed: int, events: int = 1_
                 f"<= {TARGETS['account']:.0f}x plain loop",
                 ratio(loop_ratio),
                 loop_ratio <= TARGETS["account"],
-                "engine credit path (issues 12/15, engine work)",
+                "exact planning of every credit check (floor, thresholds, recharge, run-out "
+                "forecast) at every event; see docs/performance.md",
             )
         else:
             report.goal(
@@ -665,8 +666,8 @@ def bench_scaling(report: Report, mode: dict[str, Any], budget: float) -> None:
         note = ""
         if "credits on" in label and (skipped or not within):
             note = (
-                "engine credit path: credits drawn for every running resource and buckets "
-                "re-summed at every event (issue 12/15 engine work)"
+                "see the scaling table: the largest sizes also pay the garbage collector's "
+                "walks of a larger live heap"
             )
             if within:
                 note = (

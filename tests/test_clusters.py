@@ -1319,3 +1319,79 @@ def test_reserved_cluster_deleted_while_provisioning_is_never_charged() -> None:
         (iso("02:00"), "c", "terminated", "CL5", ""),
     ]
     assert [(line.resource, line.amount) for line in result.lines] == [("v", Decimal("2.50"))]
+
+
+# -- Pinned by mutation testing (docs/mutation.md) ----------------------------------------------
+
+
+def test_CL5_an_extension_from_credits_is_admitted_by_the_price_of_its_own_days() -> None:
+    """CL5, P-RESERVE-PAY: an extension paid from credits asks for the days it adds, not for
+    a whole reservation again: a balance that pays one more day extends by one day."""
+    result = run(
+        [reserved(), Account(opening_balance=15_000)],
+        [Deploy(at("00:00"), "c"), ExtendReservation(at("01:00"), "c", 1)],
+        policies=Policies(reservation_payment="credits"),
+    )
+    assert ("c", "reservation extended", "CL5") in actions(result)
+    assert [line.quantity for line in result.lines if line.rule == "CL5"] == [8 * 24]
+    # 30 reserved days (14,400 USD) and one more (480 USD) drawn from 15,000 USD.
+    assert result.balance == 15_000 - 31 * 8 * 24 * RESERVED
+
+
+def test_G2_a_stop_and_a_start_of_a_stopped_cluster_at_one_instant_are_an_empty_run() -> None:
+    """G2, CL4: a stopped on-demand cluster stopped and started at one instant runs for an empty
+    interval: nothing bills, it stays stopped with the GPU count it was scaled to, and its
+    next start bills that count (16, not the 8 it was created with)."""
+    result = run(
+        [on_demand()],
+        [
+            Deploy(at("00:00"), "c"),
+            ScaleGpus(at("00:00"), "c", 16),
+            Stop(at("01:00"), "c"),
+            Stop(at("02:00"), "c"),
+            Start(at("02:00"), "c"),
+            Start(at("03:00"), "c"),
+            Delete(at("04:00"), "c"),
+        ],
+    )
+    assert ("c", "empty run", "G2") in actions(result)
+    # 16 GPUs from 00:00 to 01:00 and again from 03:00 to 04:00.
+    assert amounts(result, Category.ON_DEMAND_COMPUTE) == 32 * ON_DEMAND
+
+
+def test_G2_a_cluster_started_again_carries_no_engine_action_forward() -> None:
+    """G2: a customer's start clears what ended the cluster, so an event that does not fit its
+    status afterwards (a second start while running) is an invalid timeline, not a logged
+    no-op of an engine action."""
+    with pytest.raises(InvalidTimeline) as info:
+        run(
+            [on_demand()],
+            [
+                Deploy(at("00:00"), "c"),
+                Stop(at("01:00"), "c"),
+                Start(at("02:00"), "c"),
+                Start(at("03:00"), "c"),
+            ],
+        )
+    assert (info.value.field, info.value.value) == ("status", "running")
+    assert info.value.expected == "a stopped cluster"
+
+
+def test_CR4_a_start_after_decommissioning_at_the_grace_end_is_a_logged_no_op() -> None:
+    """CR4, G2: an on-demand cluster paused for want of credit and decommissioned at the end
+    of its grace period was ended by the engine: a later start of the customer's is logged as
+    ignored under CR4, with the reason, not an invalid timeline."""
+    result = run(
+        [on_demand(), Account(opening_balance=30)],
+        [Deploy(at("00:00"), "c"), Start(at("00:00", "2025-11-10"), "c")],
+        until="2025-11-11T00:00:00Z",
+    )
+    assert ("c", "decommissioned", "CR4") in actions(result)
+    ignored = [e for e in result.log if e.action == "start ignored"]
+    assert [(e.resource, e.rule, e.detail) for e in ignored] == [
+        (
+            "c",
+            "CR4",
+            "decommissioned: credits ran out (on-demand compute is paused, then decommissioned)",
+        )
+    ]

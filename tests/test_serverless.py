@@ -16,6 +16,7 @@ from tests.replays import CATALOG, CHAT, EP0, NO_ALERTS, at, iso, run, serverles
 
 from together_billing import (
     Account,
+    Catalog,
     Deploy,
     InvalidTimeline,
     InvoiceLine,
@@ -28,8 +29,11 @@ from together_billing import (
     TokenUsage,
     TokenUsageBatch,
     UnknownPrice,
+    instant,
+    simulate,
 )
 from together_billing.plot import balance_series
+from together_billing.time import to_micros
 
 
 def test_serverless_lines_name_rule_mode_discount_and_tier() -> None:
@@ -440,3 +444,35 @@ class TestTokenUsageBatch:
             "s", ["2025-11-01T00:00:00Z", "2025-11-01T01:00:00Z"], [5, 0], [0, 5]
         )
         self._compare(batch, [])
+
+
+_E = "2025-01-01T00:00:00Z"
+_BATCH_CATALOG = Catalog([ServerlessPrice("chat", "1", "2", _E)])
+_UNTIL = "2025-11-05T00:00:00Z"
+_T0 = "2025-11-03T00:00:00Z"
+_T1 = "2025-11-03T01:00:00Z"
+
+
+# -- Pinned by mutation testing (docs/mutation.md) ----------------------------------------------
+
+
+def test_SL1_every_record_of_a_batch_keeps_the_batch_s_place_in_the_total_order() -> None:
+    """SL1, timeline order (instant, priority, type, resource): with credits a batch is billed
+    record by record, and each later record takes the place the batch's own sort key gives
+    it at its instant: ``"a"``'s second record draws before ``"b"``'s batch at that instant,
+    as batches of ``"a"`` and ``"b"`` starting there would."""
+    resources = [ServerlessUsage("a", model="chat"), ServerlessUsage("b", model="chat")]
+    times = [to_micros(instant(_T0)), to_micros(instant(_T1))]
+    batches = [
+        TokenUsageBatch("b", times[1:], [4_000], [0]),
+        TokenUsageBatch("a", times, [1_000, 2_000], [0, 0]),
+    ]
+    result = simulate(
+        [*resources, Account(opening_balance=100)], batches, until=_UNTIL, catalog=_BATCH_CATALOG
+    )
+    drawn = [(e.at_micros, e.resource, e.amount) for e in result.ledger if e.kind == "consumption"]
+    assert drawn == [
+        (times[0], "a", Decimal("-0.001")),
+        (times[1], "a", Decimal("-0.002")),
+        (times[1], "b", Decimal("-0.004")),
+    ]

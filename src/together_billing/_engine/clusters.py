@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
@@ -17,6 +17,7 @@ from together_billing._engine.context import (
     Context,
     FamilyBase,
     ReservationChanged,
+    ResourceCheck,
     ResourceState,
     micros,
 )
@@ -55,20 +56,11 @@ class ClusterState(GracedState):
 
 
 @attrs.frozen
-class _ReservationCheck(Check):
-    resource: str
-    generation: int
-
-    def subject(self) -> str:
-        return self.resource
-
-    def tiebreak(self) -> tuple[Any, ...]:
-        return (self.generation,)
-
-    def stale(self, ctx: Context) -> bool:
+class _ReservationCheck(ResourceCheck):
+    def generation_of(self, ctx: Context) -> int | None:
         state = ctx.core.states[self.resource]
         assert isinstance(state, ClusterState)
-        return state.generation != self.generation
+        return state.generation
 
 
 @attrs.frozen
@@ -77,7 +69,7 @@ class ReservationAlert(_ReservationCheck):
 
     name: ClassVar[str] = "ReservationAlert"
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         ctx.family(Clusters).reservation_alert(at, self.resource, self.generation)
 
 
@@ -87,7 +79,7 @@ class ReservationEnd(_ReservationCheck):
 
     name: ClassVar[str] = "ReservationEnd"
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         ctx.family(Clusters).reservation_end(at, self.resource, self.generation)
 
 
@@ -102,7 +94,7 @@ class ReservationOver(Check):
     def subject(self) -> str:
         return self.cluster
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         ctx.notify(ReservationChanged(self.cluster), at)
 
 
@@ -234,7 +226,7 @@ class Clusters(FamilyBase):
 
     # -- events ----------------------------------------------------------------------------
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """The lifecycle of a cluster: provisioning, ready (CL2, CL4), GPUs scaled (CL3,
         CL4), a reservation extended (CL5), an on-demand cluster stopped and started (CL4),
         terminated (CL2: nothing refunded)."""

@@ -41,6 +41,7 @@ __all__ = [
     "FamilyBase",
     "Notice",
     "ReservationChanged",
+    "ResourceCheck",
     "ResourceState",
 ]
 
@@ -81,7 +82,29 @@ class Check:
     def stale(self, ctx: Context) -> bool:
         return False
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
+        raise NotImplementedError
+
+
+@attrs.frozen
+class ResourceCheck(Check):
+    """A check about one resource, stale once that resource's ``generation`` moved on (a
+    later event re-armed or cancelled what it was scheduled for)."""
+
+    resource: str
+    generation: int
+
+    def subject(self) -> str:
+        return self.resource
+
+    def tiebreak(self) -> tuple[Any, ...]:
+        return (self.generation,)
+
+    def stale(self, ctx: Context) -> bool:
+        return self.generation_of(ctx) != self.generation
+
+    def generation_of(self, ctx: Context) -> int | None:
+        """The resource's current generation for this kind of check (``None``: gone)."""
         raise NotImplementedError
 
 
@@ -154,7 +177,7 @@ class Family(Protocol):
         """The initial state of a resource of the family."""
         ...
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """Apply a customer event to one of the family's resources."""
         ...
 

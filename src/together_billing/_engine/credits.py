@@ -17,13 +17,13 @@ import attrs
 
 from together_billing._engine import metering
 from together_billing._engine.alerts import RunOutAlerts
-from together_billing._engine.context import Check, Context, ResourceState, micros
+from together_billing._engine.context import Check, Context, ResourceCheck, ResourceState, micros
 from together_billing._engine.crossing import below, ceil_micros, reached
 from together_billing._engine.draws import Draws
 from together_billing._engine.metering import Group, Meter
 from together_billing._engine.vocabulary import STARTS, Admission, Begin, Refusal, Status
 from together_billing._figures import cents
-from together_billing.credits import Account, Ledger
+from together_billing.credits import Account, Ledger, LedgerKind
 from together_billing.errors import InvalidArgument, InvalidTimeline
 from together_billing.money import EXACT_CONTEXT
 from together_billing.resources import Resource
@@ -60,26 +60,18 @@ class CreditCheck(Check):
     def stale(self, ctx: Context) -> bool:
         return self.generation != ctx.core.credit_generation
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         return None  # the credit rules are applied after every step (CreditLifecycle.after)
 
 
 @attrs.frozen
-class _GraceCheck(Check):
-    resource: str
-    generation: int
+class _GraceCheck(ResourceCheck):
     what: str
     rule: str
 
-    def subject(self) -> str:
-        return self.resource
-
-    def tiebreak(self) -> tuple[Any, ...]:
-        return (self.generation,)
-
-    def stale(self, ctx: Context) -> bool:
+    def generation_of(self, ctx: Context) -> int | None:
         state = ctx.core.states.get(self.resource)
-        return not isinstance(state, GracedState) or state.generation != self.generation
+        return state.generation if isinstance(state, GracedState) else None
 
     def current(self, ctx: Context) -> GracedState | None:
         state = ctx.core.states.get(self.resource)
@@ -98,7 +90,7 @@ class GraceAlert(_GraceCheck):
 
     name: ClassVar[str] = "GraceAlert"
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         if self.current(ctx) is None:
             return
         hours = ctx.policies.alert_lead_hours
@@ -117,7 +109,7 @@ class GraceEnd(_GraceCheck):
 
     name: ClassVar[str] = "GraceEnd"
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         if self.current(ctx) is not None:
             ctx.family_of(self.resource).on_grace_end(self.resource, at)
 
@@ -146,7 +138,7 @@ class CreditLifecycle:
         core.ledger = Ledger()
         core.ledger_time = core.now
         if account.opening_balance > 0:
-            core.ledger.add(core.now, "purchase", account.opening_balance)
+            core.ledger.add(core.now, LedgerKind.PURCHASE, account.opening_balance)
         elif account.opening_balance < 0:
             core.ledger.consume(core.now, -account.opening_balance, account.id, "opening debt")
         self.ctx.log(
@@ -191,7 +183,7 @@ class CreditLifecycle:
             # Everything drawn so far is booked first: the balance a movement of credits
             # shows is the account's true balance.
             self.draws.flush_all(at)
-            ledger.add(at, "purchase", event.amount)
+            ledger.add(at, LedgerKind.PURCHASE, event.amount)
             ctx.log(at, event.resource, "credits purchased", "CR1", f"{event.amount} USD")
         else:
             expires = None if event.expires is None else to_micros(event.expires)
@@ -201,7 +193,7 @@ class CreditLifecycle:
                 )
             # What ran until now is drawn before promotional credits, used first (P-CONSUME).
             self.draws.flush_all(at)
-            ledger.add(at, "grant", event.amount, expires=expires)
+            ledger.add(at, LedgerKind.GRANT, event.amount, expires=expires)
             until = "" if event.expires is None else f", expiring {event.expires.isoformat()}"
             ctx.log(at, event.resource, "credits granted", "CR1", f"{event.amount} USD{until}")
 
@@ -305,7 +297,7 @@ class CreditLifecycle:
             self.draws.flush_all(at)
             purchases = recharge.purchases(ledger.balance, minimum=ctx.policies.min_purchase)
             for amount in purchases:
-                ledger.add(at, "recharge", amount)
+                ledger.add(at, LedgerKind.RECHARGE, amount)
                 ctx.log(
                     at, account.id, "auto-recharge", "CR1", f"{amount} USD ({recharge.mode.value})"
                 )
@@ -350,14 +342,13 @@ class CreditLifecycle:
         if rate > 0 and not core.exhausted:
             targets = [floor, *(t for t in ctx.policies.alert_thresholds if t > floor)]
             recharge = core.account.auto_recharge if core.account else None
-            # A target within the tolerance is reached already (see after). Every planned
+            # A target within the tolerance is reached already (see after). The balance
+            # falls, so the highest target not reached is crossed first. Every planned
             # instant is strictly later than now, so the replay cannot stay at one instant.
-            crossing = {
-                x: max(at + 1, at + ceil_micros(EXACT_CONTEXT.subtract(balance, x), rate))
-                for x in targets
-                if not reached(balance, x)
-            }
-            candidates.extend(crossing.values())
+            ahead = [x for x in targets if not reached(balance, x)]
+            if ahead:
+                left = EXACT_CONTEXT.subtract(balance, max(ahead))
+                candidates.append(max(at + 1, at + ceil_micros(left, rate)))
             if recharge is not None and not below(balance, recharge.threshold):
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)

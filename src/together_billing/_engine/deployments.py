@@ -6,12 +6,18 @@ the idle timeout when one is set (DE4, P-IDLE).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
 from together_billing._engine import metering
-from together_billing._engine.context import Check, Context, FamilyBase, ResourceState, micros
+from together_billing._engine.context import (
+    Context,
+    FamilyBase,
+    ResourceCheck,
+    ResourceState,
+    micros,
+)
 from together_billing._engine.invoicing import LineMeta, time_meta
 from together_billing._engine.metering import Group, Meter
 from together_billing._engine.vocabulary import Admission, Begin, Refusal, Status
@@ -53,25 +59,17 @@ class DeploymentState(ResourceState):
 
 
 @attrs.frozen
-class IdleStop(Check):
+class IdleStop(ResourceCheck):
     """The idle deadline of a running deployment (DE4): stop it, or look again later."""
 
     name: ClassVar[str] = "IdleStop"
-    resource: str
-    generation: int
 
-    def subject(self) -> str:
-        return self.resource
-
-    def tiebreak(self) -> tuple[Any, ...]:
-        return (self.generation,)
-
-    def stale(self, ctx: Context) -> bool:
+    def generation_of(self, ctx: Context) -> int | None:
         state = ctx.core.states[self.resource]
         assert isinstance(state, DeploymentState)
-        return state.idle_generation != self.generation
+        return state.idle_generation
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
+    def run(self, ctx: Context, at: int) -> None:
         ctx.family(Deployments).idle_check(at, self.resource, self.generation)
 
 
@@ -126,7 +124,7 @@ class Deployments(FamilyBase):
 
     # -- events --------------------------------------------------------------------------
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """The lifecycle of a deployment: it bills only while ready, not while provisioning,
         failed or stopped (DE2, FT2); replicas scale up to ``max_replicas`` (DE3)."""
         assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))

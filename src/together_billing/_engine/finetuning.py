@@ -7,7 +7,7 @@ training type, charged when it completes or is cancelled.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from together_billing._engine.context import FamilyBase, ResourceState, micros
 from together_billing._engine.invoicing import MILLION, LineMeta
@@ -39,7 +39,7 @@ class FineTuning(FamilyBase):
             "CR8", "credits exhausted: not charged", action="job stopped at the billing limit"
         )
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """Charge a job at completion, or its tokens processed when cancelled (FT1,
         P-FT-CANCEL), at the rate in force then."""
         assert isinstance(resource, FineTuningJob)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from together_billing._engine.clusters import Clusters
 from together_billing._engine.context import Context, Core, Family, micros
@@ -131,7 +130,7 @@ class Replay:
                     continue
                 at = key[0]
                 credits.advance(at)
-                check.run(ctx, at, self._peek(events, index))
+                check.run(ctx, at)
                 # A batch record is the customer's: the engine reacts after the instant's last.
                 if not check.customer or not ctx.customer_more_at(at):
                     credits.after(at)
@@ -143,7 +142,7 @@ class Replay:
             ctx.next = index
             at = first_instant(event)
             credits.advance(at)
-            self._apply(event, self._peek(events, index))
+            self._apply(event)
             # The customer's events at an instant all come before the engine's reactions to it.
             if not ctx.customer_more_at(at):
                 credits.after(at)
@@ -151,14 +150,6 @@ class Replay:
         for family in ctx.families:
             family.settle(end)
         core.now = end
-
-    def _peek(self, events: Sequence[Event], index: int) -> tuple[Any, ...] | None:
-        candidates = []
-        if index < len(events):
-            candidates.append(events[index].sort_key())
-        if self.ctx.core.pending:
-            candidates.append(self.ctx.core.pending[0][0])
-        return min(candidates) if candidates else None
 
     def _check_window(self, event: Event, end: int, resumed: bool) -> None:
         if isinstance(event, TokenUsageBatch):
@@ -185,7 +176,7 @@ class Replay:
 
     # -- dispatch ----------------------------------------------------------------------------
 
-    def _apply(self, event: Event, horizon: tuple[Any, ...] | None) -> None:
+    def _apply(self, event: Event) -> None:
         """The one dispatch: a price change applies from its instant (G4), a purchase or
         grant goes to the credit lifecycle (CR1), any other event to its resource's family."""
         ctx = self.ctx
@@ -215,7 +206,7 @@ class Replay:
             self._require_kind(event, resource, owner.kinds)
         elif family.events is not None:
             self._require_kind(event, resource, self.lifecycle)
-        family.apply(event, resource, horizon)
+        family.apply(event, resource)
 
     @staticmethod
     def _require_kind(event: Event, resource: Resource, kinds: tuple[type, ...]) -> None:

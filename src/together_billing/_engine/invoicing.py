@@ -18,7 +18,7 @@ import attrs
 
 from together_billing._figures import cents
 from together_billing.catalog import PriceEntry
-from together_billing.credits import Ledger
+from together_billing.credits import Ledger, LedgerKind
 from together_billing.invoice import Invoice, InvoiceLine, InvoiceStatus, amount_of, make_line
 from together_billing.money import EXACT_CONTEXT, RoundingMode
 from together_billing.resources import Category
@@ -205,7 +205,7 @@ def invoices(
             # credits is applied. Credits added in a period pay its debt first: that part is
             # applied too. Debt still unpaid at the period's close is due on the invoice
             # (W25), once: later credits never pay it (see credits.py).
-            if entry.kind == "consumption":
+            if entry.kind is LedgerKind.CONSUMPTION:
                 paid, bucket = entry.from_credits, entry.period
             elif entry.paid_debt:
                 paid, bucket = entry.paid_debt, entry.period

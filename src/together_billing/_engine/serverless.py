@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
@@ -33,8 +33,8 @@ class BatchRest(Check):
     batch: TokenUsageBatch
     position: int
 
-    def run(self, ctx: Context, at: int, horizon: tuple[Any, ...] | None) -> None:
-        ctx.family(Serverless).usage_batch(self.batch, self.position, horizon)
+    def run(self, ctx: Context, at: int) -> None:
+        ctx.family(Serverless).usage_batch(self.batch, self.position)
 
 
 class Serverless(FamilyBase):
@@ -56,10 +56,10 @@ class Serverless(FamilyBase):
             return Admission.BILL
         return Refusal("CR8", "API access is suspended")
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         assert isinstance(resource, ServerlessUsage)
         if isinstance(event, TokenUsageBatch):
-            self.usage_batch(event, 0, horizon)
+            self.usage_batch(event, 0)
             return
         assert isinstance(event, TokenUsage)
         self.usage(
@@ -157,10 +157,9 @@ class Serverless(FamilyBase):
         if output_tokens:
             ctx.accrue(at, resource.id, output_meta, output_tokens, span, debit=True)
 
-    def usage_batch(
-        self, batch: TokenUsageBatch, position: int, horizon: tuple[Any, ...] | None
-    ) -> None:
-        """Bill the batch's records from ``position`` that come before ``horizon`` (SL1, SL3).
+    def usage_batch(self, batch: TokenUsageBatch, position: int) -> None:
+        """Bill the batch's records from ``position`` (SL1, SL3), up to the next event that can
+        change how they bill.
 
         Records after the next other event are put back in the queue, so a price
         change (or any event) between records applies exactly as for single records.

@@ -6,7 +6,7 @@ their part of running out of credit (CR5, CR7).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import attrs
 
@@ -196,7 +196,7 @@ class Storage(FamilyBase):
 
     # -- events ----------------------------------------------------------------------------
 
-    def apply(self, event: Event, resource: Resource, horizon: tuple[Any, ...] | None) -> None:
+    def apply(self, event: Event, resource: Resource) -> None:
         """The lifecycle of a volume: created, billing from then (ST1); resized, added TiB on
         their own grid and decreases under P-SHRINK (ST2); deleted (ST1)."""
         assert isinstance(resource, StorageVolume)
