@@ -55,6 +55,7 @@ from together_billing import (
 )
 from together_billing.credits import Ledger
 from together_billing.forecast import forecast
+from together_billing.plot import balance_series
 from together_billing.scenario import Scenario, ScenarioDoc
 from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micros
 
@@ -1973,3 +1974,50 @@ def test_superseded_credit_checks_do_not_run() -> None:
         "alert",
         "credits exhausted",
     ]
+
+
+# -- Booking continuous draws (CR1, issue 15): the ledger grows with what changes a slope ------
+
+
+def test_CR1_running_draws_are_booked_when_their_slope_changes_not_at_every_event() -> None:
+    """CR1: 20 endpoints run all day while 200 purchases and token charges come and go. Each
+    purchase books every running draw first (its balance is the true one); token charges
+    book nothing but themselves; stops book the stopping endpoint only. So the ledger
+    grows with the movements of credits and the changes of running units, not with
+    events times running resources, and the drawn amounts still equal what is billed."""
+    endpoints = [endpoint(f"ep-{i:02}") for i in range(20)]
+    chat = ServerlessUsage("chat", model=CHAT.model)
+    events: list[Event] = [Deploy(at("00:00"), e.id) for e in endpoints]
+    events += [
+        TokenUsage(at(f"{h:02}:{m:02}"), "chat", 1000, 1000)
+        for h in range(1, 11)
+        for m in range(0, 60, 3)
+    ]
+    events += [Stop(at("12:00"), e.id) for e in endpoints[:10]]
+    result = run([Account(opening_balance=10**6), *endpoints, chat], events, until=at("23:59"))
+    running = [e for e in result.ledger if e.kind == "consumption" and e.note == "running"]
+    # 10 endpoints booked at their stop, the other 10 at the end: 20 running draws over
+    # 200 token events (a booking per event and running resource would be thousands).
+    assert len(running) == 20
+    assert len([e for e in result.ledger if e.resource == "chat"]) == 200 * 2
+    for e in endpoints:
+        billed = sum(
+            (line.amount_exact for line in result.lines if line.resource == e.id), Decimal(0)
+        )
+        assert abs(consumed_by(result, e.id) - billed) < Decimal("1e-30")
+    # The true balance at every instant is the ledger's movements spread over their spans.
+    series = balance_series(result)
+    assert series.final_balance == result.balance
+
+
+def test_CR1_a_purchase_books_what_runs_first_so_its_balance_is_the_true_one() -> None:
+    """CR1: the balance a purchase shows counts every draw up to its instant."""
+    result = run(
+        [Account(opening_balance=100), endpoint("a"), endpoint("b")],
+        [Deploy(at("00:00"), "a"), Deploy(at("01:00"), "b"), Purchase(at("03:00"), "account", 50)],
+        until=at("04:00"),
+    )
+    purchase = next(e for e in result.ledger if e.kind == "purchase" and e.amount == 50)
+    # a: 3 h, b: 2 h at $6/h = $30 drawn by 03:00.
+    assert purchase.balance == Decimal(120)
+    assert result.balance == Decimal(108)
