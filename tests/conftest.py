@@ -168,7 +168,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Leaving tests out can only lower the mutation score.
     """
     _scale_property_tests(items)
-    if ".engine." not in _mutant_under_test():
+    name = _mutant_under_test()
+    if ".engine." not in name and "._engine." not in name:
         return
     kept = [item for item in items if not item.nodeid.startswith(_SKIPPED_FOR_ENGINE_MUTANTS)]
     if kept and len(kept) < len(items):
