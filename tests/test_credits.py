@@ -1298,3 +1298,34 @@ def test_CR2_purchase_and_charge_at_one_instant_are_netted_before_the_engine_rea
     assert not [e for e in result.log if e.action == "credits restored"]
     assert result.balance == -1
     assert any(line.resource == "s" and line.amount == Decimal("6.00") for line in result.lines)
+
+
+# == Credit rooms under mutation (issue 12) ========================================================
+# Tests written against surviving mutants of _engine/credits.py, draws.py, alerts.py and
+# crossing.py (docs/mutation.md, "Engine credit rooms"). Each pins a rule's behaviour at a
+# boundary the tests above did not reach.
+
+
+def test_CR2_a_balance_exactly_the_tolerance_above_the_floor_has_reached_it() -> None:
+    """CR2: a balance within 1e-30 USD of the floor counts as at it, boundary included: an
+    opening balance of exactly 1e-30 (floor 0) is exhausted at once; 1e-30 more is not."""
+    at_tolerance = run([Account(opening_balance=Decimal("1e-30"))], [], until=at("01:00"))
+    opened = when(at_tolerance, "account", "account opened")
+    assert when(at_tolerance, "account", "credits exhausted") == opened
+    above = run([Account(opening_balance=Decimal("2e-30"))], [], until=at("01:00"))
+    assert when(above, "account", "credits exhausted") == []
+
+
+def test_CR1_a_balance_the_tolerance_below_a_recharge_threshold_does_not_recharge() -> None:
+    """CR1 (C6), CR2: auto-recharge fires *below* its threshold by more than the tolerance; a
+    balance exactly 1e-30 under it has reached it, not passed below: no purchase. Twice the
+    tolerance under it recharges (10 - 1e-30 and 10 - 2e-30, written out: 28-digit
+    arithmetic would round both to 10)."""
+    recharge = AutoRecharge(mode="increment", threshold=10, amount=25)
+    at_tolerance = Account(opening_balance=Decimal("9." + "9" * 30), auto_recharge=recharge)
+    assert when(run([at_tolerance], [], until=at("01:00")), "account", "auto-recharge") == []
+    under = Account(opening_balance=Decimal("9." + "9" * 29 + "8"), auto_recharge=recharge)
+    recharged = run([under], [], until=at("01:00"))
+    assert when(recharged, "account", "auto-recharge") == when(
+        recharged, "account", "account opened"
+    )
