@@ -1329,3 +1329,49 @@ def test_CR1_a_balance_the_tolerance_below_a_recharge_threshold_does_not_recharg
     assert when(recharged, "account", "auto-recharge") == when(
         recharged, "account", "account opened"
     )
+
+
+def forecast_alerts(result: SimulationResult) -> list[tuple[str, str]]:
+    """``(instant, detail)`` of every CR6 run-out forecast alert."""
+    return [
+        (e.at.isoformat(), e.detail)
+        for e in result.log
+        if e.action == "alert" and e.detail.startswith("credits forecast")
+    ]
+
+
+def test_CR6_the_forecast_takes_away_at_an_expiry_only_the_credits_expiring_then() -> None:
+    """CR6, P-CONSUME: $10 expiring at 02:00 is used first, then $100 expiring at 20:00; at $6/h
+    the $10 is gone by 01:40, so nothing is lost at 02:00 and the $110 last until 18:20. The
+    forecast steps over the 02:00 expiry without taking the later grant's credits there."""
+    result = run(
+        [endpoint(), Account()],
+        [
+            Deploy(at("00:00"), "ep"),
+            Grant(at("00:00"), "account", 10, expires=at("02:00")),
+            Grant(at("00:00"), "account", 100, expires=at("20:00")),
+        ],
+    )
+    forecast = "credits forecast to run out at 2025-11-03T18:20:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
+    assert when(result, "account", "credits exhausted") == [iso(at("18:20"))]
+
+
+def test_CR6_a_run_out_closer_than_a_microsecond_is_forecast_a_microsecond_ahead() -> None:
+    """CR2, CR6: 2e-30 USD above the floor, drawn at $2,000,000/h, lasts 3.6e-27 µs: the
+    forecast and the exhaustion are the next microsecond, never the current one."""
+    prices = Catalog([HardwarePrice("1x_x", "2000000", E)])
+    result = simulate(
+        [
+            DedicatedEndpoint("ep", model="m", hardware="1x_x"),
+            Account(opening_balance=Decimal("2e-30")),
+        ],
+        [Deploy(at("00:00"), "ep")],
+        until=at("01:00"),
+        catalog=prices,
+        policies=PREPAID,
+    )
+    next_micro = iso(at("00:00:00.000001"))
+    forecast = f"credits forecast to run out at {next_micro} at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
+    assert when(result, "account", "credits exhausted") == [next_micro]
