@@ -1375,3 +1375,109 @@ def test_CR6_a_run_out_closer_than_a_microsecond_is_forecast_a_microsecond_ahead
     forecast = f"credits forecast to run out at {next_micro} at the current rate"
     assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
     assert when(result, "account", "credits exhausted") == [next_micro]
+
+
+def test_CR6_credits_expired_unused_are_gone_from_the_forecast_for_good() -> None:
+    """CR6, P-CONSUME: $100 bought, $10 expiring at 01:00 and $20 at 03:00, $6/h from 00:00:
+    $4 and $8 expire unused, so $100 is left at 03:00 and lasts to 19:40. An expired grant
+    neither absorbs later draws nor expires again at the next step."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [
+            Deploy(at("00:00"), "ep"),
+            Grant(at("00:00"), "account", 10, expires=at("01:00")),
+            Grant(at("00:00"), "account", 20, expires=at("03:00")),
+        ],
+    )
+    forecast = "credits forecast to run out at 2025-11-03T19:40:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
+    assert when(result, "account", "credits exhausted") == [iso(at("19:40"))]
+
+
+def test_CR6_the_forecast_stops_every_draw_scheduled_to_end_at_one_instant() -> None:
+    """CR6, CL5: two reservations end together after two days, stopping both clusters' 8
+    burst GPUs ($24/h each). $2,500 covers the $2,304 they draw until then, and nothing
+    draws after: no run-out is forecast (one cluster's draw counted on would run out)."""
+    result = run(
+        [reserved("rc1"), reserved("rc2"), Account(opening_balance=2500)],
+        [Deploy(at("00:00"), "rc1"), Deploy(at("00:00"), "rc2")],
+        until="2025-11-07T00:00:00Z",
+    )
+    assert forecast_alerts(result) == []
+    assert when(result, "account", "credits exhausted") == []
+    assert result.balance == 196
+
+
+def test_CR6_a_draw_that_ends_leaves_the_rest_drawing_at_their_own_rate() -> None:
+    """CR6, CL5: an endpoint ($6/h) and a reservation's 8 burst GPUs ($24/h) draw $1,440 of
+    $1,500 in two days; then the burst stops and the endpoint alone runs the last $60 out
+    in 10 h. The alert comes 24 h before that run-out (P-ALERT)."""
+    result = run(
+        [endpoint(), reserved("rc1"), Account(opening_balance=1500)],
+        [Deploy(at("00:00"), "ep"), Deploy(at("00:00"), "rc1")],
+        until="2025-11-07T00:00:00Z",
+    )
+    forecast = "credits forecast to run out at 2025-11-05T10:00:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [("2025-11-04T10:00:00+00:00", forecast)]
+    assert when(result, "account", "credits exhausted") == ["2025-11-05T10:00:00+00:00"]
+
+
+FORECAST_AT_14 = "credits forecast to run out at 2025-11-03T14:00:00+00:00 at the current rate"
+
+
+def test_CR6_a_run_out_moved_earlier_by_exactly_half_the_warning_is_not_alerted_again() -> None:
+    """CR6: $84 at $6/h runs out at 14:00, alerted at 00:00 (a 14 h warning). At 01:00 a
+    second endpoint ($7/h) moves the run-out to 07:00: exactly half the warning earlier,
+    which is not *more* than half: no second alert."""
+    result = run(
+        [endpoint(), endpoint("s", "1x_s"), Account(opening_balance=84)],
+        [Deploy(at("00:00"), "ep"), Deploy(at("01:00"), "s")],
+    )
+    assert forecast_alerts(result) == [(iso(at("00:00")), FORECAST_AT_14)]
+    assert when(result, "account", "credits exhausted") == [iso(at("07:00"))]
+
+
+def test_CR6_a_run_out_moved_later_by_exactly_half_the_warning_keeps_its_alert() -> None:
+    """CR6: $84 at $6/h runs out at 14:00, alerted at 00:00; a $42 purchase at 01:00 moves
+    the run-out to 21:00, exactly half the 14 h warning later: the alert given still
+    stands (a new one comes only for a move of *more* than that)."""
+    result = run(
+        [endpoint(), Account(opening_balance=84)],
+        [Deploy(at("00:00"), "ep"), Purchase(at("01:00"), "account", 42)],
+    )
+    assert forecast_alerts(result) == [(iso(at("00:00")), FORECAST_AT_14)]
+    assert when(result, "account", "credits exhausted") == [iso(at("21:00"))]
+
+
+def test_CR6_a_purchase_that_moves_the_run_out_much_later_re_arms_the_alert() -> None:
+    """CR6: $100 at $6/h runs out at 16:40, alerted at once; $200 bought at 10:00 moves it
+    to 02:00 the day after next, far later than announced: a new alert comes at the lead
+    time (24 h) before the new run-out."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "ep"), Purchase(at("10:00"), "account", 200)],
+    )
+    first = "credits forecast to run out at 2025-11-03T16:40:00+00:00 at the current rate"
+    second = "credits forecast to run out at 2025-11-05T02:00:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [
+        (iso(at("00:00")), first),
+        ("2025-11-04T02:00:00+00:00", second),
+    ]
+
+
+def test_CR6_after_a_re_arm_a_run_out_brought_back_near_the_first_is_alerted_again() -> None:
+    """CR6: $100 at $6/h runs out at 16:40 (alerted at 00:00); $200 bought at 10:00 moves it
+    far later, which re-arms the alert; at 10:30 an 8-GPU cluster ($24/h) brings it back to
+    18:24, within the lead time: alerted at once, although it is near the first run-out."""
+    result = run(
+        [endpoint(), on_demand(), Account(opening_balance=100)],
+        [
+            Deploy(at("00:00"), "ep"),
+            Purchase(at("10:00"), "account", 200),
+            Deploy(at("10:30"), "od"),
+        ],
+    )
+    first = "credits forecast to run out at 2025-11-03T16:40:00+00:00 at the current rate"
+    again = "credits forecast to run out at 2025-11-03T18:24:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), first), (iso(at("10:30")), again)]
+    assert when(result, "account", "credits exhausted") == [iso(at("18:24"))]
