@@ -8,16 +8,20 @@ from decimal import Decimal
 import pytest
 
 from together_billing import (
+    Account,
     Catalog,
+    ClusterPrice,
     DedicatedEndpoint,
     Deploy,
     FineTuningJob,
     FineTuningPrice,
     HardwarePrice,
+    InstantCluster,
     InvalidArgument,
     InvalidTimeline,
     InvoiceLine,
     JobCompleted,
+    LedgerEntry,
     Money,
     Policies,
     PriceChange,
@@ -28,11 +32,15 @@ from together_billing import (
     Simulator,
     Start,
     Stop,
+    StoragePrice,
+    StorageVolume,
     TokenUsage,
     TokenUsageBatch,
     UnknownPrice,
     simulate,
 )
+from together_billing.money import EXACT_CONTEXT
+from together_billing.time import instant, to_micros
 
 E = "2025-01-01T00:00:00Z"
 CATALOG = Catalog(
@@ -330,3 +338,64 @@ def test_a_result_names_the_policies_it_applied() -> None:
     prepaid = Policies.for_edition("2026")
     assert sim().run([EP], [], until=UNTIL).policies == Policies()
     assert Simulator(CATALOG, prepaid).run([EP], [], until=UNTIL).policies is prepaid
+
+
+# == Metering under mutation (issue 12) ============================================================
+# Tests written against surviving mutants of _engine/metering.py (docs/mutation.md, "Engine
+# credit rooms"): what running units draw from the credits (G3, G4, CR1), seen in the ledger.
+
+STORAGE_CATALOG = Catalog(
+    [
+        ClusterPrice("G", "reserved", "2", E),
+        ClusterPrice("G", "on-demand", "3", E),
+        StoragePrice("on-demand", "0.5", E),
+        StoragePrice("reserved", "0.2", E),
+    ]
+)
+
+
+def reserved_storage_prepay(created: str) -> list[LedgerEntry]:
+    """The ledger entries a volume's repricing draws at once: the volume is created at
+    ``created``, its cluster's reservation starts at 2025-11-01T00:00:10 (ST3)."""
+    prices = STORAGE_CATALOG
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=1, cluster="c"),
+            Account(opening_balance=1000),
+        ],
+        [Deploy(created, "v"), Deploy("2025-11-01T00:00:10Z", "c")],
+        until="2025-11-01T02:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    return [e for e in result.ledger if e.note.startswith("rest of the started")]
+
+
+def test_G3_ST3_a_repriced_volume_draws_the_rest_of_its_started_minute_at_the_old_rate() -> None:
+    """G3, ST3, IN3: a volume created at 23:59:45 is repriced when its cluster's reservation
+    starts at 00:00:10; the minute running then began at 23:59:45 on its own grid, in
+    October. Its rest (35 s at the on-demand $0.50/TiB-hour) is drawn at once, at the rate
+    of its start, and marked as October's unit."""
+    (entry,) = reserved_storage_prepay("2025-10-31T23:59:45Z")
+    assert (entry.at_micros, entry.resource, entry.note, entry.unit_start_micros) == (
+        to_micros(instant("2025-11-01T00:00:10Z")),
+        "v",
+        "rest of the started minute at its rate (G3)",
+        to_micros(instant("2025-10-31T23:59:45Z")),
+    )
+    assert entry.amount == EXACT_CONTEXT.divide(Decimal("-17.5"), 3600)  # 35 s, 0.5 TiB-hour
+
+
+def test_G3_ST3_a_repriced_volumes_minute_begun_at_the_months_start_is_not_marked() -> None:
+    """IN3: the same repricing for a volume created at 00:00:00 on November 1: the minute it
+    finishes began in November, so the drawn rest carries no earlier unit start."""
+    (entry,) = reserved_storage_prepay("2025-11-01T00:00:00Z")
+    assert (entry.at_micros, entry.note, entry.unit_start_micros) == (
+        to_micros(instant("2025-11-01T00:00:10Z")),
+        "rest of the started minute at its rate (G3)",
+        None,
+    )
+    assert entry.amount == EXACT_CONTEXT.divide(Decimal(-25), 3600)  # 50 s at $0.50
