@@ -1481,3 +1481,31 @@ def test_CR6_after_a_re_arm_a_run_out_brought_back_near_the_first_is_alerted_aga
     again = "credits forecast to run out at 2025-11-03T18:24:00+00:00 at the current rate"
     assert forecast_alerts(result) == [(iso(at("00:00")), first), (iso(at("10:30")), again)]
     assert when(result, "account", "credits exhausted") == [iso(at("18:24"))]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: CreditLifecycle._plan plans the next rate change only while the burn rate "
+    "is above 0; a volume whose only units are prepaid (burn 0) draws again at its unit's "
+    "end with no credit check planned, so the balance passes the floor unnoticed",
+)
+def test_CR2_credits_run_out_when_a_prepaid_volume_starts_drawing_again() -> None:
+    """CR2, G3, ST3: $0.10 and a 10 TiB volume ($5/h on demand) from 00:00:45; its
+    reservation starts at 00:01:10 and its started minute is prepaid ($0.083333 drawn by
+    then). From 00:01:45 it draws $2/h (reserved): the $0.016667 left runs out 30 s later.
+    Found by a surviving metering mutant; today the replay never exhausts the credits."""
+    prices = CATALOG.with_entries(StoragePrice("reserved", "0.2", E))
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            Account(opening_balance="0.1"),
+        ],
+        [Deploy("2025-11-03T00:00:45Z", "v"), Deploy("2025-11-03T00:01:10Z", "c")],
+        until="2025-11-03T02:00:00Z",
+        catalog=prices,
+        policies=PREPAID,
+    )
+    assert when(result, "account", "credits exhausted") == ["2025-11-03T00:02:15+00:00"]

@@ -399,3 +399,33 @@ def test_G3_ST3_a_repriced_volumes_minute_begun_at_the_months_start_is_not_marke
         None,
     )
     assert entry.amount == EXACT_CONTEXT.divide(Decimal(-25), 3600)  # 50 s at $0.50
+
+
+def test_G3_CR2_a_repriced_volume_draws_again_at_its_new_rate_when_its_prepaid_minute_ends() -> (
+    None
+):
+    """G3, ST3, CR2: $0.20; an endpoint ($6/h) and a 10 TiB volume ($5/h on demand) from
+    00:00:45; the volume's reservation starts at 00:01:10, its started minute is prepaid
+    ($0.125 drawn by then), and from 00:01:45 it draws at the reserved $2/h: the
+    $0.016667 left at 00:01:45 runs out at $8/h 7.5 s later."""
+    prices = STORAGE_CATALOG.with_entries(HardwarePrice("1x_g", "6", E))
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            DedicatedEndpoint("ep", model="m", hardware="1x_g"),
+            Account(opening_balance="0.2"),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            Deploy("2025-11-03T00:00:45Z", "ep"),
+            Deploy("2025-11-03T00:01:10Z", "c"),
+        ],
+        until="2025-11-03T02:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T00:01:52.500000+00:00"]
