@@ -26,6 +26,7 @@ from together_billing import (
     Policies,
     PriceChange,
     Requests,
+    ResizeVolume,
     ScaleReplicas,
     ServerlessPrice,
     ServerlessUsage,
@@ -429,3 +430,32 @@ def test_G3_CR2_a_repriced_volume_draws_again_at_its_new_rate_when_its_prepaid_m
     )
     exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
     assert exhausted == ["2025-11-03T00:01:52.500000+00:00"]
+
+
+def test_G3_CR2_each_group_of_a_volume_draws_again_when_its_own_prepaid_minute_ends() -> None:
+    """G3, ST3, CR2: $0.45; an endpoint ($6/h) and 10 TiB from 00:00:45 (grid :45), 10 TiB
+    more at 00:01:20 (grid :20); the reservation at 00:02:00 prepays both started minutes
+    ($0.375 drawn by then). The newer TiB draw again from 00:02:20, the older still prepaid
+    to 00:02:45: $0.041667 left at 00:02:20 runs out at $6 + $2 an hour 18.75 s later."""
+    prices = STORAGE_CATALOG.with_entries(HardwarePrice("1x_g", "6", E))
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            DedicatedEndpoint("ep", model="m", hardware="1x_g"),
+            Account(opening_balance="0.45"),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            Deploy("2025-11-03T00:00:45Z", "ep"),
+            ResizeVolume("2025-11-03T00:01:20Z", "v", 20),
+            Deploy("2025-11-03T00:02:00Z", "c"),
+        ],
+        until="2025-11-03T02:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T00:02:38.750000+00:00"]
