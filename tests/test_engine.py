@@ -459,3 +459,58 @@ def test_G3_CR2_each_group_of_a_volume_draws_again_when_its_own_prepaid_minute_e
     )
     exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
     assert exhausted == ["2025-11-03T00:02:38.750000+00:00"]
+
+
+def test_G4_CR2_a_price_change_reaches_each_replica_at_its_first_minute_after_it() -> None:
+    """G4, G3, CR2: two replicas at $6/h on grids :00 and :30; the price doubles at 12:00.
+    The replica on :00 draws $12/h from 12:00, the one on :30 from 12:00:30 (each minute at
+    the price of its start). $150 leaves $6.05 at 12:00 and $5.90 at 12:00:30, which lasts
+    14 min 45 s at $24/h."""
+    prices = CATALOG.with_entries(HardwarePrice("1x_g", "12", "2025-11-03T12:00:00Z"))
+    result = simulate(
+        [EP, Account(opening_balance=150)],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            ScaleReplicas("2025-11-03T00:00:30Z", "ep", replicas=2),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T12:15:15+00:00"]
+
+
+def test_G3_a_stop_draws_the_started_minute_of_every_replica_not_on_its_grid() -> None:
+    """G3: replicas on grids :00 and :30 stop at 01:00:30: the newer one is on its grid (no
+    started minute), the older has 30 s of its minute left, drawn at the stop ($0.05)."""
+    result = simulate(
+        [EP, Account(opening_balance=150)],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            ScaleReplicas("2025-11-03T00:00:30Z", "ep", replicas=2),
+            Stop("2025-11-03T01:00:30Z", "ep"),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026"),
+    )
+    tails = [(e.at.isoformat(), e.amount) for e in result.ledger if e.note.startswith("rest of")]
+    assert tails == [("2025-11-03T01:00:30+00:00", Decimal("-0.05"))]
+
+
+def test_G3_a_resource_without_any_price_names_the_ids_the_catalog_knows() -> None:
+    """G3: a deployment on hardware the catalog has never priced fails on its first
+    settlement with UnknownPrice, listing the hardware ids the catalog does price."""
+    prices = CATALOG.with_entries(HardwarePrice("2x_g", "12", E))
+    with pytest.raises(UnknownPrice) as error:
+        simulate(
+            [DedicatedEndpoint("x", model="m", hardware="1x_zzz"), Account(opening_balance=5)],
+            [Deploy("2025-11-03T00:00:00Z", "x")],
+            until="2025-11-04T00:00:00Z",
+            catalog=prices,
+        )
+    assert str(error.value) == (
+        "no price for hardware='1x_zzz'; expected one in the catalog (1x_g, 2x_g), "
+        "or a price entry for it"
+    )
