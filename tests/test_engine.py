@@ -514,3 +514,34 @@ def test_G3_a_resource_without_any_price_names_the_ids_the_catalog_knows() -> No
         "no price for hardware='1x_zzz'; expected one in the catalog (1x_g, 2x_g), "
         "or a price entry for it"
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, "none in the catalog"),
+        (12, "one in the catalog (" + ", ".join(f"1x_h{i:02}" for i in range(12)) + ")"),
+        (13, "one in the catalog (" + ", ".join(f"1x_h{i:02}" for i in range(12)) + ", ...)"),
+    ],
+)
+def test_G3_the_unknown_price_error_lists_at_most_twelve_known_ids(
+    count: int, expected: str
+) -> None:
+    """G3: the ids listed are the catalog's hardware, sorted, twelve at most (then "...");
+    a catalog without hardware says so."""
+    prices = Catalog(
+        [
+            ServerlessPrice("chat", "1", "2", E),
+            *(HardwarePrice(f"1x_h{i:02}", "6", E) for i in range(count)),
+        ]
+    )
+    with pytest.raises(UnknownPrice) as error:
+        simulate(
+            [DedicatedEndpoint("x", model="m", hardware="1x_zzz"), Account(opening_balance=5)],
+            [Deploy("2025-11-03T00:00:00Z", "x")],
+            until="2025-11-04T00:00:00Z",
+            catalog=prices,
+        )
+    assert str(error.value) == (
+        f"no price for hardware='1x_zzz'; expected {expected}, or a price entry for it"
+    )
