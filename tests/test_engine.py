@@ -545,3 +545,56 @@ def test_G3_the_unknown_price_error_lists_at_most_twelve_known_ids(
     assert str(error.value) == (
         f"no price for hardware='1x_zzz'; expected {expected}, or a price entry for it"
     )
+
+
+def test_G3_ST2_a_volume_shrunk_inside_its_prepaid_minute_draws_no_rest_again() -> None:
+    """G3, ST2, ST3: 20 TiB from 00:00:45; the reservation at 00:01:10 prepays the rest of
+    the minute (to 00:01:45) at the on-demand rate; shrunk to 10 TiB at 00:01:20 (through
+    the account team), the removed TiB's minute is paid already: nothing more is drawn."""
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=20, cluster="c"),
+            Account(opening_balance=100),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            Deploy("2025-11-03T00:01:10Z", "c"),
+            ResizeVolume("2025-11-03T00:01:20Z", "v", 10, via_account_team=True),
+        ],
+        until="2025-11-03T00:10:00Z",
+        catalog=STORAGE_CATALOG,
+        policies=Policies.for_edition("2026"),
+    )
+    drawn = [(e.at.isoformat(), e.note) for e in result.ledger if e.kind == "consumption"]
+    assert drawn == [
+        ("2025-11-03T00:01:10+00:00", "running"),
+        ("2025-11-03T00:01:10+00:00", "rest of the started minute at its rate (G3)"),
+        ("2025-11-03T00:10:00+00:00", "running"),
+    ]
+    # 20 TiB for 25 s and 35 s at $0.50, then 10 TiB from 00:01:45 to 00:10 at $0.20.
+    assert result.balance is not None
+    expected = EXACT_CONTEXT.subtract(Decimal("99.725"), EXACT_CONTEXT.divide(1, 6))
+    assert abs(EXACT_CONTEXT.subtract(result.balance, expected)) < Decimal("1e-40")
+
+
+def test_G4_CR2_a_stopped_endpoints_pending_price_change_is_dropped() -> None:
+    """G4, CR2: two endpoints at $6/h, a price of $12/h from 12:00; "ep" stops at 06:00, so
+    only "other" meets the new price. $150: $78 left at 06:00, $42 at 12:00, which lasts
+    3.5 h at $12/h."""
+    prices = CATALOG.with_entries(HardwarePrice("1x_g", "12", "2025-11-03T12:00:00Z"))
+    result = simulate(
+        [EP, DedicatedEndpoint("other", model="m", hardware="1x_g"), Account(opening_balance=150)],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            Deploy("2025-11-03T00:00:00Z", "other"),
+            Stop("2025-11-03T06:00:00Z", "ep"),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T15:30:00+00:00"]
