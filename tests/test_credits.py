@@ -38,6 +38,7 @@ from together_billing import (
     PriceChange,
     Purchase,
     Requests,
+    ResizeVolume,
     Resource,
     ScaleReplicas,
     ServerlessPrice,
@@ -52,6 +53,7 @@ from together_billing import (
 )
 from together_billing.credits import Ledger
 from together_billing.forecast import forecast
+from together_billing.money import EXACT_CONTEXT
 from together_billing.scenario import Scenario, ScenarioDoc
 from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micros
 
@@ -1509,3 +1511,35 @@ def test_CR2_credits_run_out_when_a_prepaid_volume_starts_drawing_again() -> Non
         policies=PREPAID,
     )
     assert when(result, "account", "credits exhausted") == ["2025-11-03T00:02:15+00:00"]
+
+
+def test_CR1_a_booking_while_one_group_is_still_prepaid_books_the_others() -> None:
+    """CR1, G3: the two groups of a volume (grids :45 and :20) are prepaid when the
+    reservation starts at 00:02:00, to 00:02:45 and 00:02:20. A purchase at 00:02:30 books
+    every draw: the older group is still prepaid, the newer has drawn 10 s at the reserved
+    rate, which must be booked then. Over the replay the volume draws 1010 TiB-seconds'
+    worth at $1/TiB-hour: 35 s x 10 + 40 s x 20 TiB at $0.50, the prepaid 45 s and 20 s of
+    10 TiB at $0.50, then 40 s and 15 s of 10 TiB at $0.20."""
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            Account(opening_balance=100),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            ResizeVolume("2025-11-03T00:01:20Z", "v", 20),
+            Deploy("2025-11-03T00:02:00Z", "c"),
+            Purchase("2025-11-03T00:02:30Z", "account", 10),
+        ],
+        until="2025-11-03T00:03:00Z",
+        catalog=CATALOG.with_entries(StoragePrice("reserved", "0.2", E)),
+        policies=PREPAID,
+    )
+    drawn = Decimal(0)
+    for entry in result.ledger:
+        if entry.kind == "consumption":
+            drawn = EXACT_CONTEXT.subtract(drawn, entry.amount)
+    assert abs(EXACT_CONTEXT.subtract(drawn, EXACT_CONTEXT.divide(1010, 3600))) < Decimal("1e-40")
