@@ -1543,3 +1543,33 @@ def test_CR1_a_booking_while_one_group_is_still_prepaid_books_the_others() -> No
         if entry.kind == "consumption":
             drawn = EXACT_CONTEXT.subtract(drawn, entry.amount)
     assert abs(EXACT_CONTEXT.subtract(drawn, EXACT_CONTEXT.divide(1010, 3600))) < Decimal("1e-40")
+
+
+def test_CR1_what_ran_before_a_price_drop_to_zero_is_still_owed() -> None:
+    """CR1, G4, CR2: $72.50 and an endpoint at $6/h; the price drops to $0 at 12:00, when
+    $72 is drawn but not yet booked. A $1 request at 13:00 is admitted ($0.50 left), and
+    the balance it leaves, -$0.50, is below the floor: exhausted then."""
+    prices = CATALOG.with_entries(HardwarePrice("1x_g", "0", at("12:00")))
+    result = simulate(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance="72.5")],
+        [Deploy(at("00:00"), "ep"), TokenUsage(at("13:00"), "s", input_tokens=5_000_000)],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=PREPAID,
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("13:00"))]
+    assert result.balance == Decimal("-0.50")
+
+
+def test_CR6_CR7_a_restored_volume_no_longer_stops_at_its_old_grace_end() -> None:
+    """CR5, CR7, CR6: a 10 TiB volume ($5/h) runs $10 out at 02:00 and is revoked (it
+    still bills, until its grace ends 168 h later); $1,000 bought at 03:00 restores it.
+    The forecast no longer expects it to stop at that grace end: $995 last 199 h, to
+    11-11 10:00, alerted 24 h before."""
+    result = run(
+        [StorageVolume("v", size_tib=10), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v"), Purchase(at("03:00"), "account", 1000)],
+        until="2025-11-20T00:00:00Z",
+    )
+    forecast = "credits forecast to run out at 2025-11-11T10:00:00+00:00 at the current rate"
+    assert forecast_alerts(result)[1:] == [("2025-11-10T10:00:00+00:00", forecast)]
