@@ -1573,3 +1573,36 @@ def test_CR6_CR7_a_restored_volume_no_longer_stops_at_its_old_grace_end() -> Non
     )
     forecast = "credits forecast to run out at 2025-11-11T10:00:00+00:00 at the current rate"
     assert forecast_alerts(result)[1:] == [("2025-11-10T10:00:00+00:00", forecast)]
+
+
+def test_IN3_CR1_draws_are_booked_in_each_period_they_ran_in_across_months() -> None:
+    """IN3, CR1: an endpoint ($6/h) runs from October 31 to January 1 at noon, with nothing
+    happening between but a request at exactly December 1, 00:00. Each month's draws are
+    booked at its end and applied to its own invoice: every invoice is paid in full."""
+    result = simulate(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance=10000)],
+        [
+            Deploy("2025-10-31T00:00:00Z", "ep"),
+            TokenUsage("2025-12-01T00:00:00Z", "s", input_tokens=1000),
+            Stop("2026-01-01T12:00:00Z", "ep"),
+        ],
+        until="2026-01-02T00:00:00Z",
+        catalog=CATALOG,
+        policies=PREPAID,
+    )
+    paid = [(i.period.label, i.total.amount, i.credits_applied.amount) for i in result.invoices]
+    assert paid == [
+        ("2025-10", Decimal("144.00"), Decimal("144.00")),
+        ("2025-11", Decimal("4320.00"), Decimal("4320.00")),
+        ("2025-12", Decimal("4464.00"), Decimal("4464.00")),
+        ("2026-01", Decimal("72.00"), Decimal("72.00")),
+    ]
+    period_ends = [
+        from_micros(e.at_micros).isoformat() for e in result.ledger if e.resource == "ep"
+    ]
+    assert period_ends == [
+        "2025-11-01T00:00:00+00:00",
+        "2025-12-01T00:00:00+00:00",
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T12:00:00+00:00",
+    ]
