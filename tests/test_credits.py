@@ -1606,3 +1606,18 @@ def test_IN3_CR1_draws_are_booked_in_each_period_they_ran_in_across_months() -> 
         "2026-01-01T00:00:00+00:00",
         "2026-01-01T12:00:00+00:00",
     ]
+
+
+def test_CR6_CR7_after_a_restoration_the_next_run_out_is_alerted_afresh() -> None:
+    """CR6, CR7: a 10 TiB volume ($5/h) runs $10 out at 02:00, alerted at 00:00 (a 2 h
+    warning); revoked, it still bills. $5 bought at 02:30 restores it with $2.50, which runs
+    out at 03:00: an hour after the run-out announced before, no more than half that
+    warning, yet a new run-out after a restoration is always alerted."""
+    result = run(
+        [StorageVolume("v", size_tib=10), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v"), Purchase(at("02:30"), "account", 5)],
+        until=at("06:00"),
+    )
+    assert when(result, "account", "credits restored") == [iso(at("02:30"))]
+    forecast = "credits forecast to run out at 2025-11-03T03:00:00+00:00 at the current rate"
+    assert forecast_alerts(result)[1:] == [(iso(at("02:30")), forecast)]
