@@ -1621,3 +1621,19 @@ def test_CR6_CR7_after_a_restoration_the_next_run_out_is_alerted_afresh() -> Non
     assert when(result, "account", "credits restored") == [iso(at("02:30"))]
     forecast = "credits forecast to run out at 2025-11-03T03:00:00+00:00 at the current rate"
     assert forecast_alerts(result)[1:] == [(iso(at("02:30")), forecast)]
+
+
+def test_CL2_CR1_a_reservation_paid_from_credits_is_refused_with_what_it_would_draw() -> None:
+    """CL2, P-RESERVE-PAY: a reservation paid from credits (8 GPUs x $2 x 48 h = $768) with
+    $100 would take the balance below the floor: the deploy is refused, and the log says how
+    much and below what."""
+    policies = Policies.for_edition("2026", reservation_payment="credits")
+    result = run(
+        [reserved("rc"), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "rc")],
+        policies=policies,
+    )
+    refused = [(e.action, e.rule, e.detail) for e in result.log if e.resource == "rc"]
+    assert refused == [
+        ("deploy refused", "CL2", "768.00 USD from credits would take the balance below 0")
+    ]
