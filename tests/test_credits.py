@@ -41,6 +41,7 @@ from together_billing import (
     PriceChange,
     Purchase,
     Requests,
+    ResizeVolume,
     Resource,
     ScaleGpus,
     ScaleReplicas,
@@ -49,12 +50,15 @@ from together_billing import (
     SimulationResult,
     Start,
     Stop,
+    StoragePrice,
     StorageVolume,
     TokenUsage,
     simulate,
 )
 from together_billing.credits import Ledger
 from together_billing.forecast import forecast
+from together_billing.money import EXACT_CONTEXT
+from together_billing.plot import balance_series
 from together_billing.scenario import Scenario, ScenarioDoc
 from together_billing.time import MICROS_PER_HOUR, from_micros, instant, to_micros
 
@@ -1972,4 +1976,383 @@ def test_superseded_credit_checks_do_not_run() -> None:
         "account opened",
         "alert",
         "credits exhausted",
+    ]
+
+
+# -- Booking continuous draws (CR1, issue 15): the ledger grows with what changes a slope ------
+
+
+def test_CR1_running_draws_are_booked_when_their_slope_changes_not_at_every_event() -> None:
+    """CR1: 20 endpoints run all day while 200 purchases and token charges come and go. Each
+    purchase books every running draw first (its balance is the true one); token charges
+    book nothing but themselves; stops book the stopping endpoint only. So the ledger
+    grows with the movements of credits and the changes of running units, not with
+    events times running resources, and the drawn amounts still equal what is billed."""
+    endpoints = [endpoint(f"ep-{i:02}") for i in range(20)]
+    chat = ServerlessUsage("chat", model=CHAT.model)
+    events: list[Event] = [Deploy(at("00:00"), e.id) for e in endpoints]
+    events += [
+        TokenUsage(at(f"{h:02}:{m:02}"), "chat", 1000, 1000)
+        for h in range(1, 11)
+        for m in range(0, 60, 3)
+    ]
+    events += [Stop(at("12:00"), e.id) for e in endpoints[:10]]
+    result = run([Account(opening_balance=10**6), *endpoints, chat], events, until=at("23:59"))
+    running = [e for e in result.ledger if e.kind == "consumption" and e.note == "running"]
+    # 10 endpoints booked at their stop, the other 10 at the end: 20 running draws over
+    # 200 token events (a booking per event and running resource would be thousands).
+    assert len(running) == 20
+    assert len([e for e in result.ledger if e.resource == "chat"]) == 200 * 2
+    for e in endpoints:
+        billed = sum(
+            (line.amount_exact for line in result.lines if line.resource == e.id), Decimal(0)
+        )
+        assert abs(consumed_by(result, e.id) - billed) < Decimal("1e-30")
+    # The true balance at every instant is the ledger's movements spread over their spans.
+    series = balance_series(result)
+    assert series.final_balance == result.balance
+
+
+def test_CR1_a_purchase_books_what_runs_first_so_its_balance_is_the_true_one() -> None:
+    """CR1: the balance a purchase shows counts every draw up to its instant."""
+    result = run(
+        [Account(opening_balance=100), endpoint("a"), endpoint("b")],
+        [Deploy(at("00:00"), "a"), Deploy(at("01:00"), "b"), Purchase(at("03:00"), "account", 50)],
+        until=at("04:00"),
+    )
+    purchase = next(e for e in result.ledger if e.kind == "purchase" and e.amount == 50)
+    # a: 3 h, b: 2 h at $6/h = $30 drawn by 03:00.
+    assert purchase.balance == Decimal(120)
+    assert result.balance == Decimal(108)
+
+
+# == Credit rooms under mutation (issue 12) ========================================================
+# Tests written against surviving mutants of _engine/credits.py, draws.py, alerts.py and
+# crossing.py (docs/mutation.md, "Engine credit rooms"). Each pins a rule's behaviour at a
+# boundary the tests above did not reach.
+
+
+def test_CR2_a_balance_exactly_the_tolerance_above_the_floor_has_reached_it() -> None:
+    """CR2: a balance within 1e-30 USD of the floor counts as at it, boundary included: an
+    opening balance of exactly 1e-30 (floor 0) is exhausted at once; 1e-30 more is not."""
+    at_tolerance = run([Account(opening_balance=Decimal("1e-30"))], [], until=at("01:00"))
+    opened = when(at_tolerance, "account", "account opened")
+    assert when(at_tolerance, "account", "credits exhausted") == opened
+    above = run([Account(opening_balance=Decimal("2e-30"))], [], until=at("01:00"))
+    assert when(above, "account", "credits exhausted") == []
+
+
+def test_CR1_a_balance_the_tolerance_below_a_recharge_threshold_does_not_recharge() -> None:
+    """CR1 (C6), CR2: auto-recharge fires *below* its threshold by more than the tolerance; a
+    balance exactly 1e-30 under it has reached it, not passed below: no purchase. Twice the
+    tolerance under it recharges (10 - 1e-30 and 10 - 2e-30, written out: 28-digit
+    arithmetic would round both to 10)."""
+    recharge = AutoRecharge(mode="increment", threshold=10, amount=25)
+    at_tolerance = Account(opening_balance=Decimal("9." + "9" * 30), auto_recharge=recharge)
+    assert when(run([at_tolerance], [], until=at("01:00")), "account", "auto-recharge") == []
+    under = Account(opening_balance=Decimal("9." + "9" * 29 + "8"), auto_recharge=recharge)
+    recharged = run([under], [], until=at("01:00"))
+    assert when(recharged, "account", "auto-recharge") == when(
+        recharged, "account", "account opened"
+    )
+
+
+def forecast_alerts(result: SimulationResult) -> list[tuple[str, str]]:
+    """``(instant, detail)`` of every CR6 run-out forecast alert."""
+    return [
+        (e.at.isoformat(), e.detail)
+        for e in result.log
+        if e.action == "alert" and e.detail.startswith("credits forecast")
+    ]
+
+
+def test_CR6_the_forecast_takes_away_at_an_expiry_only_the_credits_expiring_then() -> None:
+    """CR6, P-CONSUME: $10 expiring at 02:00 is used first, then $100 expiring at 20:00; at $6/h
+    the $10 is gone by 01:40, so nothing is lost at 02:00 and the $110 last until 18:20. The
+    forecast steps over the 02:00 expiry without taking the later grant's credits there."""
+    result = run(
+        [endpoint(), Account()],
+        [
+            Deploy(at("00:00"), "ep"),
+            Grant(at("00:00"), "account", 10, expires=at("02:00")),
+            Grant(at("00:00"), "account", 100, expires=at("20:00")),
+        ],
+    )
+    forecast = "credits forecast to run out at 2025-11-03T18:20:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
+    assert when(result, "account", "credits exhausted") == [iso(at("18:20"))]
+
+
+def test_CR6_a_run_out_closer_than_a_microsecond_is_forecast_a_microsecond_ahead() -> None:
+    """CR2, CR6: 2e-30 USD above the floor, drawn at $2,000,000/h, lasts 3.6e-27 µs: the
+    forecast and the exhaustion are the next microsecond, never the current one."""
+    prices = Catalog([HardwarePrice("1x_x", "2000000", E)])
+    result = simulate(
+        [
+            DedicatedEndpoint("ep", model="m", hardware="1x_x"),
+            Account(opening_balance=Decimal("2e-30")),
+        ],
+        [Deploy(at("00:00"), "ep")],
+        until=at("01:00"),
+        catalog=prices,
+        policies=PREPAID,
+    )
+    next_micro = iso(at("00:00:00.000001"))
+    forecast = f"credits forecast to run out at {next_micro} at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
+    assert when(result, "account", "credits exhausted") == [next_micro]
+
+
+def test_CR6_credits_expired_unused_are_gone_from_the_forecast_for_good() -> None:
+    """CR6, P-CONSUME: $100 bought, $10 expiring at 01:00 and $20 at 03:00, $6/h from 00:00:
+    $4 and $8 expire unused, so $100 is left at 03:00 and lasts to 19:40. An expired grant
+    neither absorbs later draws nor expires again at the next step."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [
+            Deploy(at("00:00"), "ep"),
+            Grant(at("00:00"), "account", 10, expires=at("01:00")),
+            Grant(at("00:00"), "account", 20, expires=at("03:00")),
+        ],
+    )
+    forecast = "credits forecast to run out at 2025-11-03T19:40:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), forecast)]
+    assert when(result, "account", "credits exhausted") == [iso(at("19:40"))]
+
+
+def test_CR6_the_forecast_stops_every_draw_scheduled_to_end_at_one_instant() -> None:
+    """CR6, CL5: two reservations end together after two days, stopping both clusters' 8
+    burst GPUs ($24/h each). $2,500 covers the $2,304 they draw until then, and nothing
+    draws after: no run-out is forecast (one cluster's draw counted on would run out)."""
+    result = run(
+        [reserved("rc1"), reserved("rc2"), Account(opening_balance=2500)],
+        [Deploy(at("00:00"), "rc1"), Deploy(at("00:00"), "rc2")],
+        until="2025-11-07T00:00:00Z",
+    )
+    assert forecast_alerts(result) == []
+    assert when(result, "account", "credits exhausted") == []
+    assert result.balance == 196
+
+
+def test_CR6_a_draw_that_ends_leaves_the_rest_drawing_at_their_own_rate() -> None:
+    """CR6, CL5: an endpoint ($6/h) and a reservation's 8 burst GPUs ($24/h) draw $1,440 of
+    $1,500 in two days; then the burst stops and the endpoint alone runs the last $60 out
+    in 10 h. The alert comes 24 h before that run-out (P-ALERT)."""
+    result = run(
+        [endpoint(), reserved("rc1"), Account(opening_balance=1500)],
+        [Deploy(at("00:00"), "ep"), Deploy(at("00:00"), "rc1")],
+        until="2025-11-07T00:00:00Z",
+    )
+    forecast = "credits forecast to run out at 2025-11-05T10:00:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [("2025-11-04T10:00:00+00:00", forecast)]
+    assert when(result, "account", "credits exhausted") == ["2025-11-05T10:00:00+00:00"]
+
+
+FORECAST_AT_14 = "credits forecast to run out at 2025-11-03T14:00:00+00:00 at the current rate"
+
+
+def test_CR6_a_run_out_moved_earlier_by_exactly_half_the_warning_is_not_alerted_again() -> None:
+    """CR6: $84 at $6/h runs out at 14:00, alerted at 00:00 (a 14 h warning). At 01:00 a
+    second endpoint ($7/h) moves the run-out to 07:00: exactly half the warning earlier,
+    which is not *more* than half: no second alert."""
+    result = run(
+        [endpoint(), endpoint("s", "1x_s"), Account(opening_balance=84)],
+        [Deploy(at("00:00"), "ep"), Deploy(at("01:00"), "s")],
+    )
+    assert forecast_alerts(result) == [(iso(at("00:00")), FORECAST_AT_14)]
+    assert when(result, "account", "credits exhausted") == [iso(at("07:00"))]
+
+
+def test_CR6_a_run_out_moved_later_by_exactly_half_the_warning_keeps_its_alert() -> None:
+    """CR6: $84 at $6/h runs out at 14:00, alerted at 00:00; a $42 purchase at 01:00 moves
+    the run-out to 21:00, exactly half the 14 h warning later: the alert given still
+    stands (a new one comes only for a move of *more* than that)."""
+    result = run(
+        [endpoint(), Account(opening_balance=84)],
+        [Deploy(at("00:00"), "ep"), Purchase(at("01:00"), "account", 42)],
+    )
+    assert forecast_alerts(result) == [(iso(at("00:00")), FORECAST_AT_14)]
+    assert when(result, "account", "credits exhausted") == [iso(at("21:00"))]
+
+
+def test_CR6_a_purchase_that_moves_the_run_out_much_later_re_arms_the_alert() -> None:
+    """CR6: $100 at $6/h runs out at 16:40, alerted at once; $200 bought at 10:00 moves it
+    to 02:00 the day after next, far later than announced: a new alert comes at the lead
+    time (24 h) before the new run-out."""
+    result = run(
+        [endpoint(), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "ep"), Purchase(at("10:00"), "account", 200)],
+    )
+    first = "credits forecast to run out at 2025-11-03T16:40:00+00:00 at the current rate"
+    second = "credits forecast to run out at 2025-11-05T02:00:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [
+        (iso(at("00:00")), first),
+        ("2025-11-04T02:00:00+00:00", second),
+    ]
+
+
+def test_CR6_after_a_re_arm_a_run_out_brought_back_near_the_first_is_alerted_again() -> None:
+    """CR6: $100 at $6/h runs out at 16:40 (alerted at 00:00); $200 bought at 10:00 moves it
+    far later, which re-arms the alert; at 10:30 an 8-GPU cluster ($24/h) brings it back to
+    18:24, within the lead time: alerted at once, although it is near the first run-out."""
+    result = run(
+        [endpoint(), on_demand(), Account(opening_balance=100)],
+        [
+            Deploy(at("00:00"), "ep"),
+            Purchase(at("10:00"), "account", 200),
+            Deploy(at("10:30"), "od"),
+        ],
+    )
+    first = "credits forecast to run out at 2025-11-03T16:40:00+00:00 at the current rate"
+    again = "credits forecast to run out at 2025-11-03T18:24:00+00:00 at the current rate"
+    assert forecast_alerts(result) == [(iso(at("00:00")), first), (iso(at("10:30")), again)]
+    assert when(result, "account", "credits exhausted") == [iso(at("18:24"))]
+
+
+def test_CR2_credits_run_out_when_a_prepaid_volume_starts_drawing_again() -> None:
+    """CR2, G3, ST3: $0.10 and a 10 TiB volume ($5/h on demand) from 00:00:45; its
+    reservation starts at 00:01:10 and its started minute is prepaid ($0.083333 drawn by
+    then). From 00:01:45 it draws $2/h (reserved): the $0.016667 left runs out 30 s later.
+    Found by a surviving metering mutant: the replay used to plan no credit check while
+    nothing drew (its only units prepaid), and never exhausted the credits."""
+    prices = CATALOG.with_entries(StoragePrice("reserved", "0.2", E))
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            Account(opening_balance="0.1"),
+        ],
+        [Deploy("2025-11-03T00:00:45Z", "v"), Deploy("2025-11-03T00:01:10Z", "c")],
+        until="2025-11-03T02:00:00Z",
+        catalog=prices,
+        policies=PREPAID,
+    )
+    assert when(result, "account", "credits exhausted") == ["2025-11-03T00:02:15+00:00"]
+
+
+def test_CR1_a_booking_while_one_group_is_still_prepaid_books_the_others() -> None:
+    """CR1, G3: the two groups of a volume (grids :45 and :20) are prepaid when the
+    reservation starts at 00:02:00, to 00:02:45 and 00:02:20. A purchase at 00:02:30 books
+    every draw: the older group is still prepaid, the newer has drawn 10 s at the reserved
+    rate, which must be booked then. Over the replay the volume draws 1010 TiB-seconds'
+    worth at $1/TiB-hour: 35 s x 10 + 40 s x 20 TiB at $0.50, the prepaid 45 s and 20 s of
+    10 TiB at $0.50, then 40 s and 15 s of 10 TiB at $0.20."""
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            Account(opening_balance=100),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            ResizeVolume("2025-11-03T00:01:20Z", "v", 20),
+            Deploy("2025-11-03T00:02:00Z", "c"),
+            Purchase("2025-11-03T00:02:30Z", "account", 10),
+        ],
+        until="2025-11-03T00:03:00Z",
+        catalog=CATALOG.with_entries(StoragePrice("reserved", "0.2", E)),
+        policies=PREPAID,
+    )
+    drawn = Decimal(0)
+    for entry in result.ledger:
+        if entry.kind == "consumption":
+            drawn = EXACT_CONTEXT.subtract(drawn, entry.amount)
+    assert abs(EXACT_CONTEXT.subtract(drawn, EXACT_CONTEXT.divide(1010, 3600))) < Decimal("1e-40")
+
+
+def test_CR1_what_ran_before_a_price_drop_to_zero_is_still_owed() -> None:
+    """CR1, G4, CR2: $72.50 and an endpoint at $6/h; the price drops to $0 at 12:00, when
+    $72 is drawn but not yet booked. A $1 request at 13:00 is admitted ($0.50 left), and
+    the balance it leaves, -$0.50, is below the floor: exhausted then."""
+    prices = CATALOG.with_entries(HardwarePrice("1x_g", "0", at("12:00")))
+    result = simulate(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance="72.5")],
+        [Deploy(at("00:00"), "ep"), TokenUsage(at("13:00"), "s", input_tokens=5_000_000)],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=PREPAID,
+    )
+    assert when(result, "account", "credits exhausted") == [iso(at("13:00"))]
+    assert result.balance == Decimal("-0.50")
+
+
+def test_CR6_CR7_a_restored_volume_no_longer_stops_at_its_old_grace_end() -> None:
+    """CR5, CR7, CR6: a 10 TiB volume ($5/h) runs $10 out at 02:00 and is revoked (it
+    still bills, until its grace ends 168 h later); $1,000 bought at 03:00 restores it.
+    The forecast no longer expects it to stop at that grace end: $995 last 199 h, to
+    11-11 10:00, alerted 24 h before."""
+    result = run(
+        [StorageVolume("v", size_tib=10), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v"), Purchase(at("03:00"), "account", 1000)],
+        until="2025-11-20T00:00:00Z",
+    )
+    forecast = "credits forecast to run out at 2025-11-11T10:00:00+00:00 at the current rate"
+    assert forecast_alerts(result)[1:] == [("2025-11-10T10:00:00+00:00", forecast)]
+
+
+def test_IN3_CR1_draws_are_booked_in_each_period_they_ran_in_across_months() -> None:
+    """IN3, CR1: an endpoint ($6/h) runs from October 31 to January 1 at noon, with nothing
+    happening between but a request at exactly December 1, 00:00. Each month's draws are
+    booked at its end and applied to its own invoice: every invoice is paid in full."""
+    result = simulate(
+        [endpoint(), ServerlessUsage("s", model="chat"), Account(opening_balance=10000)],
+        [
+            Deploy("2025-10-31T00:00:00Z", "ep"),
+            TokenUsage("2025-12-01T00:00:00Z", "s", input_tokens=1000),
+            Stop("2026-01-01T12:00:00Z", "ep"),
+        ],
+        until="2026-01-02T00:00:00Z",
+        catalog=CATALOG,
+        policies=PREPAID,
+    )
+    paid = [(i.period.label, i.total.amount, i.credits_applied.amount) for i in result.invoices]
+    assert paid == [
+        ("2025-10", Decimal("144.00"), Decimal("144.00")),
+        ("2025-11", Decimal("4320.00"), Decimal("4320.00")),
+        ("2025-12", Decimal("4464.00"), Decimal("4464.00")),
+        ("2026-01", Decimal("72.00"), Decimal("72.00")),
+    ]
+    period_ends = [
+        from_micros(e.at_micros).isoformat() for e in result.ledger if e.resource == "ep"
+    ]
+    assert period_ends == [
+        "2025-11-01T00:00:00+00:00",
+        "2025-12-01T00:00:00+00:00",
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T12:00:00+00:00",
+    ]
+
+
+def test_CR6_CR7_after_a_restoration_the_next_run_out_is_alerted_afresh() -> None:
+    """CR6, CR7: a 10 TiB volume ($5/h) runs $10 out at 02:00, alerted at 00:00 (a 2 h
+    warning); revoked, it still bills. $5 bought at 02:30 restores it with $2.50, which runs
+    out at 03:00: an hour after the run-out announced before, no more than half that
+    warning, yet a new run-out after a restoration is always alerted."""
+    result = run(
+        [StorageVolume("v", size_tib=10), Account(opening_balance=10)],
+        [Deploy(at("00:00"), "v"), Purchase(at("02:30"), "account", 5)],
+        until=at("06:00"),
+    )
+    assert when(result, "account", "credits restored") == [iso(at("02:30"))]
+    forecast = "credits forecast to run out at 2025-11-03T03:00:00+00:00 at the current rate"
+    assert forecast_alerts(result)[1:] == [(iso(at("02:30")), forecast)]
+
+
+def test_CL2_CR1_a_reservation_paid_from_credits_is_refused_with_what_it_would_draw() -> None:
+    """CL2, P-RESERVE-PAY: a reservation paid from credits (8 GPUs x $2 x 48 h = $768) with
+    $100 would take the balance below the floor: the deploy is refused, and the log says how
+    much and below what."""
+    policies = Policies.for_edition("2026", reservation_payment="credits")
+    result = run(
+        [reserved("rc"), Account(opening_balance=100)],
+        [Deploy(at("00:00"), "rc")],
+        policies=policies,
+    )
+    refused = [(e.action, e.rule, e.detail) for e in result.log if e.resource == "rc"]
+    assert refused == [
+        ("deploy refused", "CL2", "768.00 USD from credits would take the balance below 0")
     ]

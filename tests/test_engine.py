@@ -32,23 +32,28 @@ from together_billing import (
     InvalidArgument,
     InvalidTimeline,
     JobCompleted,
+    LedgerEntry,
     MeteringGrain,
     Money,
     Policies,
     PriceChange,
     Requests,
+    ResizeVolume,
     ScaleReplicas,
     ServerlessPrice,
     ServerlessUsage,
     Simulator,
     Start,
     Stop,
+    StoragePrice,
     StorageVolume,
     TokenUsage,
     TokenUsageBatch,
     UnknownPrice,
     simulate,
 )
+from together_billing.money import EXACT_CONTEXT
+from together_billing.time import instant, to_micros
 
 EP = DedicatedEndpoint("ep", model="m", hardware="1x_g", max_replicas=2)
 UNTIL = "2025-11-10T00:00:00Z"
@@ -702,3 +707,262 @@ def test_malformed_until_or_start_names_the_argument(field: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         run([CHAT], [], **options)  # type: ignore[arg-type]
     assert (info.value.field, info.value.value) == (field, "not an instant")
+
+
+# == Metering under mutation (issue 12) ============================================================
+# Tests written against surviving mutants of _engine/metering.py (docs/mutation.md, "Engine
+# credit rooms"): what running units draw from the credits (G3, G4, CR1), seen in the ledger.
+
+STORAGE_CATALOG = Catalog(
+    [
+        ClusterPrice("G", "reserved", "2", E),
+        ClusterPrice("G", "on-demand", "3", E),
+        StoragePrice("on-demand", "0.5", E),
+        StoragePrice("reserved", "0.2", E),
+    ]
+)
+
+
+def reserved_storage_prepay(created: str) -> list[LedgerEntry]:
+    """The ledger entries a volume's repricing draws at once: the volume is created at
+    ``created``, its cluster's reservation starts at 2025-11-01T00:00:10 (ST3)."""
+    prices = STORAGE_CATALOG
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=1, cluster="c"),
+            Account(opening_balance=1000),
+        ],
+        [Deploy(created, "v"), Deploy("2025-11-01T00:00:10Z", "c")],
+        until="2025-11-01T02:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    return [e for e in result.ledger if e.note.startswith("rest of the started")]
+
+
+def test_G3_ST3_a_repriced_volume_draws_the_rest_of_its_started_minute_at_the_old_rate() -> None:
+    """G3, ST3, IN3: a volume created at 23:59:45 is repriced when its cluster's reservation
+    starts at 00:00:10; the minute running then began at 23:59:45 on its own grid, in
+    October. Its rest (35 s at the on-demand $0.50/TiB-hour) is drawn at once, at the rate
+    of its start, and marked as October's unit."""
+    (entry,) = reserved_storage_prepay("2025-10-31T23:59:45Z")
+    assert (entry.at_micros, entry.resource, entry.note, entry.unit_start_micros) == (
+        to_micros(instant("2025-11-01T00:00:10Z")),
+        "v",
+        "rest of the started minute at its rate (G3)",
+        to_micros(instant("2025-10-31T23:59:45Z")),
+    )
+    assert entry.amount == EXACT_CONTEXT.divide(Decimal("-17.5"), 3600)  # 35 s, 0.5 TiB-hour
+
+
+def test_G3_ST3_a_repriced_volumes_minute_begun_at_the_months_start_is_not_marked() -> None:
+    """IN3: the same repricing for a volume created at 00:00:00 on November 1: the minute it
+    finishes began in November, so the drawn rest carries no earlier unit start."""
+    (entry,) = reserved_storage_prepay("2025-11-01T00:00:00Z")
+    assert (entry.at_micros, entry.note, entry.unit_start_micros) == (
+        to_micros(instant("2025-11-01T00:00:10Z")),
+        "rest of the started minute at its rate (G3)",
+        None,
+    )
+    assert entry.amount == EXACT_CONTEXT.divide(Decimal(-25), 3600)  # 50 s at $0.50
+
+
+def test_G3_CR2_a_repriced_volume_draws_again_at_its_new_rate_when_its_prepaid_minute_ends() -> (
+    None
+):
+    """G3, ST3, CR2: $0.20; an endpoint ($6/h) and a 10 TiB volume ($5/h on demand) from
+    00:00:45; the volume's reservation starts at 00:01:10, its started minute is prepaid
+    ($0.125 drawn by then), and from 00:01:45 it draws at the reserved $2/h: the
+    $0.016667 left at 00:01:45 runs out at $8/h 7.5 s later."""
+    prices = STORAGE_CATALOG.with_entries(HardwarePrice("1x_g", "6", E))
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            DedicatedEndpoint("ep", model="m", hardware="1x_g"),
+            Account(opening_balance="0.2"),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            Deploy("2025-11-03T00:00:45Z", "ep"),
+            Deploy("2025-11-03T00:01:10Z", "c"),
+        ],
+        until="2025-11-03T02:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T00:01:52.500000+00:00"]
+
+
+def test_G3_CR2_each_group_of_a_volume_draws_again_when_its_own_prepaid_minute_ends() -> None:
+    """G3, ST3, CR2: $0.45; an endpoint ($6/h) and 10 TiB from 00:00:45 (grid :45), 10 TiB
+    more at 00:01:20 (grid :20); the reservation at 00:02:00 prepays both started minutes
+    ($0.375 drawn by then). The newer TiB draw again from 00:02:20, the older still prepaid
+    to 00:02:45: $0.041667 left at 00:02:20 runs out at $6 + $2 an hour 18.75 s later."""
+    prices = STORAGE_CATALOG.with_entries(HardwarePrice("1x_g", "6", E))
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=10, cluster="c"),
+            DedicatedEndpoint("ep", model="m", hardware="1x_g"),
+            Account(opening_balance="0.45"),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            Deploy("2025-11-03T00:00:45Z", "ep"),
+            ResizeVolume("2025-11-03T00:01:20Z", "v", 20),
+            Deploy("2025-11-03T00:02:00Z", "c"),
+        ],
+        until="2025-11-03T02:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T00:02:38.750000+00:00"]
+
+
+def test_G4_CR2_a_price_change_reaches_each_replica_at_its_first_minute_after_it() -> None:
+    """G4, G3, CR2: two replicas at $6/h on grids :00 and :30; the price doubles at 12:00.
+    The replica on :00 draws $12/h from 12:00, the one on :30 from 12:00:30 (each minute at
+    the price of its start). $150 leaves $6.05 at 12:00 and $5.90 at 12:00:30, which lasts
+    14 min 45 s at $24/h."""
+    prices = CATALOG.with_entries(HardwarePrice("1x_g", "12", "2025-11-03T12:00:00Z"))
+    result = simulate(
+        [EP, Account(opening_balance=150)],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            ScaleReplicas("2025-11-03T00:00:30Z", "ep", replicas=2),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T12:15:15+00:00"]
+
+
+def test_G3_a_stop_draws_the_started_minute_of_every_replica_not_on_its_grid() -> None:
+    """G3: replicas on grids :00 and :30 stop at 01:00:30: the newer one is on its grid (no
+    started minute), the older has 30 s of its minute left, drawn at the stop ($0.05)."""
+    result = simulate(
+        [EP, Account(opening_balance=150)],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            ScaleReplicas("2025-11-03T00:00:30Z", "ep", replicas=2),
+            Stop("2025-11-03T01:00:30Z", "ep"),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026"),
+    )
+    tails = [(e.at.isoformat(), e.amount) for e in result.ledger if e.note.startswith("rest of")]
+    assert tails == [("2025-11-03T01:00:30+00:00", Decimal("-0.05"))]
+
+
+def test_G3_a_resource_without_any_price_names_the_ids_the_catalog_knows() -> None:
+    """G3: a deployment on hardware the catalog has never priced fails on its first
+    settlement with UnknownPrice, listing the hardware ids the catalog does price."""
+    prices = CATALOG.with_entries(HardwarePrice("2x_g", "12", E))
+    with pytest.raises(UnknownPrice) as error:
+        simulate(
+            [DedicatedEndpoint("x", model="m", hardware="1x_zzz"), Account(opening_balance=5)],
+            [Deploy("2025-11-03T00:00:00Z", "x")],
+            until="2025-11-04T00:00:00Z",
+            catalog=prices,
+        )
+    assert str(error.value) == (
+        "no price for hardware='1x_zzz'; expected one in the catalog (1x_g, 2x_g), "
+        "or a price entry for it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, "none in the catalog"),
+        (12, "one in the catalog (" + ", ".join(f"1x_h{i:02}" for i in range(12)) + ")"),
+        (13, "one in the catalog (" + ", ".join(f"1x_h{i:02}" for i in range(12)) + ", ...)"),
+    ],
+)
+def test_G3_the_unknown_price_error_lists_at_most_twelve_known_ids(
+    count: int, expected: str
+) -> None:
+    """G3: the ids listed are the catalog's hardware, sorted, twelve at most (then "...");
+    a catalog without hardware says so."""
+    prices = Catalog(
+        [
+            ServerlessPrice("chat", "1", "2", E),
+            *(HardwarePrice(f"1x_h{i:02}", "6", E) for i in range(count)),
+        ]
+    )
+    with pytest.raises(UnknownPrice) as error:
+        simulate(
+            [DedicatedEndpoint("x", model="m", hardware="1x_zzz"), Account(opening_balance=5)],
+            [Deploy("2025-11-03T00:00:00Z", "x")],
+            until="2025-11-04T00:00:00Z",
+            catalog=prices,
+        )
+    assert str(error.value) == (
+        f"no price for hardware='1x_zzz'; expected {expected}, or a price entry for it"
+    )
+
+
+def test_G3_ST2_a_volume_shrunk_inside_its_prepaid_minute_draws_no_rest_again() -> None:
+    """G3, ST2, ST3: 20 TiB from 00:00:45; the reservation at 00:01:10 prepays the rest of
+    the minute (to 00:01:45) at the on-demand rate; shrunk to 10 TiB at 00:01:20 (through
+    the account team), the removed TiB's minute is paid already: nothing more is drawn."""
+    result = simulate(
+        [
+            InstantCluster(
+                "c", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+            ),
+            StorageVolume("v", size_tib=20, cluster="c"),
+            Account(opening_balance=100),
+        ],
+        [
+            Deploy("2025-11-03T00:00:45Z", "v"),
+            Deploy("2025-11-03T00:01:10Z", "c"),
+            ResizeVolume("2025-11-03T00:01:20Z", "v", 10, via_account_team=True),
+        ],
+        until="2025-11-03T00:10:00Z",
+        catalog=STORAGE_CATALOG,
+        policies=Policies.for_edition("2026"),
+    )
+    drawn = [(e.at.isoformat(), e.note) for e in result.ledger if e.kind == "consumption"]
+    assert drawn == [
+        ("2025-11-03T00:01:10+00:00", "running"),
+        ("2025-11-03T00:01:10+00:00", "rest of the started minute at its rate (G3)"),
+        ("2025-11-03T00:10:00+00:00", "running"),
+    ]
+    # 20 TiB for 25 s and 35 s at $0.50, then 10 TiB from 00:01:45 to 00:10 at $0.20.
+    assert result.balance is not None
+    expected = EXACT_CONTEXT.subtract(Decimal("99.725"), EXACT_CONTEXT.divide(1, 6))
+    assert abs(EXACT_CONTEXT.subtract(result.balance, expected)) < Decimal("1e-40")
+
+
+def test_G4_CR2_a_stopped_endpoints_pending_price_change_is_dropped() -> None:
+    """G4, CR2: two endpoints at $6/h, a price of $12/h from 12:00; "ep" stops at 06:00, so
+    only "other" meets the new price. $150: $78 left at 06:00, $42 at 12:00, which lasts
+    3.5 h at $12/h."""
+    prices = CATALOG.with_entries(HardwarePrice("1x_g", "12", "2025-11-03T12:00:00Z"))
+    result = simulate(
+        [EP, DedicatedEndpoint("other", model="m", hardware="1x_g"), Account(opening_balance=150)],
+        [
+            Deploy("2025-11-03T00:00:00Z", "ep"),
+            Deploy("2025-11-03T00:00:00Z", "other"),
+            Stop("2025-11-03T06:00:00Z", "ep"),
+        ],
+        until="2025-11-04T00:00:00Z",
+        catalog=prices,
+        policies=Policies.for_edition("2026"),
+    )
+    exhausted = [e.at.isoformat() for e in result.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T15:30:00+00:00"]

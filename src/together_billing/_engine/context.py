@@ -341,6 +341,8 @@ class Context:
         self.credits: Credits
         # The events of the current run and the index of the next one (see more_at).
         self.events: Sequence[Event] = ()
+        self.instants: Sequence[int] = ()
+        """The instant of each of ``events`` (their sort keys' first part)."""
         self.next = 0
         self.price_keys: list[tuple[Any, ...]] = []
         self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
@@ -426,8 +428,8 @@ class Context:
     def more_at(self, at: int) -> bool:
         """Whether more is still to happen at ``at``: the next event, or a scheduled check
         that is not stale (a pending credit check does not count, see ``Check``)."""
-        events, index = self.events, self.next
-        if index < len(events) and events[index].sort_key()[0] == at:
+        instants, index = self.instants, self.next
+        if index < len(instants) and instants[index] == at:
             return True
         return any(
             key[0] == at and check.counts_as_more and not check.stale(self)
@@ -437,8 +439,8 @@ class Context:
     def customer_more_at(self, at: int) -> bool:
         """Whether another customer event (or batch record) is still to come at ``at``: the
         credit rules (CR2) react only after the instant's last one."""
-        events, index = self.events, self.next
-        if index < len(events) and events[index].sort_key()[0] == at:
+        instants, index = self.instants, self.next
+        if index < len(instants) and instants[index] == at:
             return True
         pending = self.core.pending
         # A pending batch record at ``at`` sorts before every engine check at ``at``.
@@ -485,7 +487,7 @@ class Context:
         at = micros(event)
         events = self.events
         index = self.next
-        while index < len(events) and events[index].sort_key()[0] == at:
+        while index < len(events) and self.instants[index] == at:
             later = events[index]
             if isinstance(later, (Deploy, Start)) and later.resource == event.resource:
                 self._empty_runs[event.resource] = (

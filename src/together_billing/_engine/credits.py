@@ -353,6 +353,9 @@ class CreditLifecycle:
                 # Auto-recharge fires when the balance goes *below* its threshold.
                 shortfall = EXACT_CONTEXT.subtract(balance, recharge.threshold)
                 candidates.append(at + ceil_micros(shortfall, rate, strict=True))
+        if not core.exhausted:
+            # Also with nothing drawing now: units prepaid to the end of their minute draw
+            # again then, and the balance must be looked at from that instant on.
             change = self.draws.next_rate_change()
             if change is not None:
                 candidates.append(change)

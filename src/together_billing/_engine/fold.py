@@ -107,8 +107,12 @@ class Replay:
         """
         ctx = self.ctx
         core = ctx.core
-        ctx.price_keys = [e.sort_key() for e in events if isinstance(e, PriceChange)]
+        keys = [e.sort_key() for e in events]
+        ctx.price_keys = [
+            k for k, e in zip(keys, events, strict=True) if isinstance(e, PriceChange)
+        ]
         ctx.events = events
+        ctx.instants = [k[0] for k in keys]
         ctx.next = 0
         self.credits.start()
         for event in events:
@@ -118,7 +122,7 @@ class Replay:
         pending = core.pending
         credits = self.credits
         while True:
-            next_external = events[index].sort_key() if index < count else None
+            next_external = keys[index] if index < count else None
             next_internal = pending[0][0] if pending else None
             if next_internal is not None and (
                 next_external is None or next_internal < next_external
@@ -140,7 +144,7 @@ class Replay:
             event = events[index]
             index += 1
             ctx.next = index
-            at = first_instant(event)
+            at = event.at_micros[0] if isinstance(event, TokenUsageBatch) else next_external[0]
             credits.advance(at)
             self._apply(event)
             # The customer's events at an instant all come before the engine's reactions to it.

@@ -58,9 +58,12 @@ class LineMeta:
     """Accrued quantities are in units of 1/``scale`` of the line's unit."""
     price: PriceEntry
     effective: int = attrs.field(init=False)
+    order: int = attrs.field(init=False)
+    """Its category's place on an invoice."""
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "effective", to_micros(self.price.effective_from))
+        object.__setattr__(self, "order", CATEGORY_ORDER[self.category])
 
     def quantity(self, accrued: int) -> Decimal:
         """The line quantity of ``accrued`` units of 1/``scale``."""
@@ -117,7 +120,7 @@ def add_accrual(
     """Add ``quantity`` to the invoice line of ``period`` that ``meta`` describes."""
     key: AccrualKey = (
         period,
-        CATEGORY_ORDER[meta.category],
+        meta.order,
         resource_id,
         meta.rule,
         meta.description,
