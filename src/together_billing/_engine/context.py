@@ -128,7 +128,6 @@ class Core:
     ledger: Ledger | None = None
     ledger_time: int = 0
     exhausted: bool = False
-    suspended: bool = False
     forecast_alerted: bool = False
     forecast_instant: int = 0
     """The run-out instant the last forecast alert announced (see ``credits``)."""

@@ -384,7 +384,6 @@ class CreditLifecycle:
             f"{self.floor()} (P-FLOOR)",
         )
         if ctx.policies.exhaustion_suspends_api:
-            core.suspended = True
             ctx.log(at, core.account.id, "API access suspended", "CR8", "P-EXHAUST")
         for family in ctx.families:
             family.on_exhausted(at)
@@ -395,7 +394,6 @@ class CreditLifecycle:
         core = ctx.core
         assert core.account is not None
         core.exhausted = False
-        core.suspended = False
         core.forecast_alerted = False
         ctx.log(at, core.account.id, "credits restored", "CR7", "API access resumed")
         for family in ctx.families:

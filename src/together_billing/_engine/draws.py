@@ -177,7 +177,7 @@ class Draws:
         rate = metering.rate_at(catalog, meter, at)
         core.draw_version += 1
         offset = EXACT_CONTEXT.subtract(EXACT_CONTEXT.multiply(rate, at), owed)
-        core.draws[resource_id] = Draw(rate, offset, since, core.draw_version, meter.ends)
+        core.draws[resource_id] = Draw(rate, offset, since, core.draw_version)
         if meter.ends is not None:
             core.ending[resource_id] = meter.ends
         core.burn = EXACT_CONTEXT.add(core.burn, rate)

@@ -303,8 +303,6 @@ class Draw:
     """Drawn (booked in the ledger) up to here."""
     version: int
     """Of its entry in the queue of rate changes (older entries are stale)."""
-    ends: int | None = None
-    """``Meter.ends``: when its units are scheduled to stop (the run-out forecast's steps)."""
 
     def owed(self, at: int) -> Decimal:
         """What is owed at ``at``, times one hour in microseconds."""
