@@ -336,7 +336,7 @@ class CreditLifecycle:
         if ledger.debts:
             # The period's close settles its debt, which can end an exhaustion (W25).
             candidates.append(BillingPeriod.of_micros(at).end_micros)
-        rate = self.draws.burn_rate(at)
+        rate = core.burn  # USD per hour drawn now, kept as draws change (draws.py)
         balance = self.balance(at)
         floor = self.floor()
         if rate > 0 and not core.exhausted:

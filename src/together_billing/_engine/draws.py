@@ -55,10 +55,6 @@ class Draws:
         owed = EXACT_CONTEXT.subtract(EXACT_CONTEXT.multiply(core.burn, at), core.burn_offset)
         return EXACT_CONTEXT.divide(owed, MICROS_PER_HOUR_D)
 
-    def burn_rate(self, at: int) -> Decimal:
-        """USD per hour drawn by everything running at ``at`` (kept as draws change)."""
-        return self.ctx.core.burn
-
     def advance(self, until: int) -> None:
         """Follow the draws up to ``until`` (CR1): each resource's rate as it changes, and,
         at each period's end, every draw booked in that period (IN3 credits applied per
@@ -127,10 +123,7 @@ class Draws:
         draw = core.draws.get(resource_id)
         if draw is None or at <= draw.since:
             return
-        meter = self.ctx.family_of(resource_id).meter(resource_id)
-        if meter is not None:
-            self._book(meter, draw, at)
-        self._drawn(draw, at)
+        self._book(self.ctx.family_of(resource_id).meter(resource_id), draw, at)
 
     def flush_all(self, at: int) -> None:
         """Book what every running resource owes up to ``at``."""
@@ -139,13 +132,11 @@ class Draws:
             draw = draws.get(meter.resource)
             if draw is not None and at > draw.since:
                 self._book(meter, draw, at)
-                self._drawn(draw, at)
 
-    def _book(self, meter: Meter, draw: Draw, at: int) -> None:
-        """Book ``meter``'s draw since it was last booked."""
-        self._draw(meter, draw.since, at)
-
-    def _drawn(self, draw: Draw, at: int) -> None:
+    def _book(self, meter: Meter | None, draw: Draw, at: int) -> None:
+        """Book ``meter``'s draw since it was last booked; it owes nothing from ``at``."""
+        if meter is not None:
+            self._draw(meter, draw.since, at)
         core = self.ctx.core
         offset = EXACT_CONTEXT.multiply(draw.rate, at)
         core.burn_offset = EXACT_CONTEXT.add(
