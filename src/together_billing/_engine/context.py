@@ -343,7 +343,8 @@ class Context:
         self.instants: Sequence[int] = ()
         """The instant of each of ``events`` (their sort keys' first part)."""
         self.next = 0
-        self.price_keys: list[tuple[Any, ...]] = []
+        self.price_instants: list[int] = []
+        """The instants of the run's price changes, in order (how far a batch may bill)."""
         self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
         # Zero-length runs (G2) within one instant: resource -> (instant, final status), and
         # the instant the customer last ended each resource.
