@@ -262,3 +262,42 @@ def test_scaling_down_removes_the_newest_replicas_and_draws_their_started_minute
     ]
     assert result.credits is not None
     assert result.credits["consumed"] == Decimal("0.7")
+
+
+# -- G2 across other events of the same instant -------------------------------------------------
+
+
+def test_G2_a_stop_pairs_with_its_own_start_past_another_resource_s_deploy() -> None:
+    """G2: a stop and a start of a stopped endpoint at one instant are an empty run even when
+    another resource's deploy sorts between them (``Deploy`` before ``Start``)."""
+    other = DedicatedEndpoint("a", model="m", hardware="1x_g")
+    result = run(
+        [EP0, other],
+        [
+            Deploy(at("09:00"), "ep"),
+            Stop(at("09:30"), "ep"),
+            Stop(at("10:00"), "ep"),
+            Deploy(at("10:00"), "a"),
+            Start(at("10:00"), "ep"),
+        ],
+    )
+    ep = [entry[2:4] for entry in log_of(result) if entry[1] == "ep"]
+    assert ep == [("deployed", "DE2"), ("stopped", "DE2"), ("empty run", "G2")]
+    assert result.state.status("ep") == "stopped"
+    assert [line[7] for line in lines_of(result) if line[0] == "ep"] == [Decimal(3)]
+
+
+def test_G2_a_stop_does_not_pair_with_another_resource_s_deploy() -> None:
+    """G2: only a begin of the same resource makes a stop of a stopped endpoint an empty
+    run; with another resource's deploy at that instant, the stop is an error."""
+    other = DedicatedEndpoint("a", model="m", hardware="1x_g")
+    field, value, _ = error_of(
+        [EP0, other],
+        [
+            Deploy(at("09:00"), "ep"),
+            Stop(at("09:30"), "ep"),
+            Stop(at("10:00"), "ep"),
+            Deploy(at("10:00"), "a"),
+        ],
+    )
+    assert (field, value) == ("status", "stopped")

@@ -736,3 +736,91 @@ def test_IN3_lines_paid_by_credits_leave_nothing_due_in_any_rounding(
     assert str(invoice.total.amount) == total
     assert invoice.amount_due.amount == 0
     assert invoice.credits_applied == invoice.total
+
+
+def test_CR8_a_stop_after_credits_stopped_the_endpoint_is_a_logged_no_op() -> None:
+    """CR8: the customer's stop of an endpoint that suspended API access stopped is logged,
+    with why, and changes nothing."""
+    result = run([], [Stop(at("03:00"), "burner")])
+    entries = [(e.at.isoformat(), e.action, e.rule, e.detail) for e in result.log]
+    assert (iso(at("03:00")), "stop ignored", "CR8", "already stopped: credits ran out") in entries
+    assert result.state.status("burner") == "stopped"
+    assert billed(result, "burner") == 10
+
+
+def test_CR5_a_refused_volume_logs_why() -> None:
+    """CR5: the refusal of a volume created while exhausted says why."""
+    result = run([StorageVolume("v", size_tib=2)], [Deploy(at("03:00"), "v")])
+    refusals = [e.detail for e in result.log if e.resource == "v" and e.action == "deploy refused"]
+    assert refusals == ["credits exhausted: storage access is revoked"]
+
+
+def test_CR5_events_after_the_grace_end_deleted_a_volume_are_logged_no_ops() -> None:
+    """CR5: a volume whose data was deleted at the grace end takes the customer's later
+    delete and resize as logged no-ops naming CR5."""
+    result = run(
+        [StorageVolume("v", size_tib=1)],
+        [
+            Deploy(at("00:00"), "v"),
+            Delete(at("02:00", "05"), "v"),
+            ResizeVolume(at("03:00", "05"), "v", size_tib=2),
+        ],
+        policies=Policies.for_edition("2026", grace_storage_hours=24),
+        until="2025-11-06T00:00:00Z",
+    )
+    assert [(e.action, e.rule, e.detail) for e in result.log if e.resource == "v"][-3:] == [
+        ("data deleted", "CR5", "credits were not restored"),
+        ("delete ignored", "CR5", "its data was already deleted"),
+        (
+            "resize ignored",
+            "CR5",
+            "deleted: credits ran out (storage access is revoked, then its data deleted)",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        StorageVolume("v", size_tib=1),
+        InstantCluster("v", gpu_type="G", billing="on-demand", gpus=8),
+    ],
+    ids=["volume", "on-demand cluster"],
+)
+def test_CR4_CR5_a_resource_restored_by_credits_is_the_customer_s_again(resource: Resource) -> None:
+    """CR4, CR5: once credits are restored, a paused cluster or a revoked volume runs again
+    with no engine action left on it: an event that does not fit it is an error again, not
+    a logged no-op."""
+    with pytest.raises(InvalidTimeline) as info:
+        run(
+            [resource],
+            [
+                Deploy(at("00:00"), "v"),
+                Purchase(at("05:00"), "account", 50),
+                Deploy(at("06:00"), "v"),
+            ],
+        )
+    assert (info.value.field, info.value.value) == ("status", "running")
+
+
+@pytest.mark.parametrize(
+    ("resource", "restored"),
+    [
+        (StorageVolume("v", size_tib=1), "access restored"),
+        (InstantCluster("v", gpu_type="G", billing="on-demand", gpus=8), "resumed"),
+    ],
+    ids=["volume", "on-demand cluster"],
+)
+def test_CR4_CR5_the_grace_end_of_a_restored_resource_does_nothing(
+    resource: Resource, restored: str
+) -> None:
+    """CR4, CR5: credits restored before the grace end cancel it: the cluster or volume
+    still runs after the instant it would have been decommissioned or its data deleted."""
+    result = run(
+        [resource],
+        [Deploy(at("00:00"), "v"), Purchase(at("05:00"), "account", 5000)],
+        policies=Policies.for_edition("2026", grace_compute_hours=24, grace_storage_hours=24),
+        until="2025-11-06T00:00:00Z",
+    )
+    assert actions(result, "v")[-1] == (iso(at("05:00")), restored, "CR7")
+    assert result.state.status("v") == "running"
