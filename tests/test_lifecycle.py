@@ -824,3 +824,24 @@ def test_CR4_CR5_the_grace_end_of_a_restored_resource_does_nothing(
     )
     assert actions(result, "v")[-1] == (iso(at("05:00")), restored, "CR7")
     assert result.state.status("v") == "running"
+
+
+def test_CR8_a_deployment_ready_at_the_instant_credits_run_out_is_refused() -> None:
+    """CR8: a deployment whose Ready comes at the instant the balance reaches the floor is
+    refused and stopped then (the balance is read after the instant's purchases); it bills
+    nothing, and the customer's later stop is a logged no-op."""
+    x = DedicatedEndpoint("x", model="m", hardware="1x_g")
+    result = run(
+        [x],
+        [Deploy(at("00:00"), "x", ready=False), Ready(OUT, "x"), Stop(at("03:00"), "x")],
+    )
+    assert [
+        (e.at.isoformat(), e.action, e.rule, e.detail) for e in result.log if e.resource == "x"
+    ] == [
+        (iso(at("00:00")), "deployed", "DE2", "provisioning (not billed)"),
+        (iso(OUT), "ready refused", "CR8", "API access is suspended"),
+        (iso(OUT), "stopped", "CR8", ""),
+        (iso(at("03:00")), "stop ignored", "CR8", "already stopped: credits ran out"),
+    ]
+    assert result.state.status("x") == "stopped"
+    assert billed(result, "x") == 0
