@@ -829,11 +829,16 @@ def test_CR4_CR5_the_grace_end_of_a_restored_resource_does_nothing(
 def test_CR8_a_deployment_ready_at_the_instant_credits_run_out_is_refused() -> None:
     """CR8: a deployment whose Ready comes at the instant the balance reaches the floor is
     refused and stopped then (the balance is read after the instant's purchases); it bills
-    nothing, and the customer's later stop is a logged no-op."""
+    nothing, and the customer's later stop and scale are logged no-ops."""
     x = DedicatedEndpoint("x", model="m", hardware="1x_g")
     result = run(
         [x],
-        [Deploy(at("00:00"), "x", ready=False), Ready(OUT, "x"), Stop(at("03:00"), "x")],
+        [
+            Deploy(at("00:00"), "x", ready=False),
+            Ready(OUT, "x"),
+            Stop(at("03:00"), "x"),
+            ScaleReplicas(at("03:30"), "x", 2),
+        ],
     )
     assert [
         (e.at.isoformat(), e.action, e.rule, e.detail) for e in result.log if e.resource == "x"
@@ -842,6 +847,12 @@ def test_CR8_a_deployment_ready_at_the_instant_credits_run_out_is_refused() -> N
         (iso(OUT), "ready refused", "CR8", "API access is suspended"),
         (iso(OUT), "stopped", "CR8", ""),
         (iso(at("03:00")), "stop ignored", "CR8", "already stopped: credits ran out"),
+        (
+            iso(at("03:30")),
+            "scale ignored",
+            "CR8",
+            "stopped: credits ran out (API access suspended)",
+        ),
     ]
     assert result.state.status("x") == "stopped"
     assert billed(result, "x") == 0
