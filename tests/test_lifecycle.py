@@ -856,3 +856,62 @@ def test_CR8_a_deployment_ready_at_the_instant_credits_run_out_is_refused() -> N
     ]
     assert result.state.status("x") == "stopped"
     assert billed(result, "x") == 0
+
+
+@pytest.mark.parametrize("balance", [383, 384])
+def test_CL2_a_reservation_ready_later_is_admitted_by_its_price_from_credits(balance: int) -> None:
+    """CL2, P-RESERVE-PAY credits: a reserved cluster provisioned first is charged when it is
+    ready, and admitted then by that charge: $384 for its day is paid from $384 of credits
+    (the floor is 0) and refused from $383, the cluster failing to start."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    result = simulate(
+        [cluster, Account(opening_balance=balance)],
+        [Deploy(at("00:00"), "r", ready=False), Ready(at("01:00"), "r")],
+        until=UNTIL,
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", reservation_payment="credits"),
+    )
+    ready = [a[1:] for a in actions(result, "r")][1]
+    if balance == 384:
+        assert ready == ("ready", "CL2")
+        assert billed(result, "r") == 384
+    else:
+        assert ready == ("ready refused", "CL2")
+        assert result.state.status("r") == "failed"
+        assert billed(result, "r") == 0
+
+
+@pytest.mark.parametrize("gpus", [8, 16])
+def test_CR3_burst_refused_names_the_GPUs_not_started(gpus: int) -> None:
+    """CR3: a reservation begun while exhausted starts its reserved GPUs only; the log says
+    how many burst GPUs were not started, and a cluster with no burst logs no refusal."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=gpus, reserved_gpus=8, duration_days=1
+    )
+    result = run(
+        [cluster],
+        [Deploy(at("03:00"), "r")],
+        policies=Policies.for_edition("2026", reservation_payment="upfront"),
+    )
+    refusals = [e.detail for e in result.log if e.resource == "r" and e.action == "burst refused"]
+    assert refusals == ([] if gpus == 8 else ["credits exhausted: 8 burst GPUs not started"])
+    assert billed(result, "r") == 8 * 24 * 2
+
+
+def test_CL2_provisioning_a_reserved_cluster_charges_nothing_yet() -> None:
+    """CL2: provisioning is not charged, so it is admitted on any balance above the floor;
+    the reservation is charged, and admitted, only when the cluster is ready."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    result = simulate(
+        [cluster, Account(opening_balance=Decimal("0.50"))],
+        [Deploy(at("00:00"), "r", ready=False)],
+        until=UNTIL,
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", reservation_payment="credits"),
+    )
+    assert [a[1:] for a in actions(result, "r")] == [("provisioning", "CL2")]
+    assert result.state.status("r") == "provisioning"
