@@ -469,14 +469,14 @@ class Context:
         resource = str(event.resource)
         if isinstance(event, (Stop, Delete)) and self._pair_empty_run(event):
             return False
-        verb = _VERBS.get(type(event).__name__, type(event).__name__.lower())
+        verb = _VERBS[type(event).__name__]
         if isinstance(event, (Deploy, Start, Ready)) and self.ended_now.get(resource) == at:
             self.log(
                 at, resource, f"{verb} ignored", "G2", "ended at this instant: nothing to bill"
             )
             return False
         if state.ended_by is not None:
-            reason = _ENGINE_ACTIONS.get(state.ended_by, state.ended_by)
+            reason = _ENGINE_ACTIONS[state.ended_by]
             self.log(at, resource, f"{verb} ignored", state.ended_by, f"{state.status}: {reason}")
             return False
         raise InvalidTimeline(event, "status", str(state.status), expected)
