@@ -99,12 +99,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     engine, the tests of the strategies and of the plot.
 
     The first read the line counts and log calls of the engine's files, which under
-    ``mutants/`` hold every mutant beside the original. The others test strategies.py and plot.py with Hypothesis scenarios that are replayed (and,
-    for the strategies, filtered by replaying): a mutant that breaks replays makes them
-    reject nearly every example, and a surviving mutant runs them in full, which takes
-    40-200 s per mutant. The engine keeps its own deterministic and property tests.
-    Leaving tests out can only lower the mutation score.
+    ``mutants/`` hold every mutant beside the original. The others test strategies.py
+    and plot.py with Hypothesis scenarios that are replayed (and, for the strategies,
+    filtered by replaying): a mutant that breaks replays makes them reject nearly every
+    example, and a surviving mutant runs them in full, which takes 40-200 s per mutant.
+    The engine keeps its own deterministic and property tests. Leaving tests out can
+    only lower the mutation score.
+
+    Also lets a property test run in a second pytest session of the same process (see
+    :func:`_allow_a_second_session`).
     """
+    _allow_a_second_session(items)
     mutant = mutant_under_test()
     skipped = SKIPPED_IN_MUTANTS
     if ".engine." in mutant or "._engine." in mutant:
@@ -113,3 +118,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if kept and len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+
+
+def _allow_a_second_session(items: list[pytest.Item]) -> None:
+    """Suppress Hypothesis's ``differing_executors`` health check for every property test.
+
+    mutmut runs pytest more than once in one process (its stats run, then its clean run,
+    from a fresh ``mutants/``). A property test that is a method is then called on an
+    instance of the class of each session's import of its module, which that health check
+    refuses: the clean run failed, and no mutant was tested. The check guards against a
+    test's examples depending on its ``self``; the suite's test classes hold no state.
+    """
+    for item in items:
+        function = getattr(item, "obj", None)
+        function = getattr(function, "__func__", function)  # a method: its function
+        if not hasattr(function, "hypothesis"):
+            continue
+        own = getattr(function, "_hypothesis_internal_use_settings", None) or settings.default
+        assert own is not None
+        if HealthCheck.differing_executors not in own.suppress_health_check:
+            function._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
+                own,
+                suppress_health_check=[*own.suppress_health_check, HealthCheck.differing_executors],
+            )
