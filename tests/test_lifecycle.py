@@ -915,3 +915,22 @@ def test_CL2_provisioning_a_reserved_cluster_charges_nothing_yet() -> None:
     )
     assert [a[1:] for a in actions(result, "r")] == [("provisioning", "CL2")]
     assert result.state.status("r") == "provisioning"
+
+
+def test_CL5_extending_a_bursting_reservation_keeps_drawing_its_burst_from_credits() -> None:
+    """CL3, CL5, CR1: the burst GPUs of a reserved cluster draw credits until the
+    reservation's end, which an extension moves: two days of burst are drawn, and the
+    balance is the ledger's."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=1
+    )
+    result = simulate(
+        [cluster, Account(opening_balance=10_000)],
+        [Deploy(at("00:00"), "r"), ExtendReservation(at("12:00"), "r", days=1)],
+        until="2025-11-06T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", reservation_payment="upfront"),
+    )
+    burst = [line for line in result.lines if line.resource == "r" and line.rule == "CL3"]
+    assert sum(line.amount for line in burst) == 8 * 48 * 3
+    assert result.balance == 10_000 - 8 * 48 * 3
