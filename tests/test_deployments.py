@@ -366,3 +366,19 @@ def test_a_subclass_of_a_resource_kind_bills_as_its_kind() -> None:
     plain = run([EP0, DedicatedEndpoint("b", model="m", hardware="1x_g")], events)
     assert lines_of(result) == lines_of(plain)
     assert [line[7] for line in lines_of(result)] == [Decimal(6), Decimal(6)]
+
+
+def test_G2_a_deploy_at_the_instant_an_endpoint_was_deleted_is_a_logged_no_op() -> None:
+    """G2: an endpoint deleted and deployed again at one instant (the delete sorts first)
+    stays deleted; the deploy is logged as ignored, naming G2."""
+    result = run(
+        [EP0], [Deploy(at("09:00"), "ep"), Delete(at("10:00"), "ep"), Deploy(at("10:00"), "ep")]
+    )
+    assert log_of(result)[-1] == (
+        iso("10:00"),
+        "ep",
+        "deploy ignored",
+        "G2",
+        "ended at this instant: nothing to bill",
+    )
+    assert result.state.status("ep") == "deleted"

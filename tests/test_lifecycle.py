@@ -934,3 +934,18 @@ def test_CL5_extending_a_bursting_reservation_keeps_drawing_its_burst_from_credi
     burst = [line for line in result.lines if line.resource == "r" and line.rule == "CL3"]
     assert sum(line.amount for line in burst) == 8 * 48 * 3
     assert result.balance == 10_000 - 8 * 48 * 3
+
+
+def test_CR3_a_refused_scale_leaves_the_cluster_the_customer_s() -> None:
+    """CR3: GPUs added while out of credit are refused, and the cluster keeps running as the
+    customer left it: an event that does not fit it afterwards is an error, not a no-op."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    events: list[Event] = [Deploy(at("00:00"), "r"), ScaleGpus(at("03:00"), "r", 16)]
+    policies = Policies.for_edition("2026", reservation_payment="upfront")
+    result = run([cluster], events, policies=policies)
+    assert (iso(at("03:00")), "scale refused", "CR3") in actions(result, "r")
+    with pytest.raises(InvalidTimeline) as info:
+        run([cluster], [*events, Deploy(at("04:00"), "r")], policies=policies)
+    assert (info.value.field, info.value.value) == ("status", "running")
