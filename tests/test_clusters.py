@@ -1457,3 +1457,38 @@ def test_G2_a_deploy_at_the_instant_a_volume_was_deleted_is_a_logged_no_op() -> 
         "ended at this instant: nothing to bill",
     )
     assert result.state.status("v") == "deleted"
+
+
+def test_CL4_a_cluster_started_again_through_provisioning_keeps_its_one_gpu() -> None:
+    """CL4, P-GPU-STEP 1: a stopped on-demand cluster started again through provisioning
+    (``ready=False``) becomes ready with the GPU count it was scaled to, also one GPU."""
+    result = run(
+        [on_demand(gpus=2)],
+        [
+            Deploy(at("00:00"), "c"),
+            ScaleGpus(at("01:00"), "c", 1),
+            Stop(at("02:00"), "c"),
+            Start(at("03:00"), "c", ready=False),
+            Ready(at("03:30"), "c"),
+            Delete(at("04:30"), "c"),
+        ],
+        policies=Policies(gpu_step=1),
+    )
+    # 2 GPUs for an hour, then 1 GPU from 01:00 to 02:00 and from 03:30 to 04:30.
+    assert amounts(result, Category.ON_DEMAND_COMPUTE) == 4 * ON_DEMAND
+
+
+def test_G2_a_cluster_stopped_as_it_is_deployed_starts_later_with_its_gpus() -> None:
+    """G2, CL4: an on-demand cluster deployed and stopped at one instant is an empty run and
+    stays stopped; started later, it runs with the GPUs it was created with."""
+    result = run(
+        [on_demand()],
+        [
+            Stop(at("00:00"), "c"),
+            Deploy(at("00:00"), "c"),
+            Start(at("01:00"), "c"),
+            Delete(at("02:00"), "c"),
+        ],
+    )
+    assert ("c", "empty run", "G2") in actions(result)
+    assert amounts(result, Category.ON_DEMAND_COMPUTE) == 8 * ON_DEMAND

@@ -949,3 +949,18 @@ def test_CR3_a_refused_scale_leaves_the_cluster_the_customer_s() -> None:
     with pytest.raises(InvalidTimeline) as info:
         run([cluster], [*events, Deploy(at("04:00"), "r")], policies=policies)
     assert (info.value.field, info.value.value) == ("status", "running")
+
+
+def test_CR3_burst_is_refused_while_a_revoked_volume_still_draws() -> None:
+    """CR3, CR5, P-REVOKED-BILLS: after credits ran out (01:40), a revoked volume keeps
+    drawing, so the balance at 03:00 is below the floor and a reservation begun then starts
+    without its burst GPUs; the balance is read at the instant of the begin."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=1
+    )
+    result = run(
+        [StorageVolume("v", size_tib=10), cluster],
+        [Deploy(at("00:00"), "v"), Deploy(at("03:00"), "r")],
+        policies=Policies.for_edition("2026", reservation_payment="upfront"),
+    )
+    assert (iso(at("03:00")), "burst refused", "CR3") in actions(result, "r")
