@@ -48,6 +48,7 @@ from together_billing import (
     ServerlessPrice,
     ServerlessUsage,
     SimulationResult,
+    Simulator,
     Start,
     Stop,
     StoragePrice,
@@ -2378,3 +2379,18 @@ def test_CR1_G4_a_price_change_pending_for_an_endpoint_stopped_at_exhaustion_is_
         ("2025-11-03T09:00:00+00:00", "deployed"),
         ("2025-11-03T09:10:00+00:00", "stopped"),
     ]
+
+
+def test_CR1_an_account_added_to_a_continued_replay_draws_for_what_already_runs() -> None:
+    """CR1, CR2: a replay continued with a new account draws its credits for the endpoint
+    that was already running: $12 at $6/h from 10:00 run out at 12:00."""
+    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+    catalog = Catalog([HardwarePrice("1x_g", "6", E)])
+    part = Simulator(catalog).run(
+        [endpoint], [Deploy("2025-11-03T09:00:00Z", "ep")], until="2025-11-03T10:00:00Z"
+    )
+    rest = Simulator(catalog).run(
+        [Account(opening_balance=12)], [], until="2025-11-04T00:00:00Z", state=part.state
+    )
+    exhausted = [e.at.isoformat() for e in rest.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T12:00:00+00:00"]
