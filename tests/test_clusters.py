@@ -1395,3 +1395,100 @@ def test_CR4_a_start_after_decommissioning_at_the_grace_end_is_a_logged_no_op() 
             "decommissioned: credits ran out (on-demand compute is paused, then decommissioned)",
         )
     ]
+
+
+@pytest.mark.parametrize("end", ["stop", "delete"])
+def test_G2_a_deploy_at_the_instant_a_cluster_ended_is_a_logged_no_op(end: str) -> None:
+    """G2: a deploy of a cluster the customer stopped or deleted at the same instant (the end
+    sorts first) has nothing to bill: logged as ignored, naming G2, not an error."""
+    ending = Stop(at("01:00"), "c") if end == "stop" else Delete(at("01:00"), "c")
+    result = run([on_demand()], [Deploy(at("00:00"), "c"), ending, Deploy(at("01:00"), "c")])
+    entry = result.log[-1]
+    assert (entry.resource, entry.action, entry.rule, entry.detail) == (
+        "c",
+        "deploy ignored",
+        "G2",
+        "ended at this instant: nothing to bill",
+    )
+    assert amounts(result, Category.ON_DEMAND_COMPUTE) == 8 * ON_DEMAND
+
+
+def test_CL2_a_reservation_deleted_at_its_paid_end_has_nothing_left_to_refund() -> None:
+    """CL2, CL5: a reserved cluster deleted at the instant its reservation ends is
+    terminated with no unrefunded rest to report."""
+    result = run(
+        [reserved(days=1)], [Deploy(at("00:00"), "c"), Delete(at("00:00", "2025-11-04"), "c")]
+    )
+    terminated = [e for e in result.log if e.action == "terminated"]
+    assert [(e.rule, e.detail) for e in terminated] == [("CL5", "")]
+
+
+def test_ST3_deleting_a_cluster_after_its_reservation_ended_leaves_its_volume_alone() -> None:
+    """ST3, CL2: a reserved cluster decommissioned at its reservation's end and deleted
+    later changes nothing for its volume, already at the on-demand rate since that end."""
+    resources = [reserved(days=1), StorageVolume("v", size_tib=4, cluster="c")]
+    events: list[Event] = [Deploy(at("00:00"), "c"), Deploy(at("00:00"), "v")]
+    kept = run(resources, events, catalog=CATALOG_RESERVED_STORAGE)
+    deleted = run(
+        resources,
+        [*events, Delete(at("12:00", "2025-11-05"), "c")],
+        catalog=CATALOG_RESERVED_STORAGE,
+    )
+    assert [line for line in deleted.lines if line.resource == "v"] == [
+        line for line in kept.lines if line.resource == "v"
+    ]
+    assert [e for e in deleted.log if e.resource == "v"] == [
+        e for e in kept.log if e.resource == "v"
+    ]
+
+
+def test_G2_a_deploy_at_the_instant_a_volume_was_deleted_is_a_logged_no_op() -> None:
+    """G2, ST1: a volume deleted and deployed at one instant (the delete sorts first) stays
+    deleted; the deploy is logged as ignored, naming G2."""
+    result = run(
+        [StorageVolume("v", size_tib=1)],
+        [Deploy(at("00:00"), "v"), Delete(at("01:00"), "v"), Deploy(at("01:00"), "v")],
+    )
+    entry = result.log[-1]
+    assert (entry.resource, entry.action, entry.rule, entry.detail) == (
+        "v",
+        "deploy ignored",
+        "G2",
+        "ended at this instant: nothing to bill",
+    )
+    assert result.state.status("v") == "deleted"
+
+
+def test_CL4_a_cluster_started_again_through_provisioning_keeps_its_one_gpu() -> None:
+    """CL4, P-GPU-STEP 1: a stopped on-demand cluster started again through provisioning
+    (``ready=False``) becomes ready with the GPU count it was scaled to, also one GPU."""
+    result = run(
+        [on_demand(gpus=2)],
+        [
+            Deploy(at("00:00"), "c"),
+            ScaleGpus(at("01:00"), "c", 1),
+            Stop(at("02:00"), "c"),
+            Start(at("03:00"), "c", ready=False),
+            Ready(at("03:30"), "c"),
+            Delete(at("04:30"), "c"),
+        ],
+        policies=Policies(gpu_step=1),
+    )
+    # 2 GPUs for an hour, then 1 GPU from 01:00 to 02:00 and from 03:30 to 04:30.
+    assert amounts(result, Category.ON_DEMAND_COMPUTE) == 4 * ON_DEMAND
+
+
+def test_G2_a_cluster_stopped_as_it_is_deployed_starts_later_with_its_gpus() -> None:
+    """G2, CL4: an on-demand cluster deployed and stopped at one instant is an empty run and
+    stays stopped; started later, it runs with the GPUs it was created with."""
+    result = run(
+        [on_demand()],
+        [
+            Stop(at("00:00"), "c"),
+            Deploy(at("00:00"), "c"),
+            Start(at("01:00"), "c"),
+            Delete(at("02:00"), "c"),
+        ],
+    )
+    assert ("c", "empty run", "G2") in actions(result)
+    assert amounts(result, Category.ON_DEMAND_COMPUTE) == 8 * ON_DEMAND

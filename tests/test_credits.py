@@ -48,6 +48,7 @@ from together_billing import (
     ServerlessPrice,
     ServerlessUsage,
     SimulationResult,
+    Simulator,
     Start,
     Stop,
     StoragePrice,
@@ -2356,3 +2357,40 @@ def test_CL2_CR1_a_reservation_paid_from_credits_is_refused_with_what_it_would_d
     assert refused == [
         ("deploy refused", "CL2", "768.00 USD from credits would take the balance below 0")
     ]
+
+
+def test_CR1_G4_a_price_change_pending_for_an_endpoint_stopped_at_exhaustion_is_dropped() -> None:
+    """CR1, CR8, G4: an endpoint stopped when credits ran out leaves behind the price change
+    its next unit would have met (12:00); while exhausted nothing looks at it, and the next
+    movement of credits (13:00) passes it without drawing anything for the endpoint."""
+    catalog = Catalog(
+        [HardwarePrice("1x_g", "6", E), HardwarePrice("1x_g", "12", "2025-11-03T12:00:00Z")]
+    )
+    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+    result = simulate(
+        [endpoint, Account(opening_balance=1)],
+        [Deploy("2025-11-03T09:00:00Z", "ep"), Purchase("2025-11-03T13:00:00Z", "account", 5)],
+        until="2025-11-04T00:00:00Z",
+        catalog=catalog,
+    )
+    assert [line.amount for line in result.lines] == [Decimal(1)]
+    assert result.balance == 5
+    assert [(e.at.isoformat(), e.action) for e in result.log if e.resource == "ep"] == [
+        ("2025-11-03T09:00:00+00:00", "deployed"),
+        ("2025-11-03T09:10:00+00:00", "stopped"),
+    ]
+
+
+def test_CR1_an_account_added_to_a_continued_replay_draws_for_what_already_runs() -> None:
+    """CR1, CR2: a replay continued with a new account draws its credits for the endpoint
+    that was already running: $12 at $6/h from 10:00 run out at 12:00."""
+    endpoint = DedicatedEndpoint("ep", model="m", hardware="1x_g")
+    catalog = Catalog([HardwarePrice("1x_g", "6", E)])
+    part = Simulator(catalog).run(
+        [endpoint], [Deploy("2025-11-03T09:00:00Z", "ep")], until="2025-11-03T10:00:00Z"
+    )
+    rest = Simulator(catalog).run(
+        [Account(opening_balance=12)], [], until="2025-11-04T00:00:00Z", state=part.state
+    )
+    exhausted = [e.at.isoformat() for e in rest.log if e.action == "credits exhausted"]
+    assert exhausted == ["2025-11-03T12:00:00+00:00"]

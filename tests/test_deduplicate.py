@@ -57,6 +57,21 @@ def test_overlapping_exports_bill_once_across_a_continued_replay() -> None:
     assert rest.duplicates == 1
 
 
+def test_a_continued_replay_counts_the_duplicates_of_the_whole() -> None:
+    """Like its total, a continued replay's count of repeats is the whole replay's: the one
+    before the cut and the one after it."""
+    first = [usage("2025-11-01T10:00:00Z", event_id="a")] * 2
+    second = [
+        usage("2025-11-01T10:00:00Z", event_id="a"),
+        usage("2025-11-01T13:00:00Z", event_id="b"),
+    ]
+    whole = Simulator().run([CHAT], [*first, *second], until=UNTIL)
+    part = Simulator().run([CHAT], first, until="2025-11-01T12:00:00Z")
+    rest = Simulator().run([], second, until=UNTIL, state=part.state)
+    assert (part.duplicates, rest.duplicates, whole.duplicates) == (1, 2, 2)
+    assert rest.total == whole.total
+
+
 def test_order_of_duplicates_does_not_change_the_bill() -> None:
     events = [usage(event_id="x"), usage("2025-11-01T12:00:00Z", event_id="y"), usage(event_id="x")]
     forward = Simulator().run([CHAT], events, until=UNTIL)

@@ -262,3 +262,123 @@ def test_scaling_down_removes_the_newest_replicas_and_draws_their_started_minute
     ]
     assert result.credits is not None
     assert result.credits["consumed"] == Decimal("0.7")
+
+
+# -- G2 across other events of the same instant -------------------------------------------------
+
+
+def test_G2_a_stop_pairs_with_its_own_start_past_another_resource_s_deploy() -> None:
+    """G2: a stop and a start of a stopped endpoint at one instant are an empty run even when
+    another resource's deploy sorts between them (``Deploy`` before ``Start``)."""
+    other = DedicatedEndpoint("a", model="m", hardware="1x_g")
+    result = run(
+        [EP0, other],
+        [
+            Deploy(at("09:00"), "ep"),
+            Stop(at("09:30"), "ep"),
+            Stop(at("10:00"), "ep"),
+            Deploy(at("10:00"), "a"),
+            Start(at("10:00"), "ep"),
+        ],
+    )
+    ep = [entry[2:] for entry in log_of(result) if entry[1] == "ep"]
+    assert ep == [
+        ("deployed", "DE2", ""),
+        ("stopped", "DE2", ""),
+        (
+            "empty run",
+            "G2",
+            "begun and stopped at one instant: an empty half-open interval, not billed",
+        ),
+    ]
+    assert result.state.status("ep") == "stopped"
+    assert [line[7] for line in lines_of(result) if line[0] == "ep"] == [Decimal(3)]
+
+
+def test_G2_a_stop_does_not_pair_with_another_resource_s_deploy() -> None:
+    """G2: only a begin of the same resource makes a stop of a stopped endpoint an empty
+    run; with another resource's deploy at that instant, the stop is an error."""
+    other = DedicatedEndpoint("a", model="m", hardware="1x_g")
+    field, value, _ = error_of(
+        [EP0, other],
+        [
+            Deploy(at("09:00"), "ep"),
+            Stop(at("09:30"), "ep"),
+            Stop(at("10:00"), "ep"),
+            Deploy(at("10:00"), "a"),
+        ],
+    )
+    assert (field, value) == ("status", "stopped")
+
+
+def test_G2_a_delete_and_a_deploy_at_one_instant_are_an_empty_run() -> None:
+    """G2: a deploy and a delete of an endpoint at one instant (the delete sorts first) are
+    an empty run: logged, nothing billed, the endpoint deleted."""
+    result = run([EP0], [Delete(at("10:00"), "ep"), Deploy(at("10:00"), "ep")])
+    assert log_of(result) == [
+        (
+            iso("10:00"),
+            "ep",
+            "empty run",
+            "G2",
+            "begun and deleted at one instant: an empty half-open interval, not billed",
+        )
+    ]
+    assert result.state.status("ep") == "deleted"
+    assert lines_of(result) == []
+
+
+def test_G2_a_ready_after_a_stop_at_its_instant_is_a_logged_no_op() -> None:
+    """G2: a provisioning endpoint stopped at the instant it becomes ready never bills: the
+    ready is logged as ignored, naming G2."""
+    result = run(
+        [EP0],
+        [Deploy(at("09:00"), "ep", ready=False), Stop(at("10:00"), "ep"), Ready(at("10:00"), "ep")],
+    )
+    assert log_of(result)[-1] == (
+        iso("10:00"),
+        "ep",
+        "ready ignored",
+        "G2",
+        "ended at this instant: nothing to bill",
+    )
+    assert result.state.status("ep") == "stopped"
+    assert lines_of(result) == []
+
+
+class _MyEndpoint(DedicatedEndpoint):
+    """A user's own kind of endpoint (a subclass, e.g. with helpers of its own)."""
+
+
+def test_a_subclass_of_a_resource_kind_bills_as_its_kind() -> None:
+    """A subclass of a resource kind is billed by that kind's family (DE1), twice over."""
+    mine = [
+        _MyEndpoint("ep", model="m", hardware="1x_g"),
+        _MyEndpoint("b", model="m", hardware="1x_g"),
+    ]
+    events = [
+        Deploy(at("09:00"), "ep"),
+        Deploy(at("09:00"), "b"),
+        Stop(at("10:00"), "ep"),
+        Stop(at("10:00"), "b"),
+    ]
+    result = run(mine, events)
+    plain = run([EP0, DedicatedEndpoint("b", model="m", hardware="1x_g")], events)
+    assert lines_of(result) == lines_of(plain)
+    assert [line[7] for line in lines_of(result)] == [Decimal(6), Decimal(6)]
+
+
+def test_G2_a_deploy_at_the_instant_an_endpoint_was_deleted_is_a_logged_no_op() -> None:
+    """G2: an endpoint deleted and deployed again at one instant (the delete sorts first)
+    stays deleted; the deploy is logged as ignored, naming G2."""
+    result = run(
+        [EP0], [Deploy(at("09:00"), "ep"), Delete(at("10:00"), "ep"), Deploy(at("10:00"), "ep")]
+    )
+    assert log_of(result)[-1] == (
+        iso("10:00"),
+        "ep",
+        "deploy ignored",
+        "G2",
+        "ended at this instant: nothing to bill",
+    )
+    assert result.state.status("ep") == "deleted"

@@ -82,8 +82,10 @@ class TestValidation:
 
     def test_unknown_resource(self) -> None:
         """An event for a resource not in the scenario names the id and the known ones."""
+        event = Deploy("2025-11-01T00:00:00Z", "nope")
         with pytest.raises(InvalidTimeline) as info:
-            sim().run([EP], [Deploy("2025-11-01T00:00:00Z", "nope")], until=UNTIL)
+            sim().run([EP], [event], until=UNTIL)
+        assert info.value.event is event
         assert (info.value.field, info.value.value) == ("resource", "nope")
         assert "'ep'" in info.value.expected
 

@@ -736,3 +736,231 @@ def test_IN3_lines_paid_by_credits_leave_nothing_due_in_any_rounding(
     assert str(invoice.total.amount) == total
     assert invoice.amount_due.amount == 0
     assert invoice.credits_applied == invoice.total
+
+
+def test_CR8_a_stop_after_credits_stopped_the_endpoint_is_a_logged_no_op() -> None:
+    """CR8: the customer's stop of an endpoint that suspended API access stopped is logged,
+    with why, and changes nothing."""
+    result = run([], [Stop(at("03:00"), "burner")])
+    entries = [(e.at.isoformat(), e.action, e.rule, e.detail) for e in result.log]
+    assert (iso(at("03:00")), "stop ignored", "CR8", "already stopped: credits ran out") in entries
+    assert result.state.status("burner") == "stopped"
+    assert billed(result, "burner") == 10
+
+
+def test_CR5_a_refused_volume_logs_why() -> None:
+    """CR5: the refusal of a volume created while exhausted says why."""
+    result = run([StorageVolume("v", size_tib=2)], [Deploy(at("03:00"), "v")])
+    refusals = [e.detail for e in result.log if e.resource == "v" and e.action == "deploy refused"]
+    assert refusals == ["credits exhausted: storage access is revoked"]
+
+
+def test_CR5_events_after_the_grace_end_deleted_a_volume_are_logged_no_ops() -> None:
+    """CR5: a volume whose data was deleted at the grace end takes the customer's later
+    delete and resize as logged no-ops naming CR5."""
+    result = run(
+        [StorageVolume("v", size_tib=1)],
+        [
+            Deploy(at("00:00"), "v"),
+            Delete(at("02:00", "05"), "v"),
+            ResizeVolume(at("03:00", "05"), "v", size_tib=2),
+        ],
+        policies=Policies.for_edition("2026", grace_storage_hours=24),
+        until="2025-11-06T00:00:00Z",
+    )
+    assert [(e.action, e.rule, e.detail) for e in result.log if e.resource == "v"][-3:] == [
+        ("data deleted", "CR5", "credits were not restored"),
+        ("delete ignored", "CR5", "its data was already deleted"),
+        (
+            "resize ignored",
+            "CR5",
+            "deleted: credits ran out (storage access is revoked, then its data deleted)",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        StorageVolume("v", size_tib=1),
+        InstantCluster("v", gpu_type="G", billing="on-demand", gpus=8),
+    ],
+    ids=["volume", "on-demand cluster"],
+)
+def test_CR4_CR5_a_resource_restored_by_credits_is_the_customer_s_again(resource: Resource) -> None:
+    """CR4, CR5: once credits are restored, a paused cluster or a revoked volume runs again
+    with no engine action left on it: an event that does not fit it is an error again, not
+    a logged no-op."""
+    with pytest.raises(InvalidTimeline) as info:
+        run(
+            [resource],
+            [
+                Deploy(at("00:00"), "v"),
+                Purchase(at("05:00"), "account", 50),
+                Deploy(at("06:00"), "v"),
+            ],
+        )
+    assert (info.value.field, info.value.value) == ("status", "running")
+
+
+@pytest.mark.parametrize(
+    ("resource", "restored"),
+    [
+        (StorageVolume("v", size_tib=1), "access restored"),
+        (InstantCluster("v", gpu_type="G", billing="on-demand", gpus=8), "resumed"),
+    ],
+    ids=["volume", "on-demand cluster"],
+)
+def test_CR4_CR5_the_grace_end_of_a_restored_resource_does_nothing(
+    resource: Resource, restored: str
+) -> None:
+    """CR4, CR5: credits restored before the grace end cancel it: the cluster or volume
+    still runs after the instant it would have been decommissioned or its data deleted."""
+    result = run(
+        [resource],
+        [Deploy(at("00:00"), "v"), Purchase(at("05:00"), "account", 5000)],
+        policies=Policies.for_edition("2026", grace_compute_hours=24, grace_storage_hours=24),
+        until="2025-11-06T00:00:00Z",
+    )
+    assert actions(result, "v")[-1] == (iso(at("05:00")), restored, "CR7")
+    assert result.state.status("v") == "running"
+
+
+def test_CR8_a_deployment_ready_at_the_instant_credits_run_out_is_refused() -> None:
+    """CR8: a deployment whose Ready comes at the instant the balance reaches the floor is
+    refused and stopped then (the balance is read after the instant's purchases); it bills
+    nothing, and the customer's later stop and scale are logged no-ops."""
+    x = DedicatedEndpoint("x", model="m", hardware="1x_g")
+    result = run(
+        [x],
+        [
+            Deploy(at("00:00"), "x", ready=False),
+            Ready(OUT, "x"),
+            Stop(at("03:00"), "x"),
+            ScaleReplicas(at("03:30"), "x", 2),
+        ],
+    )
+    assert [
+        (e.at.isoformat(), e.action, e.rule, e.detail) for e in result.log if e.resource == "x"
+    ] == [
+        (iso(at("00:00")), "deployed", "DE2", "provisioning (not billed)"),
+        (iso(OUT), "ready refused", "CR8", "API access is suspended"),
+        (iso(OUT), "stopped", "CR8", ""),
+        (iso(at("03:00")), "stop ignored", "CR8", "already stopped: credits ran out"),
+        (
+            iso(at("03:30")),
+            "scale ignored",
+            "CR8",
+            "stopped: credits ran out (API access suspended)",
+        ),
+    ]
+    assert result.state.status("x") == "stopped"
+    assert billed(result, "x") == 0
+
+
+@pytest.mark.parametrize("balance", [383, 384])
+def test_CL2_a_reservation_ready_later_is_admitted_by_its_price_from_credits(balance: int) -> None:
+    """CL2, P-RESERVE-PAY credits: a reserved cluster provisioned first is charged when it is
+    ready, and admitted then by that charge: $384 for its day is paid from $384 of credits
+    (the floor is 0) and refused from $383, the cluster failing to start."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    result = simulate(
+        [cluster, Account(opening_balance=balance)],
+        [Deploy(at("00:00"), "r", ready=False), Ready(at("01:00"), "r")],
+        until=UNTIL,
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", reservation_payment="credits"),
+    )
+    ready = [a[1:] for a in actions(result, "r")][1]
+    if balance == 384:
+        assert ready == ("ready", "CL2")
+        assert billed(result, "r") == 384
+    else:
+        assert ready == ("ready refused", "CL2")
+        assert result.state.status("r") == "failed"
+        assert billed(result, "r") == 0
+
+
+@pytest.mark.parametrize("gpus", [8, 16])
+def test_CR3_burst_refused_names_the_GPUs_not_started(gpus: int) -> None:
+    """CR3: a reservation begun while exhausted starts its reserved GPUs only; the log says
+    how many burst GPUs were not started, and a cluster with no burst logs no refusal."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=gpus, reserved_gpus=8, duration_days=1
+    )
+    result = run(
+        [cluster],
+        [Deploy(at("03:00"), "r")],
+        policies=Policies.for_edition("2026", reservation_payment="upfront"),
+    )
+    refusals = [e.detail for e in result.log if e.resource == "r" and e.action == "burst refused"]
+    assert refusals == ([] if gpus == 8 else ["credits exhausted: 8 burst GPUs not started"])
+    assert billed(result, "r") == 8 * 24 * 2
+
+
+def test_CL2_provisioning_a_reserved_cluster_charges_nothing_yet() -> None:
+    """CL2: provisioning is not charged, so it is admitted on any balance above the floor;
+    the reservation is charged, and admitted, only when the cluster is ready."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=1
+    )
+    result = simulate(
+        [cluster, Account(opening_balance=Decimal("0.50"))],
+        [Deploy(at("00:00"), "r", ready=False)],
+        until=UNTIL,
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", reservation_payment="credits"),
+    )
+    assert [a[1:] for a in actions(result, "r")] == [("provisioning", "CL2")]
+    assert result.state.status("r") == "provisioning"
+
+
+def test_CL5_extending_a_bursting_reservation_keeps_drawing_its_burst_from_credits() -> None:
+    """CL3, CL5, CR1: the burst GPUs of a reserved cluster draw credits until the
+    reservation's end, which an extension moves: two days of burst are drawn, and the
+    balance is the ledger's."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=1
+    )
+    result = simulate(
+        [cluster, Account(opening_balance=10_000)],
+        [Deploy(at("00:00"), "r"), ExtendReservation(at("12:00"), "r", days=1)],
+        until="2025-11-06T00:00:00Z",
+        catalog=CATALOG,
+        policies=Policies.for_edition("2026", reservation_payment="upfront"),
+    )
+    burst = [line for line in result.lines if line.resource == "r" and line.rule == "CL3"]
+    assert sum(line.amount for line in burst) == 8 * 48 * 3
+    assert result.balance == 10_000 - 8 * 48 * 3
+
+
+def test_CR3_a_refused_scale_leaves_the_cluster_the_customer_s() -> None:
+    """CR3: GPUs added while out of credit are refused, and the cluster keeps running as the
+    customer left it: an event that does not fit it afterwards is an error, not a no-op."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=8, reserved_gpus=8, duration_days=2
+    )
+    events: list[Event] = [Deploy(at("00:00"), "r"), ScaleGpus(at("03:00"), "r", 16)]
+    policies = Policies.for_edition("2026", reservation_payment="upfront")
+    result = run([cluster], events, policies=policies)
+    assert (iso(at("03:00")), "scale refused", "CR3") in actions(result, "r")
+    with pytest.raises(InvalidTimeline) as info:
+        run([cluster], [*events, Deploy(at("04:00"), "r")], policies=policies)
+    assert (info.value.field, info.value.value) == ("status", "running")
+
+
+def test_CR3_burst_is_refused_while_a_revoked_volume_still_draws() -> None:
+    """CR3, CR5, P-REVOKED-BILLS: after credits ran out (01:40), a revoked volume keeps
+    drawing, so the balance at 03:00 is below the floor and a reservation begun then starts
+    without its burst GPUs; the balance is read at the instant of the begin."""
+    cluster = InstantCluster(
+        "r", gpu_type="G", billing="reserved", gpus=16, reserved_gpus=8, duration_days=1
+    )
+    result = run(
+        [StorageVolume("v", size_tib=10), cluster],
+        [Deploy(at("00:00"), "v"), Deploy(at("03:00"), "r")],
+        policies=Policies.for_edition("2026", reservation_payment="upfront"),
+    )
+    assert (iso(at("03:00")), "burst refused", "CR3") in actions(result, "r")

@@ -33,7 +33,7 @@ from together_billing import (
     simulate,
 )
 from together_billing.plot import balance_series
-from together_billing.time import to_micros
+from together_billing.time import from_micros, to_micros
 
 
 def test_serverless_lines_name_rule_mode_discount_and_tier() -> None:
@@ -475,4 +475,31 @@ def test_SL1_every_record_of_a_batch_keeps_the_batch_s_place_in_the_total_order(
         (times[0], "a", Decimal("-0.001")),
         (times[1], "a", Decimal("-0.002")),
         (times[1], "b", Decimal("-0.004")),
+    ]
+
+
+def test_CR2_credits_react_after_the_last_record_of_a_batch_at_an_instant() -> None:
+    """CR2, CR6, SL1: the credit rules react once the customer's last record at an instant
+    is billed, as for single records: $1.25 of credits, three 50-cent records at one
+    instant, all admitted, and the alert and exhaustion come after them, at -$0.25."""
+    chat = ServerlessUsage("s", model="chat")
+    t0 = to_micros(instant(_T0))
+    times = [t0, t0, t0, t0 + 1]
+    batch = TokenUsageBatch("s", times, [500_000] * 4, [0] * 4)
+    singles = [TokenUsage(from_micros(t), "s", input_tokens=500_000) for t in times]
+    logs = []
+    for events in ([batch], singles):
+        result = simulate(
+            [chat, Account(opening_balance=Decimal("1.25"))],
+            events,
+            until=_UNTIL,
+            catalog=_BATCH_CATALOG,
+        )
+        assert sum(line.amount for line in result.lines) == Decimal("1.5")
+        logs.append([(to_micros(e.at), e.action, e.rule, e.detail) for e in result.log])
+    assert logs[0] == logs[1]
+    assert [entry[1:] for entry in logs[0] if entry[0] == t0][1:] == [
+        ("alert", "CR6", "balance -0.25 USD is at or below 10"),
+        ("credits exhausted", "CR2", "balance -0.25 USD reached the floor 0 (P-FLOOR)"),
+        ("API access suspended", "CR8", "P-EXHAUST"),
     ]

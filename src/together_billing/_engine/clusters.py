@@ -167,7 +167,7 @@ class Clusters(FamilyBase):
             if cluster.reserved:
                 if state.groups:
                     self._resize(cluster, state, at, 0)
-                    state.gpus = max(cluster.reserved_gpus, 0)
+                    state.gpus = cluster.reserved_gpus
                     self.ctx.log(
                         at,
                         cluster.id,

@@ -343,7 +343,8 @@ class Context:
         self.instants: Sequence[int] = ()
         """The instant of each of ``events`` (their sort keys' first part)."""
         self.next = 0
-        self.price_keys: list[tuple[Any, ...]] = []
+        self.price_instants: list[int] = []
+        """The instants of the run's price changes, in order (how far a batch may bill)."""
         self._period_cache: tuple[int, int, BillingPeriod] = (0, 0, BillingPeriod(1970, 1))
         # Zero-length runs (G2) within one instant: resource -> (instant, final status), and
         # the instant the customer last ended each resource.
@@ -468,14 +469,14 @@ class Context:
         resource = str(event.resource)
         if isinstance(event, (Stop, Delete)) and self._pair_empty_run(event):
             return False
-        verb = _VERBS.get(type(event).__name__, type(event).__name__.lower())
+        verb = _VERBS[type(event).__name__]
         if isinstance(event, (Deploy, Start, Ready)) and self.ended_now.get(resource) == at:
             self.log(
                 at, resource, f"{verb} ignored", "G2", "ended at this instant: nothing to bill"
             )
             return False
         if state.ended_by is not None:
-            reason = _ENGINE_ACTIONS.get(state.ended_by, state.ended_by)
+            reason = _ENGINE_ACTIONS[state.ended_by]
             self.log(at, resource, f"{verb} ignored", state.ended_by, f"{state.status}: {reason}")
             return False
         raise InvalidTimeline(event, "status", str(state.status), expected)

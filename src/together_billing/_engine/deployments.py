@@ -295,10 +295,12 @@ class Deployments(FamilyBase):
         self.ctx.schedule(deadline, IdleStop(resource.id, state.idle_generation))
 
     def idle_check(self, at: int, resource_id: str, generation: int) -> None:
-        """Stop a deployment idle for its timeout (DE4), or look again at its new deadline."""
+        """Stop a deployment idle for its timeout (DE4), or look again at its new deadline.
+
+        A deadline of an earlier generation never comes here (``IdleStop`` is stale)."""
         ctx = self.ctx
         state = self.state(resource_id, DeploymentState)
-        if state.status is not Status.RUNNING or generation != state.idle_generation:
+        if state.status is not Status.RUNNING:
             return
         resource = ctx.core.resources[resource_id]
         assert isinstance(resource, (DedicatedEndpoint, FineTunedHosting))

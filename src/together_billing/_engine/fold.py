@@ -108,8 +108,8 @@ class Replay:
         ctx = self.ctx
         core = ctx.core
         keys = [e.sort_key() for e in events]
-        ctx.price_keys = [
-            k for k, e in zip(keys, events, strict=True) if isinstance(e, PriceChange)
+        ctx.price_instants = [
+            k[0] for k, e in zip(keys, events, strict=True) if isinstance(e, PriceChange)
         ]
         ctx.events = events
         ctx.instants = [k[0] for k in keys]

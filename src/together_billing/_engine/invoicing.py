@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -180,7 +180,8 @@ def invoices(
 ) -> tuple[Invoice, ...]:
     """The invoices of every period from ``start`` to ``end`` (IN1-IN4)."""
     by_period: dict[BillingPeriod, list[InvoiceLine]] = {}
-    for key in sorted(accruals, key=_accrual_order):
+    # Keys sort as invoices list their lines: by period, category, resource, rule...
+    for key in sorted(accruals):
         accrual = accruals[key]
         meta = metas[key]
         price = meta.price
@@ -218,7 +219,8 @@ def invoices(
     made = []
     period = BillingPeriod.of_micros(start)
     as_of = from_micros(end)
-    while period.start_micros < end or (period.start_micros == end == start):
+    # One invoice per period from the start's to the end's (one for an empty replay).
+    while True:
         status = InvoiceStatus.FINAL if period.end_micros <= end else InvoiceStatus.DRAFT
         paid = applied.get(period, Decimal(0))
         lines = tuple(by_period.get(period, ()))
@@ -254,8 +256,3 @@ def credits_applied(lines: Sequence[InvoiceLine], paid: Decimal, rounding: Round
     unpaid = max(EXACT_CONTEXT.subtract(exact, paid), Decimal(0))
     due = min(cents(unpaid, rounding), total)
     return total - due
-
-
-def _accrual_order(key: AccrualKey) -> tuple[Any, ...]:
-    period, category, resource, rule, description, price_key, effective = key
-    return (period, category, resource, rule, description, price_key, effective)

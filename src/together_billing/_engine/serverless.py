@@ -18,7 +18,7 @@ from together_billing._figures import at_least_cents
 from together_billing.catalog import ServerlessPrice
 from together_billing.resources import Category, Resource, ServerlessUsage
 from together_billing.time import from_micros
-from together_billing.timeline import PRIORITY_ACTIVITY, Event, TokenUsage, TokenUsageBatch
+from together_billing.timeline import Event, TokenUsage, TokenUsageBatch
 
 __all__ = ["Serverless"]
 
@@ -183,22 +183,17 @@ class Serverless(FamilyBase):
             if position + 1 < size:
                 self._rest(batch, position + 1)
             return
-        stop = size
         # Without credits, only a price change can alter how later records bill, so the
-        # batch runs on to the next price change, not to the next event of any kind.
-        here = (times[position], PRIORITY_ACTIVITY, "TokenUsageBatch", batch.resource)
-        following = bisect.bisect_right(ctx.price_keys, here)
-        horizon = ctx.price_keys[following] if following < len(ctx.price_keys) else None
-        if horizon is not None:
-            limit = horizon[0]
-            # Records at the horizon's instant come first only if the horizon event
-            # sorts after activity at that instant.
-            inclusive = (PRIORITY_ACTIVITY, "TokenUsageBatch", batch.resource) <= tuple(
-                horizon[1:4]
-            )
-            stop = (bisect.bisect_right if inclusive else bisect.bisect_left)(
-                times, limit, position
-            )
+        # batch runs on to the next price change, not to the next event of any kind. A
+        # price change comes first at its instant (PRIORITY_PRICE): records at that
+        # instant are put back, to bill at the new price.
+        prices = ctx.price_instants
+        following = bisect.bisect_right(prices, times[position])
+        stop = (
+            bisect.bisect_left(times, prices[following], position)
+            if following < len(prices)
+            else size
+        )
         instants, _ = ctx.core.catalog.history(("serverless", resource.model))
         cached_column = batch.cached_input_tokens
         index = position
@@ -210,7 +205,7 @@ class Serverless(FamilyBase):
             boundary = min(
                 period_end, instants[next_price] if next_price < len(instants) else period_end
             )
-            run_end = min(stop, bisect.bisect_left(times, boundary, index, stop))
+            run_end = bisect.bisect_left(times, boundary, index, stop)
             price = self.price(resource, at)
             input_meta, output_meta, cached_meta = self.metas(resource, price, batch.batch)
             cached_part = cached_column if cached_meta is not None else None
